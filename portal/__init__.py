@@ -1,0 +1,93 @@
+"""The EOI portal: the online front door of the UK/European Applicant Transfer Scheme."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from portal import assets, errors, i18n, logs, notify, security
+from portal.config import PROJECT_ROOT, PortalConfig
+from portal.extensions import babel, csrf, db, limiter, login_manager
+
+
+def create_app(config: PortalConfig | None = None, **overrides: Any) -> Flask:
+    """Build the application: settings from the environment unless a config is given (tests)."""
+    settings = config or PortalConfig.from_env()
+    settings.finalise()
+    logs.configure_logging(settings.LOG_LEVEL)
+
+    app = Flask(
+        __name__,
+        static_folder=None,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        instance_path=str(settings.INSTANCE_PATH),
+    )
+    app.config.update(settings.flask_settings())
+    app.config.update(overrides)
+    if settings.is_production:
+        # One load balancer in front: trust its X-Forwarded-For/Proto, nothing further.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
+
+    init_jinja(app)
+    init_extensions(app)
+    register_blueprints(app)
+    for module in (logs, security, errors, i18n, assets, notify):
+        module.init_app(app)
+
+    from portal import cli
+
+    cli.init_app(app)
+    return app
+
+
+def init_jinja(app: Flask) -> None:
+    """Our templates first (they may override a GOV.UK macro), then the GOV.UK macro packages."""
+    app.jinja_loader = ChoiceLoader(
+        [
+            FileSystemLoader(str(PROJECT_ROOT / "templates")),
+            PrefixLoader(
+                {
+                    "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
+                    "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
+                }
+            ),
+        ]
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
+    app.jinja_env.globals["show_govuk_brand"] = app.config["PORTAL"].SHOW_GOVUK_BRAND
+
+
+def init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+
+    from govuk_frontend_wtf.main import WTFormsHelpers
+
+    WTFormsHelpers(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Each capability is a blueprint; all pages live under a locale prefix such as /ar/."""
+    from portal.admin.routes import admin
+    from portal.auth import routes as auth_routes
+    from portal.health import health
+    from portal.pages.routes import pages, root
+
+    # Public information pages: start, privacy, accessibility, cookies.
+    app.register_blueprint(pages, url_prefix="/<locale>")
+    # Accounts: registration, email confirmation, sign-in, two-factor, password reset.
+    app.register_blueprint(auth_routes.auth, url_prefix="/<locale>")
+    auth_routes.init_login(app)
+    # Service operators: staff accounts (more in later capabilities).
+    app.register_blueprint(admin, url_prefix="/<locale>/admin")
+    # Un-localised machine endpoints and the root redirect.
+    app.register_blueprint(health)
+    app.register_blueprint(root)

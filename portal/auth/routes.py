@@ -1,0 +1,330 @@
+"""Account pages. Each handler parses the form, calls one service, and renders or redirects."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user, logout_user
+
+from portal import audit
+from portal.auth import services, sessions, tokens, totp
+from portal.auth.access import second_factor_redirect, signed_in_required
+from portal.auth.forms import (
+    ConfirmForm,
+    ForgotPasswordForm,
+    RegisterForm,
+    ResetPasswordForm,
+    SignInForm,
+    TwoFactorForm,
+    TwoFactorSetupForm,
+)
+from portal.extensions import db, limiter, login_manager
+from portal.i18n import native_name
+from portal.models import Role, TokenPurpose, User, UserSession, utcnow
+
+auth = Blueprint("auth", __name__)
+
+
+def _submitted_email() -> str:
+    """Rate-limit key for the account named in the form, so one account cannot be hammered from many addresses."""
+    return services.normalise_email(request.form.get("email", ""))[:320] or "none"
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site: never an open redirect to another host."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@auth.route("/create-account", methods=["GET", "POST"])
+@limiter.limit("30 per hour", methods=["POST"])
+def register() -> Any:
+    form = RegisterForm()
+    if form.validate_on_submit():
+        services.register(form.email.data, form.password.data, g.locale)
+        session["pending_email"] = services.normalise_email(form.email.data)
+        return redirect(url_for("auth.check_email"))
+    return render_template("auth/register.html", form=form)
+
+
+@auth.route("/create-account/check-your-email")
+def check_email() -> Any:
+    return render_template("auth/check_email.html", email=session.get("pending_email"))
+
+
+@auth.route("/confirm-email/<token>", methods=["GET", "POST"])
+@limiter.limit("30 per hour", methods=["POST"])
+def confirm_email(token: str) -> Any:
+    """A button, not the link itself, confirms: email scanners that follow links use nothing up."""
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        user = services.confirm_email(token)
+        if user is None:
+            return render_template("auth/link_expired.html"), 400
+        flash(_("Your email address is confirmed. You can now sign in."), "success")
+        return redirect(url_for("auth.sign_in"))
+    if tokens.peek_token(token, TokenPurpose.VERIFY_EMAIL) is None:
+        return render_template("auth/link_expired.html"), 400
+    return render_template("auth/confirm_email.html", form=form)
+
+
+@auth.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit("20 per minute", methods=["POST"])
+@limiter.limit("10 per 15 minutes", methods=["POST"], key_func=_submitted_email)
+def sign_in() -> Any:
+    next_url = _safe_next(request.args.get("next"))
+    if current_user.is_authenticated and not current_user.needs_second_factor:
+        return redirect(next_url or url_for("auth.account"))
+    form = SignInForm()
+    if form.validate_on_submit():
+        outcome, user = services.authenticate(form.email.data, form.password.data)
+        if outcome is services.SignInOutcome.UNCONFIRMED:
+            return render_template("auth/check_email.html", email=user.email if user else None)
+        if outcome is services.SignInOutcome.OK and user is not None:
+            _start_session(user)
+            if user.needs_second_factor:
+                session["after_second_factor"] = next_url
+                return second_factor_redirect()
+            return redirect(next_url or url_for("auth.account"))
+        form.email.errors = [*form.email.errors, _("Enter a correct email address and password")]
+        form.password.errors = [
+            *form.password.errors,
+            _("Enter a correct email address and password"),
+        ]
+    return render_template("auth/sign_in.html", form=form)
+
+
+def _start_session(user: User) -> None:
+    """Sign in with a brand-new server-side session: nothing from before sign-in carries over."""
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+    user.current_session = services.begin_session(user)
+    login_user(user)
+    session.permanent = True
+
+
+@auth.route("/sign-out", methods=["POST"])
+def sign_out() -> Any:
+    if current_user.is_authenticated and current_user.current_session is not None:
+        services.sign_out(current_user, current_user.current_session)
+    logout_user()
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+    return redirect(url_for("auth.signed_out"))
+
+
+@auth.route("/signed-out")
+def signed_out() -> Any:
+    return render_template("auth/signed_out.html")
+
+
+@auth.route("/session/keep-alive", methods=["POST"])
+def keep_alive() -> Any:
+    """Called by the timeout warning's "Stay signed in" button."""
+    if not current_user.is_authenticated or current_user.current_session is None:
+        return Response(status=401)
+    sessions.touch(current_user.current_session, utcnow(), force=True)
+    db.session.commit()
+    return Response(status=204)
+
+
+@auth.route("/forgot-password", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+@limiter.limit("5 per hour", methods=["POST"], key_func=_submitted_email)
+def forgot_password() -> Any:
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        services.request_password_reset(form.email.data)
+        session["pending_email"] = services.normalise_email(form.email.data)
+        return redirect(url_for("auth.reset_sent"))
+    return render_template("auth/forgot_password.html", form=form)
+
+
+@auth.route("/forgot-password/check-your-email")
+def reset_sent() -> Any:
+    return render_template("auth/reset_sent.html", email=session.get("pending_email"))
+
+
+@auth.route("/reset-password/<token>", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def reset_password(token: str) -> Any:
+    user = tokens.peek_token(token, TokenPurpose.RESET_PASSWORD)
+    if user is None:
+        return render_template("auth/link_expired.html", reset=True), 400
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        if services.reset_password(token, form.password.data) is None:
+            return render_template("auth/link_expired.html", reset=True), 400
+        logout_user()
+        flash(_("Your password has been changed. Sign in with your new password."), "success")
+        return redirect(url_for("auth.sign_in"))
+    return render_template("auth/reset_password.html", form=form, email=user.email)
+
+
+@auth.route("/two-factor/set-up", methods=["GET", "POST"])
+@limiter.limit("20 per 15 minutes", methods=["POST"])
+def two_factor_setup() -> Any:
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if not current_user.role_enum.is_staff or current_user.totp_confirmed_at is not None:
+        return redirect(url_for("auth.account"))
+    uri = services.begin_totp_setup(current_user)
+    form = TwoFactorSetupForm()
+    if form.validate_on_submit():
+        codes = services.confirm_totp_setup(
+            current_user, current_user.current_session, form.code.data
+        )
+        if codes is not None:
+            return render_template(
+                "auth/recovery_codes.html", codes=codes, next_url=_after_second_factor()
+            )
+        form.code.errors = [_("The code is not right. Enter the code your app shows now")]
+    return render_template(
+        "auth/two_factor_setup.html",
+        form=form,
+        qr_code=totp.qr_code_data_uri(uri),
+        secret=current_user.totp_secret,
+    )
+
+
+@auth.route("/two-factor", methods=["GET", "POST"])
+@limiter.limit("10 per 15 minutes", methods=["POST"])
+def two_factor() -> Any:
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if not current_user.needs_second_factor:
+        return redirect(url_for("auth.account"))
+    if current_user.totp_confirmed_at is None:
+        return redirect(url_for("auth.two_factor_setup"))
+    form = TwoFactorForm()
+    if form.validate_on_submit():
+        if services.verify_second_factor(
+            current_user, current_user.current_session, form.code.data
+        ):
+            return redirect(_after_second_factor())
+        form.code.errors = [_("The code is not right. Enter the code your app shows now")]
+    return render_template("auth/two_factor.html", form=form)
+
+
+def _after_second_factor() -> str:
+    return _safe_next(session.pop("after_second_factor", None)) or url_for("auth.account")
+
+
+@auth.route("/account")
+@signed_in_required
+def account() -> Any:
+    codes_left = totp.recovery_codes_left(current_user) if current_user.role_enum.is_staff else None
+    return render_template("auth/account.html", recovery_codes_left=codes_left)
+
+
+def load_user(session_id: str) -> User | None:
+    """Flask-Login's loader: the session row must exist, not be ended, idle or too old."""
+    try:
+        row = db.session.get(UserSession, uuid.UUID(session_id))
+    except ValueError:
+        return None
+    if row is None:
+        return None
+    settings = current_app.config["PORTAL"]
+    limits = sessions.SessionLimits(
+        idle=timedelta(minutes=settings.SESSION_IDLE_MINUTES),
+        absolute=timedelta(hours=settings.SESSION_ABSOLUTE_HOURS),
+    )
+    now = utcnow()
+    state = sessions.session_state(row, limits, now)
+    if state is not sessions.SessionState.ACTIVE:
+        if state is not sessions.SessionState.ENDED:
+            sessions.end_session(row.id)
+            audit.record(
+                "session_timed_out",
+                actor_id=row.user_id,
+                subject_type="user",
+                subject_id=row.user_id,
+                reason=state.value,
+            )
+            db.session.commit()
+            g.session_timed_out = True
+        return None
+    user = row.user
+    if not user.active:
+        return None
+    sessions.touch(row, now)
+    if db.session.dirty:
+        db.session.commit()
+    user.current_session = row
+    return user
+
+
+def unauthorized() -> Any:
+    """Not signed in (or signed out by a timeout): to the sign-in page, then back here."""
+    if request.endpoint == "auth.keep_alive":
+        return Response(status=401)
+    if g.get("session_timed_out"):
+        flash(
+            _(
+                "You were signed out because you did nothing for %(minutes)s minutes. "
+                "Sign in again to continue. Your saved answers are kept.",
+                minutes=current_app.config["PORTAL"].SESSION_IDLE_MINUTES,
+            ),
+            "important",
+        )
+    target = request.full_path if request.method == "GET" else None
+    return redirect(
+        url_for("auth.sign_in", next=_safe_next(target.rstrip("?") if target else None))
+    )
+
+
+ROLE_NAMES = {
+    Role.APPLICANT: _l("Applicant"),
+    Role.SUPPORT: _l("Support worker"),
+    Role.CASEWORKER: _l("Caseworker"),
+    Role.ADMIN: _l("Administrator"),
+}
+
+
+def role_name(role: str) -> str:
+    return str(ROLE_NAMES[Role(role)])
+
+
+def init_login(app: Flask) -> None:
+    app.add_template_global(role_name)
+    app.add_template_global(native_name, "language_name")
+    login_manager.user_loader(load_user)
+    login_manager.unauthorized_handler(unauthorized)
+    # Our sessions are server-side rows; Flask-Login's IP heuristics would sign out people whose
+    # mobile network changes address.
+    login_manager.session_protection = None
+
+    @app.before_request
+    def remember_locale() -> None:
+        """A signed-in user's language choice follows them into their emails and SMS."""
+        locale = g.get("locale")
+        if locale and current_user.is_authenticated and current_user.locale != locale:
+            current_user.locale = locale
+            db.session.commit()

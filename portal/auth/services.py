@@ -1,0 +1,239 @@
+"""Account rules: registration, confirmation, sign-in, password reset and two-factor.
+
+Handlers call these and render; nothing here reads the request. Responses for known and unknown
+email addresses are the same, so nobody can find out who has an account.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import timedelta
+
+from flask import current_app, url_for
+from sqlalchemy import select
+
+from portal import audit, notify
+from portal.auth import passwords, sessions, tokens, totp
+from portal.extensions import db
+from portal.models import Role, TokenPurpose, User, UserSession, utcnow
+
+
+class SignInOutcome(enum.Enum):
+    OK = "ok"
+    BAD_CREDENTIALS = "bad_credentials"
+    UNCONFIRMED = "unconfirmed"
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def absolute_url(endpoint: str, **values: object) -> str:
+    """A link for an email or SMS: the configured public address, never the request's Host header."""
+    base = current_app.config["PORTAL"].BASE_URL.rstrip("/")
+    return base + url_for(endpoint, **values)
+
+
+def find_user(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def create_user(email: str, password: str, role: Role, locale: str = "en") -> User:
+    """An account made by an operator (CLI, demo data): confirmed, since the operator vouches for it."""
+    user = User(
+        email=normalise_email(email),
+        password_hash=passwords.hash_password(password),
+        role=role.value,
+        locale=locale,
+        email_verified_at=utcnow(),
+    )
+    db.session.add(user)
+    db.session.flush()
+    audit.record("account_created", subject_type="user", subject_id=user.id, role=role.value)
+    return user
+
+
+def register(email: str, password: str, locale: str) -> None:
+    """Create an applicant account and send its confirmation link.
+
+    If the address already has an account, its owner is told so by email instead; the page the
+    visitor sees is the same either way.
+    """
+    existing = find_user(email)
+    if existing is not None:
+        notify.send_email(
+            existing.email or "",
+            "account_exists",
+            existing.locale,
+            sign_in_url=absolute_url("auth.sign_in", locale=existing.locale),
+            reset_url=absolute_url("auth.forgot_password", locale=existing.locale),
+        )
+        audit.record(
+            "registration_for_existing_account", subject_type="user", subject_id=existing.id
+        )
+    else:
+        user = User(
+            email=normalise_email(email),
+            password_hash=passwords.hash_password(password),
+            role=Role.APPLICANT.value,
+            locale=locale,
+        )
+        db.session.add(user)
+        db.session.flush()
+        audit.record(
+            "account_registered", actor_id=user.id, subject_type="user", subject_id=user.id
+        )
+        send_confirmation(user)
+    db.session.commit()
+
+
+def send_confirmation(user: User) -> None:
+    lifetime = timedelta(hours=current_app.config["PORTAL"].TOKEN_HOURS)
+    raw = tokens.issue_token(user, TokenPurpose.VERIFY_EMAIL, lifetime)
+    notify.send_email(
+        user.email or "",
+        "confirm_email",
+        user.locale,
+        confirm_url=absolute_url("auth.confirm_email", locale=user.locale, token=raw),
+        hours=current_app.config["PORTAL"].TOKEN_HOURS,
+    )
+
+
+def confirm_email(raw: str) -> User | None:
+    user = tokens.consume_token(raw, TokenPurpose.VERIFY_EMAIL)
+    if user is None:
+        db.session.rollback()
+        return None
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+    audit.record("email_confirmed", actor_id=user.id, subject_type="user", subject_id=user.id)
+    db.session.commit()
+    return user
+
+
+def authenticate(email: str, password: str) -> tuple[SignInOutcome, User | None]:
+    """Check the password; an unknown address costs the same hashing time as a known one."""
+    user = find_user(email)
+    valid = passwords.verify_password(user.password_hash if user else None, password)
+    if user is None or not valid or not user.active:
+        audit.record(
+            "sign_in_failed",
+            actor_id=None,
+            subject_type="user" if user else None,
+            subject_id=user.id if user else None,
+        )
+        db.session.commit()
+        return SignInOutcome.BAD_CREDENTIALS, None
+    if user.password_hash and passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    if user.email_verified_at is None:
+        send_confirmation(user)
+        audit.record(
+            "sign_in_unconfirmed", actor_id=user.id, subject_type="user", subject_id=user.id
+        )
+        db.session.commit()
+        return SignInOutcome.UNCONFIRMED, user
+    return SignInOutcome.OK, user
+
+
+def begin_session(user: User) -> UserSession:
+    row = sessions.start_session(user)
+    audit.record("signed_in", actor_id=user.id, subject_type="user", subject_id=user.id)
+    db.session.commit()
+    return row
+
+
+def sign_out(user: User, session_row: UserSession) -> None:
+    sessions.end_session(session_row.id)
+    audit.record("signed_out", actor_id=user.id, subject_type="user", subject_id=user.id)
+    db.session.commit()
+
+
+def request_password_reset(email: str) -> None:
+    """Email a reset link if the address has an account; otherwise do nothing visible."""
+    user = find_user(email)
+    if user is None or not user.active:
+        audit.record("password_reset_requested_unknown", actor_id=None)
+        db.session.commit()
+        return
+    tokens.revoke_tokens(user, TokenPurpose.RESET_PASSWORD)
+    minutes = current_app.config["PORTAL"].RESET_TOKEN_MINUTES
+    raw = tokens.issue_token(user, TokenPurpose.RESET_PASSWORD, timedelta(minutes=minutes))
+    notify.send_email(
+        user.email or "",
+        "reset_password",
+        user.locale,
+        reset_url=absolute_url("auth.reset_password", locale=user.locale, token=raw),
+        minutes=minutes,
+    )
+    audit.record("password_reset_requested", actor_id=None, subject_type="user", subject_id=user.id)
+    db.session.commit()
+
+
+def reset_password(raw: str, new_password: str) -> User | None:
+    """Set a new password through a reset link; every existing session of the account ends."""
+    user = tokens.consume_token(raw, TokenPurpose.RESET_PASSWORD)
+    if user is None:
+        db.session.rollback()
+        return None
+    user.password_hash = passwords.hash_password(new_password)
+    if user.email_verified_at is None:
+        # The link reached them by email, which proves the address as well as a confirmation would.
+        user.email_verified_at = utcnow()
+    sessions.end_all_sessions(user)
+    audit.record("password_reset", actor_id=user.id, subject_type="user", subject_id=user.id)
+    notify.send_email(
+        user.email or "",
+        "password_changed",
+        user.locale,
+        reset_url=absolute_url("auth.forgot_password", locale=user.locale),
+    )
+    db.session.commit()
+    return user
+
+
+def begin_totp_setup(user: User) -> str:
+    """Give the user a new, unconfirmed authenticator secret (kept until confirmed with a code)."""
+    if not user.totp_secret:
+        user.totp_secret = totp.new_secret()
+        db.session.commit()
+    return totp.provisioning_uri(user)
+
+
+def confirm_totp_setup(user: User, session_row: UserSession, code: str) -> list[str] | None:
+    """Confirm the authenticator with a first code; returns the new recovery codes, shown once."""
+    if user.totp_confirmed_at is not None or not totp.verify_code(user, code):
+        audit.record(
+            "two_factor_setup_failed", actor_id=user.id, subject_type="user", subject_id=user.id
+        )
+        db.session.commit()
+        return None
+    now = utcnow()
+    user.totp_confirmed_at = now
+    session_row.mfa_verified_at = now
+    codes = totp.issue_recovery_codes(user)
+    audit.record("two_factor_set_up", actor_id=user.id, subject_type="user", subject_id=user.id)
+    db.session.commit()
+    return codes
+
+
+def verify_second_factor(user: User, session_row: UserSession, code: str) -> bool:
+    """A code from the authenticator app, or one of the recovery codes."""
+    cleaned = code.strip()
+    used_recovery = False
+    passed = totp.verify_code(user, cleaned)
+    if not passed and len(cleaned.replace("-", "").replace(" ", "")) == 10:
+        passed = used_recovery = totp.use_recovery_code(user, cleaned)
+    if passed:
+        session_row.mfa_verified_at = utcnow()
+        audit.record(
+            "two_factor_passed",
+            actor_id=user.id,
+            subject_type="user",
+            subject_id=user.id,
+            recovery_code=used_recovery,
+        )
+    else:
+        audit.record("two_factor_failed", actor_id=user.id, subject_type="user", subject_id=user.id)
+    db.session.commit()
+    return passed

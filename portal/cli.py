@@ -1,0 +1,71 @@
+"""flask --app portal <command>: database, demo data and accounts."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+
+from portal import migrate
+from portal.auth import passwords, services
+from portal.extensions import db
+from portal.models import Role
+
+DEMO_PASSWORD = "demo password for staff"  # noqa: S105 - printed for local demo use only
+
+DEMO_STAFF = (
+    ("caseworker@example.org", Role.CASEWORKER),
+    ("admin@example.org", Role.ADMIN),
+    ("support@example.org", Role.SUPPORT),
+)
+DEMO_APPLICANT = "applicant@example.org"
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(init_db)
+    app.cli.add_command(db_revision)
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(create_user)
+
+
+@click.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the database schema to the latest migration."""
+    migrate.upgrade(current_app._get_current_object())  # type: ignore[attr-defined]
+    click.echo("database is at the latest migration")
+
+
+@click.command("db-revision")
+@click.option("-m", "--message", required=True)
+def db_revision(message: str) -> None:
+    """Write a new migration from the difference between the models and the database."""
+    migrate.make_revision(current_app._get_current_object(), message)  # type: ignore[attr-defined]
+
+
+@click.command("seed-demo")
+def seed_demo() -> None:
+    """Make demo accounts (idempotent): one of each staff role and a confirmed applicant."""
+    click.echo("Demo accounts (staff set up two-factor authentication at first sign-in):")
+    for email, role in (*DEMO_STAFF, (DEMO_APPLICANT, Role.APPLICANT)):
+        if services.find_user(email) is None:
+            services.create_user(email, DEMO_PASSWORD, role)
+        click.echo(f"  {role.value:<11} {email}  password: {DEMO_PASSWORD}")
+    db.session.commit()
+
+
+@click.command("create-user")
+@click.option("--email", required=True)
+@click.option(
+    "--role", type=click.Choice([role.value for role in Role]), default=Role.APPLICANT.value
+)
+@click.option("--locale", default="en")
+@click.password_option()
+def create_user(email: str, role: str, locale: str, password: str) -> None:
+    """Create a confirmed account; staff set up two-factor authentication at first sign-in."""
+    if services.find_user(email) is not None:
+        raise click.ClickException("an account with that email address already exists")
+    problem = passwords.password_problem(password, email)
+    if problem is not None:
+        raise click.ClickException(f"password refused: {problem.value}")
+    services.create_user(email, password, Role(role), locale)
+    db.session.commit()
+    click.echo(f"created {role} {email}")

@@ -1,0 +1,206 @@
+"""Settings from PORTAL_* environment variables, with embedded defaults for one-command development.
+
+Production (PORTAL_ENV=production) refuses defaults that are only safe on a developer's machine.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+LOCALES: tuple[str, ...] = ("en", "fr", "ar", "fa", "ps", "ckb", "ku", "ti", "am", "vi", "so")
+
+
+class ConfigError(RuntimeError):
+    """The environment asks for something the portal must not run with."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _int(name: str, default: int) -> int:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = _env(name)
+    if raw is None:
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One documented setting: the README's configuration table is generated from these."""
+
+    name: str
+    default: str
+    meaning: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "PORTAL_ENV", "development", "`production` turns on the strict checks and secure cookies"
+    ),
+    Setting("PORTAL_SECRET_KEY", "random per instance/", "signs sessions and CSRF tokens"),
+    Setting("DATABASE_URL", "sqlite:///instance/portal.sqlite3", "SQLAlchemy database URL"),
+    Setting("PORTAL_BASE_URL", "http://127.0.0.1:5000", "absolute address used in emails and SMS"),
+    Setting("PORTAL_NOTIFY_BACKEND", "log", "`log` or `smtp`"),
+    Setting("PORTAL_SMTP_HOST", "localhost", "SMTP server for the smtp backend"),
+    Setting("PORTAL_SMTP_PORT", "587", "SMTP port"),
+    Setting("PORTAL_SMTP_USERNAME", "", "SMTP user name (empty: no authentication)"),
+    Setting("PORTAL_SMTP_PASSWORD", "", "SMTP password"),
+    Setting("PORTAL_SMTP_STARTTLS", "true", "upgrade the SMTP connection with STARTTLS"),
+    Setting("PORTAL_MAIL_FROM", "no-reply@eoi.localhost", "sender address of emails"),
+    Setting("PORTAL_RATELIMIT_STORAGE_URL", "memory://", "Flask-Limiter storage (`redis://...`)"),
+    Setting("PORTAL_RATELIMIT_ENABLED", "true", "turn rate limits off (tests only)"),
+    Setting("PORTAL_SESSION_IDLE_MINUTES", "30", "sign out after this long without a request"),
+    Setting("PORTAL_SESSION_ABSOLUTE_HOURS", "12", "sign out this long after signing in"),
+    Setting("PORTAL_CSRF_TIME_LIMIT_SECONDS", "3600", "lifetime of a form's CSRF token"),
+    Setting("PORTAL_TOKEN_HOURS", "24", "lifetime of email confirmation links"),
+    Setting("PORTAL_RESET_TOKEN_MINUTES", "60", "lifetime of password reset links"),
+    Setting(
+        "PORTAL_SHOW_GOVUK_BRAND", "false", "show the GOV.UK crown (only when the brand is allowed)"
+    ),
+    Setting("PORTAL_LOG_LEVEL", "INFO", "log level of the JSON logs"),
+)
+
+
+@dataclass
+class PortalConfig:
+    """The settings the application reads, built from the environment by `from_env`."""
+
+    ENV: str = "development"
+    SECRET_KEY: str = ""
+    DATABASE_URL: str = ""
+    BASE_URL: str = "http://127.0.0.1:5000"
+    TESTING: bool = False
+    NOTIFY_BACKEND: str = "log"
+    SMTP_HOST: str = "localhost"
+    SMTP_PORT: int = 587
+    SMTP_USERNAME: str = ""
+    SMTP_PASSWORD: str = ""
+    SMTP_STARTTLS: bool = True
+    MAIL_FROM: str = "no-reply@eoi.localhost"
+    RATELIMIT_STORAGE_URL: str = "memory://"
+    RATELIMIT_ENABLED: bool = True
+    SESSION_IDLE_MINUTES: int = 30
+    SESSION_ABSOLUTE_HOURS: int = 12
+    CSRF_TIME_LIMIT_SECONDS: int = 3600
+    TOKEN_HOURS: int = 24
+    RESET_TOKEN_MINUTES: int = 60
+    SHOW_GOVUK_BRAND: bool = False
+    LOG_LEVEL: str = "INFO"
+    INSTANCE_PATH: Path = field(default_factory=lambda: PROJECT_ROOT / "instance")
+
+    @classmethod
+    def from_env(cls) -> PortalConfig:
+        """Read every PORTAL_* variable; unset ones keep their embedded default."""
+        instance = Path(_env("PORTAL_INSTANCE_PATH", str(PROJECT_ROOT / "instance")) or "")
+        return cls(
+            ENV=_env("PORTAL_ENV", "development") or "development",
+            SECRET_KEY=_env("PORTAL_SECRET_KEY", "") or "",
+            DATABASE_URL=_env("DATABASE_URL", "") or "",
+            BASE_URL=_env("PORTAL_BASE_URL", "http://127.0.0.1:5000") or "",
+            NOTIFY_BACKEND=_env("PORTAL_NOTIFY_BACKEND", "log") or "log",
+            SMTP_HOST=_env("PORTAL_SMTP_HOST", "localhost") or "localhost",
+            SMTP_PORT=_int("PORTAL_SMTP_PORT", 587),
+            SMTP_USERNAME=_env("PORTAL_SMTP_USERNAME", "") or "",
+            SMTP_PASSWORD=_env("PORTAL_SMTP_PASSWORD", "") or "",
+            SMTP_STARTTLS=_bool("PORTAL_SMTP_STARTTLS", True),
+            MAIL_FROM=_env("PORTAL_MAIL_FROM", "no-reply@eoi.localhost") or "",
+            RATELIMIT_STORAGE_URL=_env("PORTAL_RATELIMIT_STORAGE_URL", "memory://") or "",
+            RATELIMIT_ENABLED=_bool("PORTAL_RATELIMIT_ENABLED", True),
+            SESSION_IDLE_MINUTES=_int("PORTAL_SESSION_IDLE_MINUTES", 30),
+            SESSION_ABSOLUTE_HOURS=_int("PORTAL_SESSION_ABSOLUTE_HOURS", 12),
+            CSRF_TIME_LIMIT_SECONDS=_int("PORTAL_CSRF_TIME_LIMIT_SECONDS", 3600),
+            TOKEN_HOURS=_int("PORTAL_TOKEN_HOURS", 24),
+            RESET_TOKEN_MINUTES=_int("PORTAL_RESET_TOKEN_MINUTES", 60),
+            SHOW_GOVUK_BRAND=_bool("PORTAL_SHOW_GOVUK_BRAND", False),
+            LOG_LEVEL=_env("PORTAL_LOG_LEVEL", "INFO") or "INFO",
+            INSTANCE_PATH=instance,
+        )
+
+    @property
+    def is_production(self) -> bool:
+        return self.ENV == "production"
+
+    def finalise(self) -> None:
+        """Fill development defaults, or refuse to start in production without real settings."""
+        if self.is_production:
+            if not self.SECRET_KEY or len(self.SECRET_KEY) < 32:
+                raise ConfigError(
+                    "PORTAL_SECRET_KEY must be set (32 characters or more) in production"
+                )
+            if not self.DATABASE_URL or self.DATABASE_URL.startswith("sqlite"):
+                raise ConfigError(
+                    "DATABASE_URL must name a server database in production, not SQLite"
+                )
+            if self.NOTIFY_BACKEND == "log":
+                raise ConfigError(
+                    "PORTAL_NOTIFY_BACKEND must deliver messages in production, not log"
+                )
+            if not self.BASE_URL.startswith("https://"):
+                raise ConfigError("PORTAL_BASE_URL must be an https:// address in production")
+            return
+        self.INSTANCE_PATH.mkdir(parents=True, exist_ok=True)
+        if not self.DATABASE_URL:
+            self.DATABASE_URL = f"sqlite:///{self.INSTANCE_PATH / 'portal.sqlite3'}"
+        if not self.SECRET_KEY:
+            self.SECRET_KEY = _development_secret(self.INSTANCE_PATH)
+
+    def flask_settings(self) -> dict[str, Any]:
+        """The Flask and extension keys derived from these settings."""
+        production = self.is_production
+        return {
+            "PORTAL": self,
+            "SECRET_KEY": self.SECRET_KEY,
+            "TESTING": self.TESTING,
+            "SQLALCHEMY_ENGINES": {"default": _engine_url(self.DATABASE_URL)},
+            "SESSION_COOKIE_NAME": "__Host-session" if production else "session",
+            "SESSION_COOKIE_SECURE": production,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "PERMANENT_SESSION_LIFETIME": self.SESSION_ABSOLUTE_HOURS * 3600,
+            "WTF_CSRF_TIME_LIMIT": self.CSRF_TIME_LIMIT_SECONDS,
+            "WTF_CSRF_SSL_STRICT": production,
+            "RATELIMIT_STORAGE_URI": self.RATELIMIT_STORAGE_URL,
+            "RATELIMIT_ENABLED": self.RATELIMIT_ENABLED,
+            "RATELIMIT_HEADERS_ENABLED": True,
+            "BABEL_DEFAULT_LOCALE": "en",
+            "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
+            "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
+            "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+            "PREFERRED_URL_SCHEME": "https" if production else "http",
+        }
+
+
+def _engine_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL whichever spelling of the URL the platform gives."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _development_secret(instance: Path) -> str:
+    """A random key kept in instance/ so that development sessions survive a restart."""
+    import secrets
+
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()

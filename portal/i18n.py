@@ -1,0 +1,121 @@
+"""Locale selection: the locale is the first part of every page's URL (/ar/...).
+
+It is guessed once from Accept-Language, then remembered in the session (and on the account, so
+that emails and SMS reach a signed-in user in the language they chose).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from babel import Locale
+from flask import Flask, abort, g, request, session, url_for
+from flask_babel import get_locale
+
+from portal.config import LOCALES
+
+DEFAULT_LOCALE = "en"
+
+# Language tags that browsers send for languages we serve under another code.
+ALIASES = {"prs": "fa", "kmr": "ku", "sdh": "ckb"}
+
+
+@dataclass(frozen=True)
+class LanguageChoice:
+    code: str
+    name: str
+    url: str
+    current: bool
+    direction: str
+
+
+@cache
+def text_direction(code: str) -> str:
+    """`rtl` for Arabic, Persian, Pashto and Sorani; `ltr` otherwise (from CLDR, not a list of ours)."""
+    return Locale.parse(code).text_direction
+
+
+@cache
+def native_name(code: str) -> str:
+    """A language's name written in that language, as the switcher shows it."""
+    name = Locale.parse(code).get_display_name(code) or code
+    return name[:1].upper() + name[1:]
+
+
+def guess_locale(accept_language: Any, remembered: str | None) -> str:
+    """The locale to send a visitor to when the URL does not say: remembered, then the browser's."""
+    if remembered in LOCALES:
+        return remembered
+    best = accept_language.best_match(LOCALES)
+    if best:
+        return best
+    for tag, _quality in accept_language:
+        primary = tag.split("-")[0].lower()
+        if primary in ALIASES:
+            return ALIASES[primary]
+    return DEFAULT_LOCALE
+
+
+def current_locale() -> str:
+    return str(get_locale() or DEFAULT_LOCALE)
+
+
+def select_locale() -> str:
+    """Flask-Babel's locale selector: the URL's locale, else the remembered or guessed one."""
+    return g.get("locale") or guess_locale(request.accept_languages, session.get("locale"))
+
+
+def language_choices() -> list[LanguageChoice]:
+    """The switcher's links: the same page in every language (GET pages keep their arguments)."""
+    current = current_locale()
+    endpoint = request.endpoint
+    args = dict(request.view_args or {})
+    expects_locale = (
+        endpoint is not None
+        and request.url_rule is not None
+        and ("locale" in request.url_rule.arguments)
+    )
+    choices = []
+    for code in LOCALES:
+        if expects_locale and request.method == "GET":
+            url = url_for(endpoint, **{**request.args.to_dict(), **args, "locale": code})
+        elif expects_locale:
+            url = url_for(endpoint, **{**args, "locale": code})
+        else:
+            url = url_for("pages.start", locale=code)
+        choices.append(
+            LanguageChoice(code, native_name(code), url, code == current, text_direction(code))
+        )
+    return choices
+
+
+def init_app(app: Flask) -> None:
+    """Take the locale out of the URL before the view runs, and put it back into every url_for."""
+
+    @app.url_value_preprocessor
+    def pull_locale(endpoint: str | None, values: dict[str, Any] | None) -> None:
+        if values is None or "locale" not in values:
+            return
+        locale = values.pop("locale")
+        if locale not in LOCALES:
+            abort(404)
+        g.locale = locale
+        if session.get("locale") != locale:
+            session["locale"] = locale
+
+    @app.url_defaults
+    def add_locale(endpoint: str, values: dict[str, Any]) -> None:
+        if "locale" in values or not app.url_map.is_endpoint_expecting(endpoint, "locale"):
+            return
+        values["locale"] = g.get("locale") or current_locale()
+
+    @app.context_processor
+    def locale_context() -> dict[str, Any]:
+        code = current_locale()
+        return {
+            "locale_code": code,
+            "text_direction": text_direction(code),
+            "language_choices": language_choices,
+        }
