@@ -63,8 +63,16 @@ def current_locale() -> str:
 
 
 def select_locale() -> str:
-    """Flask-Babel's locale selector: the URL's locale, else the remembered or guessed one."""
-    return g.get("locale") or guess_locale(request.accept_languages, session.get("locale"))
+    """Flask-Babel's locale selector: the URL's locale, else the remembered or guessed one.
+
+    An unknown page (/fr/no-such-page) matches no route, so its locale is read from the path.
+    """
+    if g.get("locale"):
+        return g.locale
+    prefix = request.path.split("/")[1]
+    if prefix in LOCALES:
+        return prefix
+    return guess_locale(request.accept_languages, session.get("locale"))
 
 
 def language_choices() -> list[LanguageChoice]:

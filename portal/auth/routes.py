@@ -22,6 +22,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 
 from portal import audit
@@ -287,10 +288,12 @@ def unauthorized() -> Any:
         return Response(status=401)
     if g.get("session_timed_out"):
         flash(
-            _(
-                "You were signed out because you did nothing for %(minutes)s minutes. "
+            ngettext(
+                "You were signed out because you did nothing for %(num)s minute. "
                 "Sign in again to continue. Your saved answers are kept.",
-                minutes=current_app.config["PORTAL"].SESSION_IDLE_MINUTES,
+                "You were signed out because you did nothing for %(num)s minutes. "
+                "Sign in again to continue. Your saved answers are kept.",
+                current_app.config["PORTAL"].SESSION_IDLE_MINUTES,
             ),
             "important",
         )
