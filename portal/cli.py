@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from portal import migrate
 from portal.auth import passwords, services
@@ -28,6 +29,7 @@ def init_app(app: Flask) -> None:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db() -> None:
     """Create or upgrade the database schema to the latest migration."""
     migrate.upgrade(current_app._get_current_object())  # type: ignore[attr-defined]
@@ -35,6 +37,7 @@ def init_db() -> None:
 
 
 @click.command("db-revision")
+@with_appcontext
 @click.option("-m", "--message", required=True)
 def db_revision(message: str) -> None:
     """Write a new migration from the difference between the models and the database."""
@@ -42,6 +45,7 @@ def db_revision(message: str) -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo() -> None:
     """Make demo accounts (idempotent): one of each staff role and a confirmed applicant."""
     click.echo("Demo accounts (staff set up two-factor authentication at first sign-in):")
@@ -53,6 +57,7 @@ def seed_demo() -> None:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.option("--email", required=True)
 @click.option(
     "--role", type=click.Choice([role.value for role in Role]), default=Role.APPLICANT.value

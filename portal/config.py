@@ -75,6 +75,9 @@ SETTINGS: tuple[Setting, ...] = (
         "PORTAL_SHOW_GOVUK_BRAND", "false", "show the GOV.UK crown (only when the brand is allowed)"
     ),
     Setting("PORTAL_LOG_LEVEL", "INFO", "log level of the JSON logs"),
+    Setting(
+        "PORTAL_INSTANCE_PATH", "instance/", "folder for the SQLite database and development key"
+    ),
 )
 
 

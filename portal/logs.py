@@ -7,6 +7,7 @@ import re
 import secrets
 import sys
 import time
+from typing import TextIO
 
 from flask import Flask, Response, g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
@@ -20,9 +21,9 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str) -> None:
+def configure_logging(level: str, stream: TextIO | None = None) -> None:
     """One JSON line per record on stderr, for the platform's log collector."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(
         JsonFormatter(
             "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",

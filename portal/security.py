@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, render_template, request
 from flask_login import current_user
@@ -34,6 +35,8 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), payment=(), geolocation=(self)",
 }
 
+View = TypeVar("View", bound=Callable[..., Any])
+
 HSTS = "max-age=31536000; includeSubDomains"
 
 
@@ -51,6 +54,16 @@ def apply_security_headers(response: Response) -> Response:
     return response
 
 
+def form_page(view: View) -> View:
+    """Mark a view whose every action sits behind PortalForm.validate_on_submit().
+
+    Only such a view may be run again after its CSRF token was refused (to show the answers with
+    a message): running it again cannot do anything, because the form refuses to validate.
+    """
+    view.rerun_on_csrf_failure = True  # type: ignore[attr-defined]
+    return view
+
+
 def csrf_failed() -> bool:
     """True while a view is being re-run because its form's security token was refused."""
     return bool(g.get("csrf_failed"))
@@ -63,7 +76,7 @@ def handle_csrf_error(error: CSRFError) -> Any:
     form would do happens, and the person sees their answers with a request to send them again.
     """
     view = current_app.view_functions.get(request.endpoint or "")
-    if view is None or request.endpoint == "asset":
+    if view is None or not getattr(view, "rerun_on_csrf_failure", False):
         return render_template("errors/400.html"), 400
     g.csrf_failed = True
     response = current_app.make_response(view(**(request.view_args or {})))

@@ -38,6 +38,7 @@ from portal.auth.forms import (
     TwoFactorSetupForm,
 )
 from portal.extensions import db, limiter, login_manager
+from portal.security import form_page
 from portal.i18n import native_name
 from portal.models import Role, TokenPurpose, User, UserSession, utcnow
 
@@ -60,6 +61,7 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @auth.route("/create-account", methods=["GET", "POST"])
+@form_page
 @limiter.limit("30 per hour", methods=["POST"])
 def register() -> Any:
     form = RegisterForm()
@@ -76,6 +78,7 @@ def check_email() -> Any:
 
 
 @auth.route("/confirm-email/<token>", methods=["GET", "POST"])
+@form_page
 @limiter.limit("30 per hour", methods=["POST"])
 def confirm_email(token: str) -> Any:
     """A button, not the link itself, confirms: email scanners that follow links use nothing up."""
@@ -92,6 +95,7 @@ def confirm_email(token: str) -> Any:
 
 
 @auth.route("/sign-in", methods=["GET", "POST"])
+@form_page
 @limiter.limit("20 per minute", methods=["POST"])
 @limiter.limit("10 per 15 minutes", methods=["POST"], key_func=_submitted_email)
 def sign_in() -> Any:
@@ -156,6 +160,7 @@ def keep_alive() -> Any:
 
 
 @auth.route("/forgot-password", methods=["GET", "POST"])
+@form_page
 @limiter.limit("20 per hour", methods=["POST"])
 @limiter.limit("5 per hour", methods=["POST"], key_func=_submitted_email)
 def forgot_password() -> Any:
@@ -173,6 +178,7 @@ def reset_sent() -> Any:
 
 
 @auth.route("/reset-password/<token>", methods=["GET", "POST"])
+@form_page
 @limiter.limit("20 per hour", methods=["POST"])
 def reset_password(token: str) -> Any:
     user = tokens.peek_token(token, TokenPurpose.RESET_PASSWORD)
@@ -189,6 +195,7 @@ def reset_password(token: str) -> Any:
 
 
 @auth.route("/two-factor/set-up", methods=["GET", "POST"])
+@form_page
 @limiter.limit("20 per 15 minutes", methods=["POST"])
 def two_factor_setup() -> Any:
     if not current_user.is_authenticated:
@@ -215,6 +222,7 @@ def two_factor_setup() -> Any:
 
 
 @auth.route("/two-factor", methods=["GET", "POST"])
+@form_page
 @limiter.limit("10 per 15 minutes", methods=["POST"])
 def two_factor() -> Any:
     if not current_user.is_authenticated:

@@ -1,0 +1,82 @@
+"""Production refuses development defaults; development fills them in."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal import create_app
+from portal.config import PROJECT_ROOT, SETTINGS, ConfigError, PortalConfig
+
+STRONG_KEY = "k" * 48
+
+
+def production(**overrides: object) -> PortalConfig:
+    config = PortalConfig(
+        ENV="production",
+        SECRET_KEY=STRONG_KEY,
+        DATABASE_URL="postgresql://portal@db/portal",
+        NOTIFY_BACKEND="smtp",
+        BASE_URL="https://apply.example.org",
+    )
+    for key, value in overrides.items():
+        setattr(config, key, value)
+    return config
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"SECRET_KEY": ""}, "PORTAL_SECRET_KEY"),
+        ({"SECRET_KEY": "short"}, "PORTAL_SECRET_KEY"),
+        ({"DATABASE_URL": ""}, "DATABASE_URL"),
+        ({"DATABASE_URL": "sqlite:///instance/portal.sqlite3"}, "DATABASE_URL"),
+        ({"NOTIFY_BACKEND": "log"}, "PORTAL_NOTIFY_BACKEND"),
+        ({"BASE_URL": "http://apply.example.org"}, "PORTAL_BASE_URL"),
+    ],
+)
+def test_production_refuses_to_start_with_unsafe_settings(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        create_app(production(**overrides))
+
+
+def test_production_settings_harden_cookies():
+    config = production()
+    config.finalise()
+    settings = config.flask_settings()
+    assert settings["SESSION_COOKIE_NAME"] == "__Host-session"
+    assert settings["SESSION_COOKIE_SECURE"] is True
+    assert settings["SESSION_COOKIE_HTTPONLY"] is True
+    assert settings["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert settings["SQLALCHEMY_ENGINES"]["default"].startswith("postgresql+psycopg://")
+
+
+def test_development_fills_in_sqlite_and_a_kept_secret(tmp_path):
+    config = PortalConfig(INSTANCE_PATH=tmp_path)
+    config.finalise()
+    assert config.DATABASE_URL == f"sqlite:///{tmp_path / 'portal.sqlite3'}"
+    again = PortalConfig(INSTANCE_PATH=tmp_path)
+    again.finalise()
+    assert again.SECRET_KEY == config.SECRET_KEY and len(config.SECRET_KEY) >= 32
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_from_env_reads_portal_variables(monkeypatch):
+    monkeypatch.setenv("PORTAL_SESSION_IDLE_MINUTES", "15")
+    monkeypatch.setenv("PORTAL_RATELIMIT_STORAGE_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("DATABASE_URL", "postgres://u@h/d")
+    config = PortalConfig.from_env()
+    assert config.SESSION_IDLE_MINUTES == 15
+    assert config.RATELIMIT_STORAGE_URL == "redis://127.0.0.1:6379/0"
+    assert config.flask_settings()["SQLALCHEMY_ENGINES"]["default"] == "postgresql+psycopg://u@h/d"
+
+
+def test_a_malformed_number_is_refused_with_its_name(monkeypatch):
+    monkeypatch.setenv("PORTAL_SMTP_PORT", "twenty-five")
+    with pytest.raises(ConfigError, match="PORTAL_SMTP_PORT"):
+        PortalConfig.from_env()
+
+
+def test_every_setting_is_documented_in_the_readme():
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    for setting in SETTINGS:
+        assert f"`{setting.name}`" in readme, setting.name
