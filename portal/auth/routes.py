@@ -38,9 +38,9 @@ from portal.auth.forms import (
     TwoFactorSetupForm,
 )
 from portal.extensions import db, limiter, login_manager
-from portal.security import form_page
 from portal.i18n import native_name
 from portal.models import Role, TokenPurpose, User, UserSession, utcnow
+from portal.security import form_page
 
 auth = Blueprint("auth", __name__)
 

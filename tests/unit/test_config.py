@@ -53,7 +53,7 @@ def test_production_settings_harden_cookies():
 def test_development_fills_in_sqlite_and_a_kept_secret(tmp_path):
     config = PortalConfig(INSTANCE_PATH=tmp_path)
     config.finalise()
-    assert config.DATABASE_URL == f"sqlite:///{tmp_path / 'portal.sqlite3'}"
+    assert f"sqlite:///{tmp_path / 'portal.sqlite3'}" == config.DATABASE_URL
     again = PortalConfig(INSTANCE_PATH=tmp_path)
     again.finalise()
     assert again.SECRET_KEY == config.SECRET_KEY and len(config.SECRET_KEY) >= 32
