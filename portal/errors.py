@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, g, render_template
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from portal.extensions import db, login_manager
 
 logger = logging.getLogger(__name__)
 
@@ -19,8 +21,19 @@ def render_error(error: HTTPException) -> tuple[str, int]:
 
 
 def render_unexpected(error: Exception) -> tuple[str, int]:
+    """Log the error and show the translated 500 page; if even that fails (say the database is
+    down and the layout needs the signed-in user), show the page that needs nothing."""
     logger.exception("unhandled error", exc_info=error)
-    return render_error(InternalServerError())
+    db.session.rollback()
+    try:
+        return render_error(InternalServerError())
+    except Exception:
+        logger.exception("the error page itself failed")
+        db.session.rollback()
+        # Flask-Login would try to load the user again for the template context: treat this
+        # request as anonymous instead.
+        g._login_user = login_manager.anonymous_user()
+        return render_template("errors/unavailable.html"), 500
 
 
 def init_app(app: Flask) -> None:

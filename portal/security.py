@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, Response, current_app, g, render_template, request
-from flask_login import current_user
+from flask import Flask, Response, current_app, g, render_template, request, session
 from flask_wtf.csrf import CSRFError
 
 # No inline script or style anywhere: every script and stylesheet is a file under /assets/.
@@ -47,7 +46,8 @@ def apply_security_headers(response: Response) -> Response:
     if current_app.config["PORTAL"].is_production:
         response.headers["Strict-Transport-Security"] = HSTS
     if request.endpoint != "asset" and (
-        current_user.is_authenticated or request.method != "GET" or g.get("no_store")
+        # The cookie names a signed-in session: no need to load the user (or reach the database).
+        session.get("_user_id") or request.method != "GET" or g.get("no_store")
     ):
         response.headers["Cache-Control"] = "no-store"
         response.headers["Pragma"] = "no-cache"

@@ -215,3 +215,41 @@ def test_logs_are_json_and_never_contain_passwords_or_emails(client, app):
     assert access and all("/reset-password/" not in json.dumps(r) for r in access)
     assert PASSWORD not in err
     assert "nobody@example.org" not in err
+
+
+def test_rate_limits_are_shared_between_servers_through_redis(config):
+    """Two app instances (two servers) count attempts together when Redis holds the counters."""
+    import uuid
+
+    config.RATELIMIT_ENABLED = True
+    config.RATELIMIT_STORAGE_URL = "redis://127.0.0.1:6379/15"
+    first, second = create_app(config).test_client(), create_app(config).test_client()
+    email = f"{uuid.uuid4().hex}@example.org"
+    statuses = [
+        submit(client, "/en/forgot-password", {"email": email}).status_code
+        for client in (first, second, first, second, first, second)
+    ]
+    assert statuses == [302] * 5 + [429]
+
+
+def test_database_down_gives_503_health_and_a_translated_error_page(config, app):
+    from tests.helpers import make_user
+
+    make_user(app, EMAIL)
+    client = app.test_client()
+    sign_in(client, EMAIL)
+    config.DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=1"
+    down = create_app(config)
+    down_client = down.test_client()
+    with client.session_transaction() as session:
+        signed_in_cookie = dict(session)
+    with down_client.session_transaction() as session:
+        session.update(signed_in_cookie)
+    health = down_client.get("/healthz")
+    assert health.status_code == 503
+    assert health.json["checks"]["database"] == "unavailable"
+    page = down_client.get("/fr/account")
+    assert page.status_code == 500
+    assert "Try again later" in page.text or "Réessayez plus tard" in page.text
+    assert '<html lang="fr"' in page.text
+    assert "Traceback" not in page.text

@@ -1,0 +1,83 @@
+"""The translation catalogs: complete, no fuzzy entries, placeholders and tags kept.
+
+This fails when a string is added to the code or templates and not translated.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from portal.config import PROJECT_ROOT
+
+COMPLETE_LOCALES = ("en", "fr")
+_MARKERS = re.compile(r"%\(\w+\)[sd]|</?[a-z][a-z0-9]*[^>]*>")
+
+
+@pytest.fixture(scope="module")
+def extracted_ids(tmp_path_factory):
+    pot = tmp_path_factory.mktemp("pot") / "messages.pot"
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "pybabel"),
+            "extract",
+            "-F",
+            str(PROJECT_ROOT / "babel.cfg"),
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "--no-location",
+            "-o",
+            str(pot),
+            str(PROJECT_ROOT / "portal"),
+            str(PROJECT_ROOT / "templates"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    with pot.open("rb") as handle:
+        return {message.id for message in read_po(handle) if message.id}
+
+
+def load(locale: str):
+    with (PROJECT_ROOT / "translations" / locale / "LC_MESSAGES" / "messages.po").open(
+        "rb"
+    ) as handle:
+        return read_po(handle, locale=locale)
+
+
+@pytest.mark.parametrize("locale", COMPLETE_LOCALES)
+def test_every_extracted_string_is_translated(locale, extracted_ids):
+    catalog = load(locale)
+    translated = {
+        m.id
+        for m in catalog
+        if m.id and all(m.string if isinstance(m.string, tuple) else (m.string,))
+    }
+    missing = sorted(str(i) for i in extracted_ids - translated)
+    assert not missing, f"{locale}: {len(missing)} untranslated, e.g. {missing[:3]}"
+
+
+@pytest.mark.parametrize("locale", COMPLETE_LOCALES)
+def test_no_fuzzy_entries_and_markers_kept(locale):
+    catalog = load(locale)
+    plural_count = catalog.num_plurals
+    for message in catalog:
+        if not message.id:
+            continue
+        assert not message.fuzzy, message.id
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if isinstance(message.id, tuple):
+            assert len(strings) == plural_count, f"{locale}: plural forms of {ids[0]!r}"
+        expected = sorted(_MARKERS.findall(ids[-1]))
+        for string in filter(None, strings):
+            assert sorted(_MARKERS.findall(string)) == expected, (
+                f"{locale}: {ids[0]!r} -> {string!r}"
+            )
