@@ -77,15 +77,24 @@ def init_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Each capability is a blueprint; all pages live under a locale prefix such as /ar/."""
     from portal.admin.routes import admin
+    from portal.apply.routes import apply
     from portal.auth import routes as auth_routes
+    from portal.eligibility.routes import eligibility
     from portal.health import health
     from portal.pages.routes import pages, root
+    from portal.presence.routes import presence
 
     # Public information pages: start, privacy, accessibility, cookies.
     app.register_blueprint(pages, url_prefix="/<locale>")
     # Accounts: registration, email confirmation, sign-in, two-factor, password reset.
     app.register_blueprint(auth_routes.auth, url_prefix="/<locale>")
     auth_routes.init_login(app)
+    # The scheme's validity questions, asked before any account or form.
+    app.register_blueprint(eligibility, url_prefix="/<locale>")
+    # The Expression of Interest: task list, questions, check and send, status.
+    app.register_blueprint(apply, url_prefix="/<locale>")
+    # The presence-in-France check that the link sent after submission opens.
+    app.register_blueprint(presence, url_prefix="/<locale>")
     # Service operators: staff accounts (more in later capabilities).
     app.register_blueprint(admin, url_prefix="/<locale>/admin")
     # Un-localised machine endpoints and the root redirect.

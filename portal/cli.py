@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from portal import migrate
+from portal.apply import windows
 from portal.auth import passwords, services
 from portal.extensions import db
-from portal.models import Role
+from portal.models import Role, utcnow
 
 DEMO_PASSWORD = "demo password for staff"  # noqa: S105 - printed for local demo use only
 
@@ -22,6 +25,7 @@ DEMO_APPLICANT = "applicant@example.org"
 
 
 def init_app(app: Flask) -> None:
+    app.cli.add_command(announce_windows)
     app.cli.add_command(init_db)
     app.cli.add_command(db_revision)
     app.cli.add_command(seed_demo)
@@ -54,6 +58,23 @@ def seed_demo() -> None:
             services.create_user(email, DEMO_PASSWORD, role)
         click.echo(f"  {role.value:<11} {email}  password: {DEMO_PASSWORD}")
     db.session.commit()
+    now = utcnow()
+    window = windows.open_window(now)
+    if window is None:
+        window = windows.create_window(
+            "Demo window", now - timedelta(days=1), now + timedelta(days=90), 500
+        )
+    click.echo(
+        f"Open application window: {window.name}, {window.places - window.places_taken} places left"
+    )
+
+
+@click.command("announce-windows")
+@with_appcontext
+def announce_windows() -> None:
+    """Tell people with a finished draft that a window has opened (for a scheduler; idempotent)."""
+    told = windows.announce_open_windows(utcnow())
+    click.echo(f"told {told} people")
 
 
 @click.command("create-user")

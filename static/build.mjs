@@ -40,6 +40,7 @@ const portalJs = readFileSync(join(root, "static", "src", "portal.js"), "utf8").
   `./${govukJs}`,
 );
 emit("portal.js", portalJs);
+emit("presence.js", readFileSync(join(root, "static", "src", "presence.js")));
 emit("favicon.ico", readFileSync(join(govuk, "assets", "images", "favicon.ico")));
 emit("favicon.svg", readFileSync(join(govuk, "assets", "images", "favicon.svg")));
 

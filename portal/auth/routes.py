@@ -101,7 +101,7 @@ def confirm_email(token: str) -> Any:
 def sign_in() -> Any:
     next_url = _safe_next(request.args.get("next"))
     if current_user.is_authenticated and not current_user.needs_second_factor:
-        return redirect(next_url or url_for("auth.account"))
+        return redirect(next_url or _landing_page(current_user))
     form = SignInForm()
     if form.validate_on_submit():
         outcome, user = services.authenticate(form.email.data, form.password.data)
@@ -112,7 +112,7 @@ def sign_in() -> Any:
             if user.needs_second_factor:
                 session["after_second_factor"] = next_url
                 return second_factor_redirect()
-            return redirect(next_url or url_for("auth.account"))
+            return redirect(next_url or _landing_page(user))
         form.email.errors = [*form.email.errors, _("Enter a correct email address and password")]
         form.password.errors = [
             *form.password.errors,
@@ -121,12 +121,27 @@ def sign_in() -> Any:
     return render_template("auth/sign_in.html", form=form)
 
 
-def _start_session(user: User) -> None:
-    """Sign in with a brand-new server-side session: nothing from before sign-in carries over."""
-    locale = session.get("locale")
+def _landing_page(user: User) -> str:
+    """Applicants continue their application; staff start from their account page."""
+    return (
+        url_for("apply.overview") if user.role_enum is Role.APPLICANT else url_for("auth.account")
+    )
+
+
+# What may outlive signing in or out: the language, and eligibility answers (nothing personal).
+CARRIED_OVER = ("locale", "eligibility")
+
+
+def _fresh_session() -> None:
+    """Empty the session cookie, keeping only what is safe and useful to carry over."""
+    kept = {key: session[key] for key in CARRIED_OVER if key in session}
     session.clear()
-    if locale:
-        session["locale"] = locale
+    session.update(kept)
+
+
+def _start_session(user: User) -> None:
+    """Sign in with a brand-new server-side session: nothing else from before sign-in carries over."""
+    _fresh_session()
     user.current_session = services.begin_session(user)
     login_user(user)
     session.permanent = True
@@ -137,10 +152,8 @@ def sign_out() -> Any:
     if current_user.is_authenticated and current_user.current_session is not None:
         services.sign_out(current_user, current_user.current_session)
     logout_user()
-    locale = session.get("locale")
-    session.clear()
-    if locale:
-        session["locale"] = locale
+    _fresh_session()
+    session.pop("eligibility", None)
     return redirect(url_for("auth.signed_out"))
 
 

@@ -1,5 +1,14 @@
 """Typed SQLAlchemy models, one module per aggregate; import them from here."""
 
+from portal.models.application import (
+    ApplicantType,
+    Application,
+    ApplicationWindow,
+    FamilyGroup,
+    PresenceCheck,
+    Status,
+    StatusChange,
+)
 from portal.models.audit import AuditEvent
 from portal.models.base import Base, utcnow
 from portal.models.notification import Notification
@@ -7,11 +16,18 @@ from portal.models.user import AccountToken, RecoveryCode, Role, TokenPurpose, U
 
 __all__ = [
     "AccountToken",
+    "ApplicantType",
+    "Application",
+    "ApplicationWindow",
     "AuditEvent",
     "Base",
+    "FamilyGroup",
     "Notification",
+    "PresenceCheck",
     "RecoveryCode",
     "Role",
+    "Status",
+    "StatusChange",
     "TokenPurpose",
     "User",
     "UserSession",

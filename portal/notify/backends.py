@@ -79,8 +79,9 @@ class SmtpBackend:
         email["From"] = self.sender
         email["To"] = message.recipient
         email["Subject"] = message.subject
-        email["Content-Language"] = message.locale
         email.set_content(message.body)
+        # After set_content, which replaces every Content-* header.
+        email["Content-Language"] = message.locale
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 if self.starttls:
@@ -90,3 +91,10 @@ class SmtpBackend:
                 smtp.send_message(email)
         except (OSError, smtplib.SMTPException) as exc:
             raise DeliveryError(type(exc).__name__) from exc
+
+
+class NoSmsProvider:
+    """Stands in where no SMS provider is configured: every message is recorded as failed."""
+
+    def deliver(self, message: OutgoingMessage) -> None:
+        raise DeliveryError("no SMS provider is configured")

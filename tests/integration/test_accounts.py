@@ -54,7 +54,7 @@ def test_register_confirm_sign_in_and_sign_out(client, app):
     assert "Your email address is confirmed" in client.get("/en/sign-in").text
 
     signed_in = sign_in(client, EMAIL)
-    assert signed_in.headers["Location"] == "/en/account"
+    assert signed_in.headers["Location"] == "/en/application"
     account = client.get("/en/account")
     assert account.status_code == 200 and EMAIL in account.text
     check_page(account, "en", "ltr")
@@ -238,7 +238,7 @@ def test_next_parameter_never_leaves_the_site(client, app):
     response = submit(
         client, "/en/sign-in?next=//evil.example/", {"email": EMAIL, "password": PASSWORD}
     )
-    assert response.headers["Location"] == "/en/account"
+    assert response.headers["Location"] == "/en/application"
 
 
 def test_password_reset_journey(client, app):
@@ -256,7 +256,7 @@ def test_password_reset_journey(client, app):
     assert last_message(app, EMAIL).template == "password_changed"
     assert client.get(path).status_code == 400, "a reset link works once"
     assert sign_in(client, EMAIL).status_code == 200, "the old password no longer works"
-    assert sign_in(client, EMAIL, new_password).headers["Location"] == "/en/account"
+    assert sign_in(client, EMAIL, new_password).headers["Location"] == "/en/application"
     with app.app_context():
         open_sessions = db.session.scalars(
             select(UserSession).where(UserSession.ended_at.is_(None))

@@ -67,7 +67,7 @@ def test_unknown_locale_and_unknown_page_get_the_translated_404(client):
     assert client.get("/xx/privacy").status_code == 404
     response = client.get("/fr/no-such-page")
     assert response.status_code == 404
-    assert "Page non trouvée" in response.text or "Page not found" in response.text
+    assert "Page introuvable" in response.text
     check_page(response, "fr", "ltr")
 
 

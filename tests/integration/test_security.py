@@ -221,6 +221,9 @@ def test_rate_limits_are_shared_between_servers_through_redis(config):
     """Two app instances (two servers) count attempts together when Redis holds the counters."""
     import uuid
 
+    import redis
+
+    redis.Redis.from_url("redis://127.0.0.1:6379/15").flushdb()
     config.RATELIMIT_ENABLED = True
     config.RATELIMIT_STORAGE_URL = "redis://127.0.0.1:6379/15"
     first, second = create_app(config).test_client(), create_app(config).test_client()

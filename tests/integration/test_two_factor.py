@@ -99,7 +99,7 @@ def test_a_recovery_code_works_once(client, app):
 
 def test_applicants_are_never_asked_for_two_factor(client, app):
     make_user(app, "amina@example.org")
-    assert sign_in(client, "amina@example.org").headers["Location"] == "/en/account"
+    assert sign_in(client, "amina@example.org").headers["Location"] == "/en/application"
     assert client.get("/en/two-factor/set-up").headers["Location"] == "/en/account"
 
 

@@ -1,0 +1,303 @@
+"""The applicant's pages: the task list, one page per question, check and send, status."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.apply import lifecycle, services, steps, submission, summary, windows
+from portal.apply.forms import FamilyMemberForm
+from portal.auth.access import signed_in_required
+from portal.auth.forms import ConfirmForm
+from portal.eligibility import rules
+from portal.models import Application, Role, Status, utcnow
+from portal.security import form_page
+
+apply = Blueprint("apply", __name__)
+apply.add_app_template_global(summary.status_name)
+
+
+def applicant_view(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Signed in as an applicant, with the applicant's own application passed in (or None).
+
+    Nobody ever reaches another person's application: the application is always the one that
+    belongs to the signed-in user, never one named in the URL.
+    """
+
+    @signed_in_required
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if current_user.role_enum is not Role.APPLICANT:
+            abort(404)
+        return view(services.active_application(current_user), *args, **kwargs)
+
+    return wrapped
+
+
+def draft_view(view: Callable[..., Any]) -> Callable[..., Any]:
+    """An applicant page that only makes sense while the application is a draft."""
+
+    @applicant_view
+    @wraps(view)
+    def wrapped(application: Application | None, *args: Any, **kwargs: Any) -> Any:
+        if application is None:
+            return redirect(url_for("apply.start"))
+        if application.status_enum is not Status.DRAFT:
+            return redirect(url_for("apply.status"))
+        return view(application, *args, **kwargs)
+
+    return wrapped
+
+
+@apply.route("/application/start")
+@applicant_view
+def start(application: Application | None) -> Any:
+    if application is not None:
+        return redirect(url_for("apply.overview"))
+    answers = dict(session.get("eligibility") or {})
+    if not rules.is_eligible(answers):
+        return redirect(url_for("eligibility.start"))
+    services.start_draft(current_user, answers)
+    session.pop("eligibility", None)
+    return redirect(url_for("apply.task_list"))
+
+
+@apply.route("/application")
+@applicant_view
+def overview(application: Application | None) -> Any:
+    if application is None:
+        return redirect(url_for("apply.start"))
+    if application.status_enum is Status.DRAFT:
+        return redirect(url_for("apply.task_list"))
+    return redirect(url_for("apply.status"))
+
+
+@apply.route("/application/tasks")
+@draft_view
+def task_list(application: Application) -> Any:
+    return render_template(
+        "apply/task_list.html",
+        sections=steps.section_states(application.answers),
+        complete=steps.is_complete(application.answers),
+    )
+
+
+@apply.route("/application/questions/<name>", methods=["GET", "POST"])
+@form_page
+@draft_view
+def question(application: Application, name: str) -> Any:
+    if name not in steps.STEP_NAMES:
+        abort(404)
+    answers = application.answers
+    if not steps.may_open(answers, name):
+        unfinished = steps.first_unfinished(answers)
+        target = unfinished.name if unfinished else None
+        return redirect(
+            url_for("apply.question", name=target) if target else url_for("apply.check_answers")
+        )
+    if name == "family_members":
+        return _family_members(application)
+    step = steps.step(name)
+    form = step.form(data=_stored(answers, name))
+    if form.validate_on_submit():
+        if (
+            name == "family_reference"
+            and services.family_group_for(form.family_reference.data) is None
+        ):
+            form.family_reference.errors = [
+                _("We cannot find this family reference number. Check it with the main applicant")
+            ]
+        else:
+            services.save_step(application, name, services.answers_from_form(form))
+            return _after_save(application, name)
+    return render_template(
+        "apply/question.html",
+        form=form,
+        step=step,
+        section=summary.section_title(step.section),
+        back_url=_back_url(application, name),
+    )
+
+
+def _stored(answers: dict[str, Any], name: str) -> dict[str, Any] | None:
+    return answers.get(name)
+
+
+def _after_save(application: Application, name: str) -> Any:
+    if "save_and_exit" in request.form:
+        flash(_("Your answers are saved. You can come back at any time."), "success")
+        return redirect(url_for("apply.task_list"))
+    upcoming = steps.next_step(application.answers, name)
+    if request.args.get("change") and steps.is_complete(application.answers):
+        return redirect(url_for("apply.check_answers"))
+    if upcoming is None:
+        return redirect(url_for("apply.check_answers"))
+    return redirect(url_for("apply.question", name=upcoming.name, **_keep_change()))
+
+
+def _keep_change() -> dict[str, str]:
+    return {"change": "1"} if request.args.get("change") else {}
+
+
+def _back_url(application: Application, name: str) -> str:
+    if request.args.get("change"):
+        return url_for("apply.check_answers")
+    previous = None
+    for step in steps.applicable_steps(application.answers):
+        if step.name == name:
+            break
+        previous = step
+    return url_for("apply.question", name=previous.name) if previous else url_for("apply.task_list")
+
+
+def _family_members(application: Application) -> Any:
+    """The "add another" pattern: add people one by one, then say the list is complete."""
+    form = FamilyMemberForm()
+    if request.method == "POST" and "finished" in request.form:
+        if services.complete_family_members(application):
+            return _after_save(application, "family_members")
+        form.form_errors.append(_("Add at least one family member"))
+    elif form.validate_on_submit():
+        services.add_family_member(application, services.answers_from_form(form))
+        return redirect(url_for("apply.question", name="family_members", **_keep_change()))
+    members = (application.answers.get("family_members") or {}).get("members", [])
+    return render_template(
+        "apply/family_members.html",
+        form=form,
+        members=members,
+        remove_form=ConfirmForm(),
+        section=summary.section_title("about_you"),
+        back_url=_back_url(application, "family_members"),
+    )
+
+
+@apply.route("/application/family-members/<member_id>/remove", methods=["POST"])
+@draft_view
+def remove_family_member(application: Application, member_id: str) -> Any:
+    services.remove_family_member(application, member_id)
+    return redirect(url_for("apply.question", name="family_members"))
+
+
+@apply.route("/application/check-your-answers", methods=["GET", "POST"])
+@form_page
+@applicant_view
+def check_answers(application: Application | None) -> Any:
+    if application is None:
+        return redirect(url_for("apply.start"))
+    if application.status_enum is not Status.DRAFT:
+        return redirect(url_for("apply.confirmation"))
+    unfinished = steps.first_unfinished(application.answers)
+    if unfinished is not None:
+        return redirect(url_for("apply.question", name=unfinished.name))
+    form = ConfirmForm()
+    now = utcnow()
+    window = windows.open_window(now)
+    problem = None
+    if form.validate_on_submit():
+        key = request.form.get("submission_key", "")
+        result = submission.submit(
+            application, current_user, key[:64] or secrets.token_hex(16), now
+        )
+        if result.outcome in (submission.Outcome.SUBMITTED, submission.Outcome.ALREADY_SUBMITTED):
+            return redirect(url_for("apply.confirmation"))
+        problem = result.outcome.value
+        window = windows.open_window(now)
+    return render_template(
+        "apply/check_answers.html",
+        form=form,
+        sections=summary.summary_sections(application.answers),
+        window=window,
+        next_window=None if window else windows.next_window(now),
+        problem=problem,
+        submission_key=secrets.token_hex(16),
+    )
+
+
+@apply.route("/application/sent")
+@applicant_view
+def confirmation(application: Application | None) -> Any:
+    if application is None or application.status_enum is Status.DRAFT:
+        return redirect(url_for("apply.overview"))
+    main = (application.answers.get("applicant_type") or {}).get("applicant_type") == "main"
+    return render_template("apply/confirmation.html", application=application, main=main)
+
+
+@apply.route("/application/status")
+@applicant_view
+def status(application: Application | None) -> Any:
+    if application is None or application.status_enum is Status.DRAFT:
+        return redirect(url_for("apply.overview"))
+    members = summary.family_group_members(application)
+    return render_template(
+        "apply/status.html",
+        application=application,
+        members=members,
+        can_withdraw=lifecycle.can_withdraw(application.status_enum),
+        stage=summary.status_explanation(application.status_enum),
+    )
+
+
+@apply.route("/application/withdraw", methods=["GET", "POST"])
+@form_page
+@applicant_view
+def withdraw(application: Application | None) -> Any:
+    if application is None or not lifecycle.can_withdraw(application.status_enum):
+        return redirect(url_for("apply.overview"))
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        services.withdraw(application, current_user)
+        flash(_("Your application is withdrawn."), "success")
+        return redirect(url_for("auth.account"))
+    return render_template("apply/withdraw.html", form=form, application=application)
+
+
+@apply.route("/application/delete", methods=["GET", "POST"])
+@form_page
+@draft_view
+def delete_draft(application: Application) -> Any:
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        services.delete_draft(application)
+        flash(_("Your draft application and its answers are deleted."), "success")
+        return redirect(url_for("auth.account"))
+    return render_template("apply/delete.html", form=form)
+
+
+@apply.route("/application/your-data.json")
+@applicant_view
+def download(application: Application | None) -> Any:
+    if application is None:
+        abort(404)
+    body = json.dumps(services.export(application, current_user), ensure_ascii=False, indent=2)
+    response = Response(body, mimetype="application/json")
+    response.headers["Content-Disposition"] = 'attachment; filename="my-application.json"'
+    return response
+
+
+@apply.route("/application/copy")
+@applicant_view
+def copy(application: Application | None) -> Any:
+    if application is None:
+        abort(404)
+    return render_template(
+        "apply/copy.html",
+        application=application,
+        sections=summary.summary_sections(application.answers, with_links=False),
+    )

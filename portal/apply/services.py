@@ -1,0 +1,143 @@
+"""Drafts and answers: start, save each page at once, delete, withdraw, export."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from wtforms import Form
+
+from portal import audit
+from portal.apply import lifecycle, steps
+from portal.extensions import db
+from portal.models import Application, FamilyGroup, Status, User
+
+_NOT_ANSWERS = {"csrf_token", "submit", "save_and_exit"}
+
+
+def active_application(user: User) -> Application | None:
+    return db.session.scalar(
+        select(Application).where(
+            Application.applicant_id == user.id, Application.status != Status.WITHDRAWN.value
+        )
+    )
+
+
+def start_draft(user: User, eligibility: dict[str, str]) -> Application:
+    """Open a draft for a person who has passed the eligibility questions."""
+    existing = active_application(user)
+    if existing is not None:
+        return existing
+    application = Application(applicant_id=user.id, eligibility=dict(eligibility), answers={})
+    db.session.add(application)
+    db.session.flush()
+    audit.record("draft_started", subject_type="application", subject_id=application.id)
+    db.session.commit()
+    return application
+
+
+def answers_from_form(form: Form) -> dict[str, Any]:
+    """The form's data as JSON: dates as ISO strings."""
+    data = {}
+    for name, value in form.data.items():
+        if name in _NOT_ANSWERS:
+            continue
+        data[name] = value.isoformat() if isinstance(value, dt.date) else value
+    return data
+
+
+def save_step(application: Application, step_name: str, data: dict[str, Any]) -> None:
+    """Save one page's answers at once, and drop answers that no longer apply."""
+    _require_draft(application)
+    answers = dict(application.answers)
+    answers[step_name] = data
+    application.answers = steps.prune(answers)
+    db.session.commit()
+
+
+def add_family_member(application: Application, member: dict[str, Any]) -> None:
+    _require_draft(application)
+    answers = dict(application.answers)
+    current = dict(answers.get("family_members") or {"members": []})
+    current["members"] = [*current.get("members", []), {**member, "id": uuid.uuid4().hex}]
+    current["complete"] = False
+    answers["family_members"] = current
+    application.answers = answers
+    db.session.commit()
+
+
+def remove_family_member(application: Application, member_id: str) -> None:
+    _require_draft(application)
+    answers = dict(application.answers)
+    current = dict(answers.get("family_members") or {"members": []})
+    current["members"] = [m for m in current.get("members", []) if m.get("id") != member_id]
+    current["complete"] = bool(current["members"]) and current.get("complete", False)
+    answers["family_members"] = current
+    application.answers = answers
+    db.session.commit()
+
+
+def complete_family_members(application: Application) -> bool:
+    """Mark the list of family members finished; it must name at least one person."""
+    _require_draft(application)
+    answers = dict(application.answers)
+    current = dict(answers.get("family_members") or {"members": []})
+    if not current.get("members"):
+        return False
+    current["complete"] = True
+    answers["family_members"] = current
+    application.answers = answers
+    db.session.commit()
+    return True
+
+
+def family_group_for(reference: str) -> FamilyGroup | None:
+    return db.session.scalar(select(FamilyGroup).where(FamilyGroup.reference == reference))
+
+
+def delete_draft(application: Application) -> None:
+    """A draft that was never sent can be deleted, with every answer in it."""
+    _require_draft(application)
+    audit.record("draft_deleted", subject_type="application", subject_id=application.id)
+    db.session.delete(application)
+    db.session.commit()
+
+
+def withdraw(application: Application, actor: User) -> None:
+    lifecycle.transition(
+        application, Status.WITHDRAWN, actor_id=actor.id, reason="withdrawn by the applicant"
+    )
+    db.session.commit()
+
+
+def export(application: Application, user: User) -> dict[str, Any]:
+    """Everything the person gave us, for their copy (the right of access)."""
+    audit.record("application_exported", subject_type="application", subject_id=application.id)
+    db.session.commit()
+    return {
+        "account": {"email": user.email, "language": user.locale},
+        "application": {
+            "reference": application.reference,
+            "status": application.status,
+            "started_at": application.created_at.isoformat(),
+            "submitted_at": application.submitted_at.isoformat()
+            if application.submitted_at
+            else None,
+            "family_reference": application.family_group.reference
+            if application.family_group
+            else None,
+            "eligibility": application.eligibility,
+            "answers": application.answers,
+            "history": [
+                {"from": c.from_status, "to": c.to_status, "at": c.occurred_at.isoformat()}
+                for c in application.status_changes
+            ],
+        },
+    }
+
+
+def _require_draft(application: Application) -> None:
+    if application.status_enum is not Status.DRAFT:
+        raise lifecycle.IllegalTransition("only a draft can be changed")

@@ -1,0 +1,142 @@
+"""Sending an application: once, whatever the double clicks, retries and races.
+
+The draft becomes "submitted" by a conditional update (WHERE status = 'draft') carrying a per-form
+submission key that is unique in the database. A second request with the same form (double click,
+retry, refresh) or a concurrent one finds the application already sent and is shown the same
+reference. A place in the open window is taken in the same transaction, so a failure anywhere
+leaves the draft as it was.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+
+from portal import notify
+from portal.apply import lifecycle, references, steps, windows
+from portal.apply.services import family_group_for
+from portal.auth.services import absolute_url
+from portal.extensions import db
+from portal.models import (
+    Application,
+    ApplicationWindow,
+    FamilyGroup,
+    PresenceCheck,
+    Status,
+    User,
+    utcnow,
+)
+
+PRESENCE_LINK_LIFETIME = timedelta(hours=24)
+
+
+class Outcome(enum.Enum):
+    SUBMITTED = "submitted"
+    ALREADY_SUBMITTED = "already_submitted"
+    NO_WINDOW = "no_window"
+    INCOMPLETE = "incomplete"
+    FAMILY_WINDOW_MISMATCH = "family_window_mismatch"
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    outcome: Outcome
+    application: Application
+
+
+def message_locale(application: Application, user: User) -> str:
+    return (application.answers.get("languages") or {}).get("message_language") or user.locale
+
+
+def submit(
+    application: Application, user: User, submission_key: str, now: datetime | None = None
+) -> SubmitResult:
+    """Send the draft, or say why not. Idempotent for a given application."""
+    now = now or utcnow()
+    if application.status_enum is not Status.DRAFT:
+        return SubmitResult(Outcome.ALREADY_SUBMITTED, application)
+    if not steps.is_complete(application.answers):
+        return SubmitResult(Outcome.INCOMPLETE, application)
+    window = windows.open_window(now)
+    if window is None:
+        return SubmitResult(Outcome.NO_WINDOW, application)
+
+    group: FamilyGroup | None = None
+    family_reference = (application.answers.get("family_reference") or {}).get("family_reference")
+    if family_reference:
+        group = family_group_for(family_reference)
+        if group is None or group.window_id != window.id:
+            return SubmitResult(Outcome.FAMILY_WINDOW_MISMATCH, application)
+
+    try:
+        lifecycle.transition(
+            application,
+            Status.SUBMITTED,
+            actor_id=user.id,
+            reason="sent by the applicant",
+            reference=references.new_reference(),
+            submission_key=submission_key,
+            submitted_at=now,
+            window_id=window.id,
+        )
+        if not windows.take_place(window, now):
+            db.session.rollback()
+            return SubmitResult(Outcome.NO_WINDOW, _reload(application))
+        if group is None and application.answers["applicant_type"]["applicant_type"] == "main":
+            group = FamilyGroup(
+                reference=references.new_reference(references.FAMILY_PREFIX), window_id=window.id
+            )
+            db.session.add(group)
+            db.session.flush()
+        if group is not None:
+            application.family_group = group
+        _send_confirmation(application, user, window)
+        db.session.commit()
+    except (lifecycle.IllegalTransition, IntegrityError):
+        # Someone else (the same person's double click, a retry) sent it first.
+        db.session.rollback()
+        return SubmitResult(Outcome.ALREADY_SUBMITTED, _reload(application))
+    return SubmitResult(Outcome.SUBMITTED, application)
+
+
+def _reload(application: Application) -> Application:
+    db.session.expire_all()
+    return db.session.get(Application, application.id) or application
+
+
+def _send_confirmation(application: Application, user: User, window: ApplicationWindow) -> None:
+    locale = message_locale(application, user)
+    presence_token = issue_presence_check(application)
+    presence_url = absolute_url("presence.check", locale=locale, token=presence_token)
+    family_reference = application.family_group.reference if application.family_group else None
+    main = application.answers["applicant_type"]["applicant_type"] == "main"
+    contact = application.answers.get("contact") or {}
+    context = {
+        "reference": application.reference,
+        "family_reference": family_reference if main else None,
+        "presence_url": presence_url,
+        "status_url": absolute_url("apply.status", locale=locale),
+    }
+    email = contact.get("email") or user.email
+    if email:
+        notify.send_email(email, "application_submitted", locale, **context)
+    if contact.get("mobile"):
+        notify.send_sms(contact["mobile"], "application_submitted", locale, **context)
+
+
+def issue_presence_check(application: Application) -> str:
+    """A single-use link, valid 24 hours, to prove presence in France from the phone."""
+    raw = secrets.token_urlsafe(24)
+    db.session.add(
+        PresenceCheck(
+            application_id=application.id,
+            token_hash=hashlib.sha256(raw.encode()).hexdigest(),
+            expires_at=utcnow() + PRESENCE_LINK_LIFETIME,
+        )
+    )
+    return raw

@@ -1,0 +1,1 @@
+"""Proving presence in France: where a phone says it is, checked against the territory."""

@@ -1,0 +1,118 @@
+"""Filling in the Expression of Interest in tests: valid answers for every page, as a browser sends them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from portal.apply import windows
+from portal.models import utcnow
+from tests.helpers import make_user, sign_in, submit
+
+ELIGIBLE = {
+    "in_france": "yes",
+    "age": "yes",
+    "eea_national": "no",
+    "eea_family_member": "no",
+    "identity_document": "yes",
+    "uk_illegal_entry": "no",
+    "returned_from_uk": "no",
+    "protection_status": "no",
+    "french_residence": "no",
+}
+
+# Page name -> form fields, in the order a main applicant alone sees them.
+MAIN_APPLICANT_ALONE: list[tuple[str, dict[str, str | list[str]]]] = [
+    ("applicant_type", {"applicant_type": "main"}),
+    ("travelling", {"travelling": "alone"}),
+    ("names", {"given_names": "Amina", "family_name": "Kareem"}),
+    ("other_names", {"answer": "no", "details": ""}),
+    (
+        "birth",
+        {
+            "date_of_birth": ["27", "3", "1990"],
+            "place_of_birth": "Aleppo",
+            "country_of_birth": "SY",
+        },
+    ),
+    ("sex", {"sex": "female"}),
+    ("nationality", {"nationality": "SY", "other_nationality": ""}),
+    ("relationship_status", {"relationship_status": "single"}),
+    (
+        "document",
+        {
+            "document_type": "passport",
+            "document_number": "N 0123456",
+            "issuing_country": "SY",
+            "issue_date": ["5", "11", "2019"],
+            "expiry_date": ["4", "11", "2031"],
+        },
+    ),
+    (
+        "address",
+        {
+            "address": "Accueil de jour, rue de Moscou",
+            "town": "Calais",
+            "living_since": ["3", "2025"],
+        },
+    ),
+    ("contact", {"email": "amina@example.org", "mobile": "06 12 34 56 78"}),
+    (
+        "uk_family",
+        {
+            "answer": "yes",
+            "relationship": "Brother",
+            "full_name": "Omar Kareem",
+            "immigration_status": "refugee",
+        },
+    ),
+    ("uk_visas", {"answer": "no", "details": ""}),
+    ("uk_refusals", {"answer": "no", "details": ""}),
+    ("uk_removals", {"answer": "no", "details": ""}),
+    ("convictions", {"answer": "no", "details": ""}),
+    ("war_crimes", {"answer": "no", "details": ""}),
+    ("terrorism", {"answer": "no", "details": ""}),
+    ("languages", {"languages_spoken": "Arabic, French", "message_language": "ar"}),
+]
+
+
+def open_a_window(app: Flask, places: int = 100) -> None:
+    with app.app_context():
+        now = utcnow()
+        windows.create_window(
+            "Test window", now - timedelta(hours=1), now + timedelta(days=30), places
+        )
+
+
+def answer_eligibility(client: FlaskClient, locale: str = "en") -> None:
+    for name, answer in ELIGIBLE.items():
+        response = submit(client, f"/{locale}/eligibility/{name}", {"answer": answer})
+        assert response.status_code == 302, (name, response.text)
+
+
+def answer_page(
+    client: FlaskClient, name: str, data: dict, locale: str = "en", **kwargs: object
+) -> TestResponse:
+    return submit(client, f"/{locale}/application/questions/{name}", data, **kwargs)
+
+
+def start_application(
+    client: FlaskClient, app: Flask, email: str = "amina@example.org", locale: str = "en"
+) -> None:
+    """A signed-in applicant with a draft, past the eligibility questions."""
+    make_user(app, email)
+    answer_eligibility(client, locale)
+    sign_in(client, email, locale=locale)
+    response = client.get(f"/{locale}/application/start")
+    assert response.headers["Location"] == f"/{locale}/application/tasks", response.headers.get(
+        "Location"
+    )
+
+
+def fill_in(client: FlaskClient, pages=MAIN_APPLICANT_ALONE, locale: str = "en") -> None:
+    for name, data in pages:
+        response = answer_page(client, name, data, locale)
+        assert response.status_code == 302, (name, response.text[-3000:])
