@@ -51,7 +51,7 @@ static/dist/manifest.json: node_modules/.installed static/build.mjs $(wildcard s
 	npm run --silent build
 
 translations: install ## Compile the gettext catalogs
-	$(BIN)/pybabel compile -d translations -q
+	$(BIN)/pybabel compile -d translations
 
 translations-extract: install ## Extract every translatable string into translations/messages.pot
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
