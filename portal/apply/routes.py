@@ -115,7 +115,7 @@ def question(application: Application, name: str) -> Any:
     if name == "family_members":
         return _family_members(application)
     step = steps.step(name)
-    form = step.form(data=_stored(answers, name))
+    form = step.form(data=answers.get(name))
     if form.validate_on_submit():
         if (
             name == "family_reference"
@@ -134,10 +134,6 @@ def question(application: Application, name: str) -> Any:
         section=summary.section_title(step.section),
         back_url=_back_url(application, name),
     )
-
-
-def _stored(answers: dict[str, Any], name: str) -> dict[str, Any] | None:
-    return answers.get(name)
 
 
 def _after_save(application: Application, name: str) -> Any:

@@ -89,7 +89,7 @@ def step_rows(name: str, answers: dict[str, Any], with_links: bool = True) -> li
         if field.name in hidden or field.type in ("CSRFTokenField", "SubmitField"):
             continue
         value = _display(field)
-        if not value and field.name not in (step.heading or ""):
+        if not value and field.name != step.heading:
             continue
         label = str(field.label.text)
         rows.append(Row(label, value, change, str(_l("Change"))))

@@ -8,24 +8,13 @@ import pytest
 from playwright.sync_api import expect
 
 from portal.models import Role
+from tests.apply_helpers import ELIGIBLE as ELIGIBLE_ANSWERS
 from tests.browser.conftest import make_user, set_up_two_factor, sign_in, totp_secret
 from tests.helpers import PASSWORD, last_message, link_in
 
 pytestmark = pytest.mark.browser
 
 NEW_PASSWORD = "purple giraffes climb quietly"
-# The answers of someone who can apply, for the eligibility questions that "Start now" may ask.
-ELIGIBLE_ANSWERS = {
-    "in_france": "yes",
-    "age": "yes",
-    "eea_national": "no",
-    "eea_family_member": "no",
-    "identity_document": "yes",
-    "uk_illegal_entry": "no",
-    "returned_from_uk": "no",
-    "protection_status": "no",
-    "french_residence": "no",
-}
 
 
 def heading(page):
