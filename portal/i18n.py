@@ -13,6 +13,7 @@ from typing import Any
 from babel import Locale
 from flask import Flask, abort, g, request, session, url_for
 from flask_babel import get_locale
+from markupsafe import Markup, escape
 
 from portal.config import LOCALES
 
@@ -99,8 +100,26 @@ def language_choices() -> list[LanguageChoice]:
     return choices
 
 
+def isolate(value: object, direction: str | None = None, css_class: str | None = None) -> Markup:
+    """User data inside translated text, in its own direction (<bdi>), escaped, line breaks kept.
+
+    Names typed in Latin script on an Arabic page (or the reverse) must not reorder the sentence
+    around them; emails, phone numbers and references are always left to right.
+    """
+    lines = str(value if value is not None else "").split("\n")
+    text = Markup("<br>").join(escape(line) for line in lines)
+    attributes = Markup("")
+    if direction:
+        attributes += Markup(' dir="{}"').format(direction)
+    if css_class:
+        attributes += Markup(' class="{}"').format(css_class)
+    return Markup("<bdi{}>{}</bdi>").format(attributes, text)
+
+
 def init_app(app: Flask) -> None:
     """Take the locale out of the URL before the view runs, and put it back into every url_for."""
+
+    app.add_template_filter(isolate, "bdi")
 
     @app.url_value_preprocessor
     def pull_locale(endpoint: str | None, values: dict[str, Any] | None) -> None:

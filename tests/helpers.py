@@ -147,6 +147,7 @@ def check_page(response: TestResponse, locale: str, direction: str) -> PageStruc
     assert page.html_attrs.get("dir") == direction
     assert page.title.strip(), "every page has a title"
     assert page.h1_count == 1, "every page has exactly one h1"
+    assert "&lt;bdi" not in response.text and "&lt;br" not in response.text, "markup escaped twice"
     assert page.inline_scripts == 0, "no inline script (the CSP forbids it)"
     assert page.style_attributes == 0, "no inline style (the CSP forbids it)"
     post_forms = [form for form in page.forms if (form.get("method") or "").lower() == "post"]

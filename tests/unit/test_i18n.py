@@ -35,3 +35,13 @@ def test_languages_are_named_in_themselves():
     assert native_name("fr") == "Français"
     assert native_name("ar") == "العربية"
     assert native_name("ti") == "ትግርኛ"
+
+
+def test_user_data_is_isolated_escaped_and_keeps_its_line_breaks():
+    from portal.i18n import isolate
+
+    assert str(isolate("Amina <b>\nKareem")) == "<bdi>Amina &lt;b&gt;<br>Kareem</bdi>"
+    assert str(isolate("EOI-K7Q", "ltr", "app-reference")) == (
+        '<bdi dir="ltr" class="app-reference">EOI-K7Q</bdi>'
+    )
+    assert str(isolate(None)) == "<bdi></bdi>"
