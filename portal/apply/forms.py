@@ -11,6 +11,7 @@ from govuk_frontend_wtf.wtforms_widgets import GovSelect, GovTextArea, GovTextIn
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, ValidationError
 
+from portal.apply.families import family_group_for
 from portal.apply.references import FAMILY_PREFIX, InvalidReference, parse_reference
 from portal.auth.forms import EmailAddress
 from portal.config import LOCALES
@@ -83,6 +84,14 @@ class FamilyReferenceForm(PortalForm):
             raise ValidationError(
                 str(_l("Check the family reference number: one of its characters is not right"))
             ) from exc
+        if family_group_for(field.data) is None:
+            raise ValidationError(
+                str(
+                    _l(
+                        "We cannot find this family reference number. Check it with the main applicant"
+                    )
+                )
+            )
 
 
 class TravellingForm(PortalForm):

@@ -117,16 +117,8 @@ def question(application: Application, name: str) -> Any:
     step = steps.step(name)
     form = step.form(data=answers.get(name))
     if form.validate_on_submit():
-        if (
-            name == "family_reference"
-            and services.family_group_for(form.family_reference.data) is None
-        ):
-            form.family_reference.errors = [
-                _("We cannot find this family reference number. Check it with the main applicant")
-            ]
-        else:
-            services.save_step(application, name, services.answers_from_form(form))
-            return _after_save(application, name)
+        services.save_step(application, name, services.answers_from_form(form))
+        return _after_save(application, name)
     return render_template(
         "apply/question.html",
         form=form,

@@ -12,7 +12,7 @@ from wtforms import Form
 from portal import audit
 from portal.apply import lifecycle, steps
 from portal.extensions import db
-from portal.models import Application, FamilyGroup, Status, User
+from portal.models import Application, Status, User
 
 _NOT_ANSWERS = {"csrf_token", "submit", "save_and_exit"}
 
@@ -91,10 +91,6 @@ def complete_family_members(application: Application) -> bool:
     application.answers = answers
     db.session.commit()
     return True
-
-
-def family_group_for(reference: str) -> FamilyGroup | None:
-    return db.session.scalar(select(FamilyGroup).where(FamilyGroup.reference == reference))
 
 
 def delete_draft(application: Application) -> None:

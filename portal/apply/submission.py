@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal import notify
 from portal.apply import lifecycle, references, steps, windows
-from portal.apply.services import family_group_for
+from portal.apply.families import family_group_for
 from portal.auth.services import absolute_url
 from portal.extensions import db
 from portal.models import (

@@ -37,12 +37,9 @@ def question(name: str) -> Any:
     if name not in rules.QUESTION_NAMES:
         abort(404)
     answers = stored_answers()
-    position = rules.QUESTION_NAMES.index(name)
-    earlier = rules.QUESTION_NAMES[:position]
-    if any(q not in answers for q in earlier) or rules.first_reason(
-        {q: answers[q] for q in earlier}
-    ):
+    if not rules.may_ask(answers, name):
         return redirect(url_for("eligibility.start"))
+    position = rules.QUESTION_NAMES.index(name)
     text = QUESTION_TEXT[name]
     form = EligibilityForm.for_question(text, answers.get(name))
     if form.validate_on_submit():

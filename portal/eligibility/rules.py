@@ -84,6 +84,12 @@ def next_question(answers: Mapping[str, str]) -> str | None:
     return None
 
 
+def may_ask(answers: Mapping[str, str], name: str) -> bool:
+    """A question is asked once every earlier one is answered and none of them ended the journey."""
+    earlier = QUESTION_NAMES[: QUESTION_NAMES.index(name)]
+    return all(q in answers and judge(q, answers[q]) is None for q in earlier)
+
+
 def first_reason(answers: Mapping[str, str]) -> Reason | None:
     """The first rule the answers break, in the order the questions are asked."""
     for name in QUESTION_NAMES:

@@ -13,6 +13,7 @@ from portal.eligibility.rules import (
     first_reason,
     is_eligible,
     judge,
+    may_ask,
     next_question,
 )
 
@@ -67,6 +68,14 @@ def test_an_unanswered_question_is_asked_next(missing):
     answers = {k: v for k, v in ELIGIBLE.items() if k != missing}
     assert next_question(answers) == missing
     assert not is_eligible(answers)
+
+
+def test_a_question_is_asked_only_after_the_earlier_ones_passed():
+    assert may_ask({}, "in_france")
+    assert not may_ask({}, "age")
+    assert may_ask({"in_france": YES}, "age")
+    assert not may_ask({"in_france": NO}, "age")
+    assert may_ask(ELIGIBLE, "french_residence")
 
 
 def test_first_broken_rule_is_reported_in_question_order():
