@@ -5,20 +5,24 @@ applicant alone, check and send, to the status page and the presence-in-France c
 found by their labels: radios by their text, dates by "Day", "Month" and "Year" inside their
 group, selects by label. axe-core checks every page on the way.
 
-The Arabic pages are not translated yet (English fallback), so they are found by the same English
-names; their <html> says lang="ar" dir="rtl" all the same.
+Names are looked up in the page's own language through the compiled catalogs (`tr`), so the
+Arabic journey finds its fields by their Arabic labels once they are translated, and by the English
+fallback until then.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import cache
 
 import pytest
+from babel.support import Translations
 from flask import Flask
 from playwright.sync_api import Page, expect
 
 from portal.apply.references import ALPHABET
+from portal.config import PROJECT_ROOT
 from tests.apply_helpers import (
     ELIGIBLE,
     MAIN_APPLICANT_ALONE,
@@ -111,6 +115,17 @@ REVEALED = {
 Check = Callable[[Page], None]
 
 
+@cache
+def _catalog(locale: str) -> Translations:
+    return Translations.load(str(PROJECT_ROOT / "translations"), [locale])
+
+
+def tr(page: Page, text: str) -> str:
+    """What a person reads for `text` on this page: its translation in the page's language."""
+    locale = page.locator("html").get_attribute("lang") or "en"
+    return _catalog(locale).gettext(text)
+
+
 def heading(page: Page):
     return page.get_by_role("heading", level=1)
 
@@ -149,48 +164,51 @@ def without_javascript(page: Page) -> None:
 def eligibility_to_the_task_list(page: Page, app: Flask, locale: str, check: Check) -> None:
     """Start now, the eligibility questions, an account created and confirmed, signed in."""
     page.goto(f"/{locale}/")
-    expect(heading(page)).to_have_text("Apply to transfer to the UK from France")
+    expect(heading(page)).to_have_text(tr(page, "Apply to transfer to the UK from France"))
     check(page)
-    page.get_by_role("button", name="Start now").click()
+    page.get_by_role("button", name=tr(page, "Start now")).click()
 
     for number, (name, label) in enumerate(ELIGIBILITY_LABELS.items(), start=1):
         expect(page).to_have_url(re.compile(rf"/{locale}/eligibility/{name}$"))
-        expect(page.get_by_text(f"Question {number} of {len(ELIGIBLE)}")).to_be_visible()
+        caption = tr(page, "Can you apply? Question %(number)s of %(total)s")
+        expect(
+            page.get_by_text(caption % {"number": number, "total": len(ELIGIBLE)})
+        ).to_be_visible()
         check(page)
-        page.get_by_label(label, exact=True).check()
-        page.get_by_role("button", name="Continue").click()
+        page.get_by_label(tr(page, label), exact=True).check()
+        page.get_by_role("button", name=tr(page, "Continue")).click()
 
     expect(page).to_have_url(re.compile(rf"/{locale}/eligibility/you-can-apply$"))
-    expect(heading(page)).to_have_text("You can apply")
+    expect(heading(page)).to_have_text(tr(page, "You can apply"))
     check(page)
-    page.get_by_role("button", name="Create an account").click()
+    page.get_by_role("button", name=tr(page, "Create an account")).click()
 
     expect(page).to_have_url(re.compile(rf"/{locale}/create-account(\?.*)?$"))
-    expect(heading(page)).to_have_text("Create an account")
+    expect(heading(page)).to_have_text(tr(page, "Create an account"))
     check(page)
-    page.get_by_label("Email address", exact=True).fill(EMAIL)
-    page.get_by_label("Create a password", exact=True).fill(PASSWORD)
-    page.get_by_label("Type the password again", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Create account").click()
-    expect(heading(page)).to_have_text("Check your email")
+    page.get_by_label(tr(page, "Email address"), exact=True).fill(EMAIL)
+    page.get_by_label(tr(page, "Create a password"), exact=True).fill(PASSWORD)
+    page.get_by_label(tr(page, "Type the password again"), exact=True).fill(PASSWORD)
+    page.get_by_role("button", name=tr(page, "Create account")).click()
+    expect(heading(page)).to_have_text(tr(page, "Check your email"))
     check(page)
 
     confirmation_link = link_in(last_message(app, EMAIL))
     assert confirmation_link.startswith(f"/{locale}/"), confirmation_link
     page.goto(confirmation_link)
-    expect(heading(page)).to_have_text("Confirm your email address")
+    expect(heading(page)).to_have_text(tr(page, "Confirm your email address"))
     check(page)
-    page.get_by_role("button", name="Confirm email address").click()
+    page.get_by_role("button", name=tr(page, "Confirm email address")).click()
 
     expect(page).to_have_url(re.compile(rf"/{locale}/sign-in$"))
-    expect(page.get_by_role("alert")).to_contain_text("Your email address is confirmed")
+    expect(page.get_by_role("alert")).to_contain_text(tr(page, "Your email address is confirmed"))
     check(page)
-    page.get_by_label("Email address", exact=True).fill(EMAIL)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.get_by_label(tr(page, "Email address"), exact=True).fill(EMAIL)
+    page.get_by_label(tr(page, "Password"), exact=True).fill(PASSWORD)
+    page.get_by_role("button", name=tr(page, "Sign in"), exact=True).click()
 
     expect(page).to_have_url(re.compile(rf"/{locale}/application/tasks$"))
-    expect(heading(page)).to_have_text("Your application")
+    expect(heading(page)).to_have_text(tr(page, "Your application"))
     check(page)
 
 
@@ -202,35 +220,37 @@ def answer(page: Page, data: dict[str, str | list[str]]) -> None:
             continue
         if name in RADIO_FIELDS:
             assert isinstance(value, str)
-            page.get_by_label(CHOICE_LABELS[value], exact=True).check()
+            page.get_by_label(tr(page, CHOICE_LABELS[value]), exact=True).check()
         elif isinstance(value, list):
             group = page.get_by_role("group", name=FIELD_LABELS[name], exact=True)
             for part, number in zip(DATE_PARTS[-len(value) :], value, strict=True):
-                group.get_by_label(part, exact=True).fill(number)
+                group.get_by_label(tr(page, part), exact=True).fill(number)
         elif name in SELECT_FIELDS:
-            page.get_by_label(FIELD_LABELS[name], exact=True).select_option(value)
+            page.get_by_label(tr(page, FIELD_LABELS[name]), exact=True).select_option(value)
         else:
-            page.get_by_label(FIELD_LABELS[name], exact=True).fill(value)
+            page.get_by_label(tr(page, FIELD_LABELS[name]), exact=True).fill(value)
 
 
 def save_and_continue(page: Page) -> None:
-    page.get_by_role("button", name="Save and continue").click()
+    page.get_by_role("button", name=tr(page, "Save and continue")).click()
 
 
 def fill_in_and_send(page: Page, locale: str, check: Check, javascript: bool = True) -> str:
     """From the task list: every question, check your answers, send; returns the reference."""
-    page.get_by_role("link", name="About you").click()
+    page.get_by_role("link", name=tr(page, "About you")).click()
 
     for name, data in MAIN_APPLICANT_ALONE:
         expect(page).to_have_url(re.compile(rf"/{locale}/application/questions/{name}$"))
         check(page)
         if name == "birth":
             save_and_continue(page)
-            expect(page.get_by_role("alert")).to_contain_text("There is a problem")
-            expect(page.get_by_role("link", name="Enter your date of birth")).to_be_visible()
+            expect(page.get_by_role("alert")).to_contain_text(tr(page, "There is a problem"))
+            expect(
+                page.get_by_role("link", name=tr(page, "Enter your date of birth"))
+            ).to_be_visible()
             check(page)
         if name in REVEALED:
-            revealed = page.get_by_label(REVEALED[name], exact=True)
+            revealed = page.get_by_label(tr(page, REVEALED[name]), exact=True)
             if javascript:
                 expect(revealed).to_be_hidden()
             else:
@@ -239,22 +259,24 @@ def fill_in_and_send(page: Page, locale: str, check: Check, javascript: bool = T
         save_and_continue(page)
 
     expect(page).to_have_url(re.compile(rf"/{locale}/application/check-your-answers$"))
-    expect(heading(page)).to_have_text("Check your answers before sending your application")
-    expect(summary_value(page, "Family name")).to_have_text("Kareem")
+    expect(heading(page)).to_have_text(
+        tr(page, "Check your answers before sending your application")
+    )
+    expect(summary_value(page, tr(page, "Family name"))).to_have_text("Kareem")
     check(page)
-    page.get_by_role("button", name="Accept and send").click()
+    page.get_by_role("button", name=tr(page, "Accept and send")).click()
 
     expect(page).to_have_url(re.compile(rf"/{locale}/application/sent$"))
-    expect(heading(page)).to_have_text("Application sent")
+    expect(heading(page)).to_have_text(tr(page, "Application sent"))
     reference = page.locator(".govuk-panel .app-reference")
     expect(reference).to_have_text(REFERENCE)
     check(page)
     sent_reference = reference.inner_text()
 
-    page.get_by_role("link", name="See the status of your application").click()
+    page.get_by_role("link", name=tr(page, "See the status of your application")).click()
     expect(page).to_have_url(re.compile(rf"/{locale}/application/status$"))
-    expect(heading(page)).to_have_text("Your application")
-    expect(summary_value(page, "Reference number")).to_have_text(sent_reference)
+    expect(heading(page)).to_have_text(tr(page, "Your application"))
+    expect(summary_value(page, tr(page, "Reference number"))).to_have_text(sent_reference)
     check(page)
     return sent_reference
 
@@ -331,19 +353,23 @@ def test_presence_link_shares_the_location_and_explains_itself_without_javascrip
     # Without JavaScript, the page says what to do instead (and does not use the link up).
     no_js = new_context(java_script_enabled=False).new_page()
     no_js.goto(link)
-    expect(heading(no_js)).to_have_text("Show that you are in France")
-    expect(no_js.get_by_role("heading", name="If the button does not work")).to_be_visible()
-    expect(no_js.get_by_role("button", name="Share my location")).to_be_hidden()
+    expect(heading(no_js)).to_have_text(tr(no_js, "Show that you are in France"))
+    expect(
+        no_js.get_by_role("heading", name=tr(no_js, "If the button does not work"))
+    ).to_be_visible()
+    expect(no_js.get_by_role("button", name=tr(no_js, "Share my location"))).to_be_hidden()
 
     phone = new_context(geolocation=PARIS, permissions=["geolocation"]).new_page()
     phone.goto(link)
-    expect(heading(phone)).to_have_text("Show that you are in France")
-    share = phone.get_by_role("button", name="Share my location")
+    expect(heading(phone)).to_have_text(tr(phone, "Show that you are in France"))
+    share = phone.get_by_role("button", name=tr(phone, "Share my location"))
     expect(share).to_be_visible()
-    expect(phone.get_by_role("heading", name="If the button does not work")).to_be_hidden()
+    expect(
+        phone.get_by_role("heading", name=tr(phone, "If the button does not work"))
+    ).to_be_hidden()
     right_to_left_and_axe_checked(phone)
 
     share.click()
     expect(phone).to_have_url(re.compile(r"/ar/presence/[\w-]+/result$"))
-    expect(heading(phone)).to_have_text("Thank you")
+    expect(heading(phone)).to_have_text(tr(phone, "Thank you"))
     right_to_left_and_axe_checked(phone)
