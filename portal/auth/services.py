@@ -59,6 +59,8 @@ def register(email: str, password: str, locale: str) -> None:
     If the address already has an account, its owner is told so by email instead; the page the
     visitor sees is the same either way.
     """
+    # Hash in both branches: the time taken must not tell whether the address has an account.
+    password_hash = passwords.hash_password(password)
     existing = find_user(email)
     if existing is not None:
         notify.send_email(
@@ -74,7 +76,7 @@ def register(email: str, password: str, locale: str) -> None:
     else:
         user = User(
             email=normalise_email(email),
-            password_hash=passwords.hash_password(password),
+            password_hash=password_hash,
             role=Role.APPLICANT.value,
             locale=locale,
         )

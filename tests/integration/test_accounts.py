@@ -303,3 +303,17 @@ def test_choosing_a_language_while_signed_in_is_remembered_on_the_account(client
         assert db.session.scalar(select(User.locale).where(User.email == EMAIL)) == "ar"
     submit(app.test_client(), "/en/forgot-password", {"email": EMAIL})
     assert last_message(app, EMAIL).locale == "ar"
+
+
+def test_registering_a_known_email_spends_the_same_hashing_work(client, app, monkeypatch):
+    """Timing must not reveal accounts: both branches hash the password once."""
+    from portal.auth import passwords
+
+    calls = []
+    real = passwords.hash_password
+    monkeypatch.setattr(passwords, "hash_password", lambda pw: calls.append(1) or real(pw))
+    make_user(app, EMAIL)
+    calls.clear()
+    register(client)
+    register(app.test_client(), email="nobody@example.org")
+    assert calls == [1, 1]
