@@ -201,7 +201,9 @@ def eligibility_to_the_task_list(page: Page, app: Flask, locale: str, check: Che
     page.get_by_role("button", name=tr(page, "Confirm email address")).click()
 
     expect(page).to_have_url(re.compile(rf"/{locale}/sign-in$"))
-    expect(page.get_by_role("alert")).to_contain_text(tr(page, "Your email address is confirmed"))
+    expect(page.get_by_role("alert")).to_contain_text(
+        tr(page, "Your email address is confirmed. You can now sign in.")
+    )
     check(page)
     page.get_by_label(tr(page, "Email address"), exact=True).fill(EMAIL)
     page.get_by_label(tr(page, "Password"), exact=True).fill(PASSWORD)
@@ -222,7 +224,7 @@ def answer(page: Page, data: dict[str, str | list[str]]) -> None:
             assert isinstance(value, str)
             page.get_by_label(tr(page, CHOICE_LABELS[value]), exact=True).check()
         elif isinstance(value, list):
-            group = page.get_by_role("group", name=FIELD_LABELS[name], exact=True)
+            group = page.get_by_role("group", name=tr(page, FIELD_LABELS[name]), exact=True)
             for part, number in zip(DATE_PARTS[-len(value) :], value, strict=True):
                 group.get_by_label(tr(page, part), exact=True).fill(number)
         elif name in SELECT_FIELDS:
