@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import assets, errors, i18n, logs, notify, security
 from portal.config import PROJECT_ROOT, PortalConfig
+from portal.documents import services as document_services
 from portal.extensions import babel, csrf, db, limiter, login_manager
 
 
@@ -34,7 +35,7 @@ def create_app(config: PortalConfig | None = None, **overrides: Any) -> Flask:
     init_jinja(app)
     init_extensions(app)
     register_blueprints(app)
-    for module in (logs, security, errors, i18n, assets, notify):
+    for module in (logs, security, errors, i18n, assets, notify, document_services):
         module.init_app(app)
 
     from portal import cli
@@ -79,6 +80,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.admin.routes import admin
     from portal.apply.routes import apply
     from portal.auth import routes as auth_routes
+    from portal.documents.routes import documents, staff_documents
     from portal.eligibility.routes import eligibility
     from portal.health import health
     from portal.pages.routes import pages, root
@@ -93,6 +95,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(eligibility, url_prefix="/<locale>")
     # The Expression of Interest: task list, questions, check and send, status.
     app.register_blueprint(apply, url_prefix="/<locale>")
+    # Identity documents and evidence: upload, list, replace, remove, and reading them back.
+    app.register_blueprint(documents, url_prefix="/<locale>")
+    app.register_blueprint(staff_documents, url_prefix="/<locale>/staff")
     # The presence-in-France check that the link sent after submission opens.
     app.register_blueprint(presence, url_prefix="/<locale>")
     # Service operators: staff accounts (more in later capabilities).

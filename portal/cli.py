@@ -1,4 +1,4 @@
-"""flask --app portal <command>: database, demo data and accounts."""
+"""flask --app portal <command>: database, demo data, accounts and document storage."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from flask.cli import with_appcontext
 from portal import migrate
 from portal.apply import windows
 from portal.auth import passwords, services
+from portal.documents import services as document_services
+from portal.documents.crypto import new_key_text
 from portal.extensions import db
 from portal.models import Role, utcnow
 
@@ -30,6 +32,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(db_revision)
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_user)
+    app.cli.add_command(documents_key)
+    app.cli.add_command(documents_clean_up)
 
 
 @click.command("init-db")
@@ -95,3 +99,21 @@ def create_user(email: str, role: str, locale: str, password: str) -> None:
     services.create_user(email, password, Role(role), locale)
     db.session.commit()
     click.echo(f"created {role} {email}")
+
+
+@click.command("documents-key")
+def documents_key() -> None:
+    """Print a new random key for PORTAL_DOCUMENT_KEY (keep it in the secrets store)."""
+    click.echo(new_key_text())
+
+
+@click.command("documents-clean-up")
+@click.option("--older-than-minutes", default=60, show_default=True, type=int)
+@with_appcontext
+def documents_clean_up(older_than_minutes: int) -> None:
+    """Delete stored files that no document row names (left by a failure between the two).
+
+    Only files older than the given age are touched, so an upload in progress is never removed.
+    """
+    removed = document_services.clean_up_orphans(utcnow() - timedelta(minutes=older_than_minutes))
+    click.echo(f"removed {len(removed)} stored file(s) that no document names")

@@ -78,6 +78,28 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "PORTAL_INSTANCE_PATH", "instance/", "folder for the SQLite database and development key"
     ),
+    Setting("PORTAL_DOCUMENT_STORAGE", "local", "`local` (encrypted files in instance/) or `s3`"),
+    Setting(
+        "PORTAL_DOCUMENT_KEY",
+        "random per instance/",
+        "AES-256 key (urlsafe base64, `flask --app portal documents-key`) for files at rest",
+    ),
+    Setting("PORTAL_S3_BUCKET", "", "private bucket for documents (s3 storage)"),
+    Setting("PORTAL_S3_REGION", "eu-west-3", "the bucket's region"),
+    Setting("PORTAL_S3_ENDPOINT_URL", "", "another S3 endpoint (tests, S3-compatible stores)"),
+    Setting("PORTAL_S3_SSE", "aws:kms", "server-side encryption: `aws:kms` or `AES256`"),
+    Setting("PORTAL_S3_KMS_KEY_ID", "", "KMS key for `aws:kms` (empty: the bucket's default)"),
+    Setting("PORTAL_DOCUMENT_MAX_BYTES", "10485760", "largest file an applicant can upload"),
+    Setting(
+        "PORTAL_DOCUMENTS_TOTAL_MAX_BYTES", "52428800", "largest total of one application's files"
+    ),
+    Setting("PORTAL_IMAGE_MAX_PIXELS", "50000000", "larger images are refused unopened"),
+    Setting("PORTAL_IMAGE_MAX_SIDE", "2400", "images are scaled down to this many pixels"),
+    Setting("PORTAL_PDF_MAX_PAGES", "20", "longest PDF accepted"),
+    Setting("PORTAL_CLAMD_SOCKET", "", "clamd's unix socket: turns virus scanning on"),
+    Setting("PORTAL_CLAMD_HOST", "", "clamd's host, when it listens on TCP"),
+    Setting("PORTAL_CLAMD_PORT", "3310", "clamd's TCP port"),
+    Setting("PORTAL_CLAMD_TIMEOUT_SECONDS", "30", "how long to wait for a scan"),
 )
 
 
@@ -107,6 +129,22 @@ class PortalConfig:
     SHOW_GOVUK_BRAND: bool = False
     LOG_LEVEL: str = "INFO"
     INSTANCE_PATH: Path = field(default_factory=lambda: PROJECT_ROOT / "instance")
+    DOCUMENT_STORAGE: str = "local"
+    DOCUMENT_KEY: str = ""
+    S3_BUCKET: str = ""
+    S3_REGION: str = "eu-west-3"
+    S3_ENDPOINT_URL: str = ""
+    S3_SSE: str = "aws:kms"
+    S3_KMS_KEY_ID: str = ""
+    DOCUMENT_MAX_BYTES: int = 10 * 1024 * 1024
+    DOCUMENTS_TOTAL_MAX_BYTES: int = 50 * 1024 * 1024
+    IMAGE_MAX_PIXELS: int = 50_000_000
+    IMAGE_MAX_SIDE: int = 2400
+    PDF_MAX_PAGES: int = 20
+    CLAMD_SOCKET: str = ""
+    CLAMD_HOST: str = ""
+    CLAMD_PORT: int = 3310
+    CLAMD_TIMEOUT_SECONDS: int = 30
 
     @classmethod
     def from_env(cls) -> PortalConfig:
@@ -134,6 +172,22 @@ class PortalConfig:
             SHOW_GOVUK_BRAND=_bool("PORTAL_SHOW_GOVUK_BRAND", False),
             LOG_LEVEL=_env("PORTAL_LOG_LEVEL", "INFO") or "INFO",
             INSTANCE_PATH=instance,
+            DOCUMENT_STORAGE=_env("PORTAL_DOCUMENT_STORAGE", "local") or "local",
+            DOCUMENT_KEY=_env("PORTAL_DOCUMENT_KEY", "") or "",
+            S3_BUCKET=_env("PORTAL_S3_BUCKET", "") or "",
+            S3_REGION=_env("PORTAL_S3_REGION", "eu-west-3") or "eu-west-3",
+            S3_ENDPOINT_URL=_env("PORTAL_S3_ENDPOINT_URL", "") or "",
+            S3_SSE=_env("PORTAL_S3_SSE", "aws:kms") or "aws:kms",
+            S3_KMS_KEY_ID=_env("PORTAL_S3_KMS_KEY_ID", "") or "",
+            DOCUMENT_MAX_BYTES=_int("PORTAL_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024),
+            DOCUMENTS_TOTAL_MAX_BYTES=_int("PORTAL_DOCUMENTS_TOTAL_MAX_BYTES", 50 * 1024 * 1024),
+            IMAGE_MAX_PIXELS=_int("PORTAL_IMAGE_MAX_PIXELS", 50_000_000),
+            IMAGE_MAX_SIDE=_int("PORTAL_IMAGE_MAX_SIDE", 2400),
+            PDF_MAX_PAGES=_int("PORTAL_PDF_MAX_PAGES", 20),
+            CLAMD_SOCKET=_env("PORTAL_CLAMD_SOCKET", "") or "",
+            CLAMD_HOST=_env("PORTAL_CLAMD_HOST", "") or "",
+            CLAMD_PORT=_int("PORTAL_CLAMD_PORT", 3310),
+            CLAMD_TIMEOUT_SECONDS=_int("PORTAL_CLAMD_TIMEOUT_SECONDS", 30),
         )
 
     @property
@@ -157,12 +211,32 @@ class PortalConfig:
                 )
             if not self.BASE_URL.startswith("https://"):
                 raise ConfigError("PORTAL_BASE_URL must be an https:// address in production")
+            if not self.DOCUMENT_KEY:
+                raise ConfigError("PORTAL_DOCUMENT_KEY must be set in production")
+            self._check_documents()
             return
         self.INSTANCE_PATH.mkdir(parents=True, exist_ok=True)
         if not self.DATABASE_URL:
             self.DATABASE_URL = f"sqlite:///{self.INSTANCE_PATH / 'portal.sqlite3'}"
         if not self.SECRET_KEY:
             self.SECRET_KEY = _development_secret(self.INSTANCE_PATH)
+        if not self.DOCUMENT_KEY:
+            self.DOCUMENT_KEY = _development_document_key(self.INSTANCE_PATH)
+        self._check_documents()
+
+    def _check_documents(self) -> None:
+        from portal.documents.crypto import parse_key
+
+        try:
+            parse_key(self.DOCUMENT_KEY)
+        except ValueError as exc:
+            raise ConfigError(f"PORTAL_DOCUMENT_KEY is not a usable key: {exc}") from exc
+        if self.DOCUMENT_STORAGE not in ("local", "s3"):
+            raise ConfigError("PORTAL_DOCUMENT_STORAGE must be `local` or `s3`")
+        if self.DOCUMENT_STORAGE == "s3" and not self.S3_BUCKET:
+            raise ConfigError("PORTAL_S3_BUCKET must be set when documents are kept in S3")
+        if self.CLAMD_SOCKET and self.CLAMD_HOST:
+            raise ConfigError("set PORTAL_CLAMD_SOCKET or PORTAL_CLAMD_HOST, not both")
 
     def flask_settings(self) -> dict[str, Any]:
         """The Flask and extension keys derived from these settings."""
@@ -185,7 +259,10 @@ class PortalConfig:
             "BABEL_DEFAULT_LOCALE": "en",
             "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
             "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
-            "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+            # One file and the form around it: a larger request is refused before it is read.
+            "MAX_CONTENT_LENGTH": self.DOCUMENT_MAX_BYTES + 256 * 1024,
+            # Werkzeug's default limit on non-file form data stays small whatever the file limit.
+            "MAX_FORM_MEMORY_SIZE": 500 * 1024,
             "PREFERRED_URL_SCHEME": "https" if production else "http",
         }
 
@@ -205,5 +282,16 @@ def _development_secret(instance: Path) -> str:
     path = instance / "secret_key"
     if not path.exists():
         path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _development_document_key(instance: Path) -> str:
+    """A document key kept in instance/ so that development files stay readable after a restart."""
+    from portal.documents.crypto import new_key_text
+
+    path = instance / "document_key"
+    if not path.exists():
+        path.write_text(new_key_text())
         path.chmod(0o600)
     return path.read_text().strip()

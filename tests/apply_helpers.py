@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 from flask import Flask
@@ -113,6 +114,64 @@ def start_application(
 
 
 def fill_in(client: FlaskClient, pages=MAIN_APPLICANT_ALONE, locale: str = "en") -> None:
+    """Answer the pages; when they finish the form, upload the documents it needs too."""
     for name, data in pages:
         response = answer_page(client, name, data, locale)
         assert response.status_code == 302, (name, response.text[-3000:])
+    if pages and pages[-1][0] == "languages":
+        upload_required_documents(client, locale)
+
+
+def photo_bytes(
+    size: tuple[int, int] = (64, 48), colour: str = "teal", kind: str = "JPEG"
+) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, kind)
+    return buffer.getvalue()
+
+
+def pdf_bytes(pages: int = 1) -> bytes:
+    import pikepdf
+
+    pdf = pikepdf.new()
+    for _ in range(pages):
+        pdf.add_blank_page()
+    buffer = io.BytesIO()
+    pdf.save(buffer)
+    return buffer.getvalue()
+
+
+def upload(
+    client: FlaskClient,
+    kind: str,
+    content: bytes,
+    name: str,
+    part: str | None = None,
+    locale: str = "en",
+    query: str = "",
+) -> TestResponse:
+    """Post one file to the upload page, as a browser's file input would."""
+    data: dict[str, object] = {"file": (io.BytesIO(content), name)}
+    if part is not None:
+        data["part"] = part
+    return submit(
+        client,
+        f"/{locale}/application/documents/{kind}/add{query}",
+        data,
+        content_type="multipart/form-data",
+    )
+
+
+def upload_required_documents(client: FlaskClient, locale: str = "en") -> None:
+    for kind, part, content, name in (
+        ("identity", "data_page", photo_bytes(), "passport.jpg"),
+        ("photo", None, photo_bytes(colour="orange"), "face.jpg"),
+    ):
+        response = upload(client, kind, content, name, part, locale)
+        assert response.status_code == 302, (kind, response.text[-3000:])
+    page = client.get(f"/{locale}/application/documents")
+    if 'id="kind-relationship"' in page.text and "certificate.pdf" not in page.text:
+        response = upload(client, "relationship", pdf_bytes(), "certificate.pdf", None, locale)
+        assert response.status_code == 302, response.text[-3000:]

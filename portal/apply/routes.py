@@ -26,6 +26,8 @@ from portal.apply import lifecycle, services, steps, submission, summary, window
 from portal.apply.forms import FamilyMemberForm
 from portal.auth.access import signed_in_required
 from portal.auth.forms import ConfirmForm
+from portal.documents import rules as document_rules
+from portal.documents import services as document_services
 from portal.eligibility import rules
 from portal.models import Application, Role, Status, utcnow
 from portal.security import form_page
@@ -92,10 +94,14 @@ def overview(application: Application | None) -> Any:
 @apply.route("/application/tasks")
 @draft_view
 def task_list(application: Application) -> Any:
+    files = document_services.documents_of(application)
+    counts = document_services.counts(files)
     return render_template(
         "apply/task_list.html",
         sections=steps.section_states(application.answers),
-        complete=steps.is_complete(application.answers),
+        documents_state=document_rules.section_state(application.answers, counts),
+        complete=steps.is_complete(application.answers)
+        and not document_rules.missing(application.answers, counts),
     )
 
 
@@ -194,6 +200,9 @@ def check_answers(application: Application | None) -> Any:
     unfinished = steps.first_unfinished(application.answers)
     if unfinished is not None:
         return redirect(url_for("apply.question", name=unfinished.name))
+    files = document_services.documents_of(application)
+    if document_rules.missing(application.answers, document_services.counts(files)):
+        return redirect(url_for("documents.overview", missing=1))
     form = ConfirmForm()
     now = utcnow()
     window = windows.open_window(now)
@@ -211,6 +220,7 @@ def check_answers(application: Application | None) -> Any:
         "apply/check_answers.html",
         form=form,
         sections=summary.summary_sections(application.answers),
+        documents=files,
         window=window,
         next_window=None if window else windows.next_window(now),
         problem=problem,

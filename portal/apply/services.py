@@ -11,6 +11,7 @@ from wtforms import Form
 
 from portal import audit
 from portal.apply import lifecycle, steps
+from portal.documents import services as document_services
 from portal.extensions import db
 from portal.models import Application, Status, User
 
@@ -97,8 +98,11 @@ def delete_draft(application: Application) -> None:
     """A draft that was never sent can be deleted, with every answer in it."""
     _require_draft(application)
     audit.record("draft_deleted", subject_type="application", subject_id=application.id)
+    keys = document_services.delete_all(application)
+    db.session.flush()
     db.session.delete(application)
     db.session.commit()
+    document_services.delete_objects(keys)
 
 
 def withdraw(application: Application, actor: User) -> None:
@@ -125,6 +129,18 @@ def export(application: Application, user: User) -> dict[str, Any]:
             if application.family_group
             else None,
             "eligibility": application.eligibility,
+            "documents": [
+                {
+                    "kind": d.kind,
+                    "part": d.part,
+                    "name": d.original_name,
+                    "type": d.content_type,
+                    "size": d.size,
+                    "sha256": d.sha256,
+                    "uploaded_at": d.created_at.isoformat(),
+                }
+                for d in document_services.documents_of(application)
+            ],
             "answers": application.answers,
             "history": [
                 {"from": c.from_status, "to": c.to_status, "at": c.occurred_at.isoformat()}

@@ -21,6 +21,7 @@ from portal import notify
 from portal.apply import lifecycle, references, steps, windows
 from portal.apply.families import family_group_for
 from portal.auth.services import absolute_url
+from portal.documents import services as document_services
 from portal.extensions import db
 from portal.models import (
     Application,
@@ -60,7 +61,7 @@ def submit(
     now = now or utcnow()
     if application.status_enum is not Status.DRAFT:
         return SubmitResult(Outcome.ALREADY_SUBMITTED, application)
-    if not steps.is_complete(application.answers):
+    if not steps.is_complete(application.answers) or document_services.missing_kinds(application):
         return SubmitResult(Outcome.INCOMPLETE, application)
     window = windows.open_window(now)
     if window is None:

@@ -11,6 +11,7 @@ from portal.models.application import (
 )
 from portal.models.audit import AuditEvent
 from portal.models.base import Base, utcnow
+from portal.models.document import Document, DocumentKind
 from portal.models.notification import Notification
 from portal.models.user import AccountToken, RecoveryCode, Role, TokenPurpose, User, UserSession
 
@@ -21,6 +22,8 @@ __all__ = [
     "ApplicationWindow",
     "AuditEvent",
     "Base",
+    "Document",
+    "DocumentKind",
     "FamilyGroup",
     "Notification",
     "PresenceCheck",

@@ -37,3 +37,41 @@ if (warning) {
   });
   arm();
 }
+
+// Upload progress: on a slow connection a 10 MB photo can take minutes, so show how far it is.
+// Without JavaScript the form posts normally and the page answers when the upload ends.
+const uploadForm = document.querySelector("[data-module='app-upload']");
+if (uploadForm && window.XMLHttpRequest && window.FormData) {
+  const box = uploadForm.querySelector(".app-upload-progress");
+  const bar = box.querySelector("progress");
+  const status = box.querySelector(".app-upload-progress__status");
+  uploadForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const button = uploadForm.querySelector("button[type='submit']");
+    button.disabled = true;
+    box.hidden = false;
+    const request = new XMLHttpRequest();
+    request.open("POST", uploadForm.action || window.location.href);
+    request.upload.addEventListener("progress", (progress) => {
+      if (progress.lengthComputable) {
+        const percent = Math.round((progress.loaded / progress.total) * 100);
+        bar.value = percent;
+        status.textContent = `${uploadForm.dataset.uploading}: ${percent}%`;
+      }
+    });
+    request.addEventListener("load", () => {
+      if (request.responseURL && request.responseURL !== window.location.href) {
+        window.location.assign(request.responseURL);
+        return;
+      }
+      // The same page again, with the reason the file was refused: show it as the server wrote it.
+      document.open();
+      document.write(request.responseText);
+      document.close();
+    });
+    request.addEventListener("error", () => {
+      uploadForm.submit();
+    });
+    request.send(new FormData(uploadForm));
+  });
+}

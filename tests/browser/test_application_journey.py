@@ -28,6 +28,7 @@ from tests.apply_helpers import (
     MAIN_APPLICANT_ALONE,
     fill_in,
     open_a_window,
+    photo_bytes,
     start_application,
 )
 from tests.browser.conftest import (
@@ -260,6 +261,7 @@ def fill_in_and_send(page: Page, locale: str, check: Check, javascript: bool = T
         answer(page, data)
         save_and_continue(page)
 
+    upload_documents(page, locale, check)
     expect(page).to_have_url(re.compile(rf"/{locale}/application/check-your-answers$"))
     expect(heading(page)).to_have_text(
         tr(page, "Check your answers before sending your application")
@@ -281,6 +283,38 @@ def fill_in_and_send(page: Page, locale: str, check: Check, javascript: bool = T
     expect(summary_value(page, tr(page, "Reference number"))).to_have_text(sent_reference)
     check(page)
     return sent_reference
+
+
+def upload_documents(page: Page, locale: str, check: Check) -> None:
+    """The form is answered, so the documents it needs are asked for: a photo of the passport's
+    data page and a photo of the face, chosen through the file inputs (with JavaScript the upload
+    goes through the progress indicator)."""
+    expect(page).to_have_url(re.compile(rf"/{locale}/application/documents\?missing=1$"))
+    expect(page.get_by_role("alert")).to_contain_text(tr(page, "There is a problem"))
+    check(page)
+    for kind, title, part, name in (
+        (
+            "identity",
+            "Your passport or identity card",
+            "The page with my photo and details",
+            "passport.jpg",
+        ),
+        ("photo", "A photo of your face", None, "face.jpg"),
+    ):
+        page.locator(f"#kind-{kind}").get_by_role("link", name=tr(page, "Add a file")).click()
+        expect(page).to_have_url(re.compile(rf"/{locale}/application/documents/{kind}/add$"))
+        check(page)
+        if part:
+            page.get_by_label(tr(page, part), exact=True).check()
+        page.get_by_label(tr(page, "Choose a file")).set_input_files(
+            {"name": name, "mimeType": "image/jpeg", "buffer": photo_bytes((640, 480))}
+        )
+        page.get_by_role("button", name=tr(page, "Upload file")).click()
+        expect(page).to_have_url(re.compile(rf"/{locale}/application/documents$"))
+        expect(page.locator(f"#kind-{kind}")).to_contain_text(name)
+        expect(page.locator(f"#kind-{kind}")).to_contain_text(tr(page, title))
+        check(page)
+    page.get_by_role("link", name=tr(page, "Continue"), exact=True).click()
 
 
 def prepare_application(app: Flask, send: bool) -> None:
@@ -333,6 +367,8 @@ def test_application_pages_do_not_scroll_sideways_on_a_320px_screen(new_context,
             "tasks",
             "questions/birth",
             "questions/document",
+            "documents",
+            "documents/identity/add",
             "check-your-answers",
         ):
             page.goto(f"/{locale}/application/{path}")

@@ -181,7 +181,7 @@ def test_unexpected_error_shows_a_translated_page_without_details(config):
 
 
 def test_request_too_large_gets_the_413_page(client):
-    response = client.post("/en/sign-in", data={"email": "x" * (3 * 1024 * 1024)})
+    response = client.post("/en/sign-in", data={"email": "x" * (11 * 1024 * 1024)})
     assert response.status_code == 413
     check_page(response, "en", "ltr")
 

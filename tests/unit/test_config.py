@@ -6,6 +6,7 @@ import pytest
 
 from portal import create_app
 from portal.config import PROJECT_ROOT, SETTINGS, ConfigError, PortalConfig
+from portal.documents.crypto import new_key_text
 
 STRONG_KEY = "k" * 48
 
@@ -17,6 +18,7 @@ def production(**overrides: object) -> PortalConfig:
         DATABASE_URL="postgresql://portal@db/portal",
         NOTIFY_BACKEND="smtp",
         BASE_URL="https://apply.example.org",
+        DOCUMENT_KEY=new_key_text(),
     )
     for key, value in overrides.items():
         setattr(config, key, value)
@@ -32,6 +34,10 @@ def production(**overrides: object) -> PortalConfig:
         ({"DATABASE_URL": "sqlite:///instance/portal.sqlite3"}, "DATABASE_URL"),
         ({"NOTIFY_BACKEND": "log"}, "PORTAL_NOTIFY_BACKEND"),
         ({"BASE_URL": "http://apply.example.org"}, "PORTAL_BASE_URL"),
+        ({"DOCUMENT_KEY": ""}, "PORTAL_DOCUMENT_KEY"),
+        ({"DOCUMENT_KEY": "not a key"}, "PORTAL_DOCUMENT_KEY"),
+        ({"DOCUMENT_STORAGE": "ftp"}, "PORTAL_DOCUMENT_STORAGE"),
+        ({"DOCUMENT_STORAGE": "s3", "S3_BUCKET": ""}, "PORTAL_S3_BUCKET"),
     ],
 )
 def test_production_refuses_to_start_with_unsafe_settings(overrides, message):

@@ -1,0 +1,310 @@
+"""Uploading, listing, reading and removing an application's documents.
+
+The order of an upload is what keeps storage and database in agreement: scan, clean, store the
+object under a random key, then write the row in one transaction that also re-checks the limits
+under a lock on the application. If anything fails after the object is stored, the object is
+deleted again; if even that fails, the clean-up command finds it (an object with no row).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from io import BytesIO
+from typing import BinaryIO
+
+from flask import Flask, current_app
+from sqlalchemy import select, update
+
+from portal import audit
+from portal.documents import rules, validation
+from portal.documents.crypto import parse_key
+from portal.documents.scanning import Scanner, ScannerUnavailable, scanner_for
+from portal.documents.storage import LocalStorage, S3Storage, Storage, StorageError, new_key
+from portal.extensions import db
+from portal.models import Application, Document, DocumentKind, Status, User, utcnow
+
+logger = logging.getLogger(__name__)
+
+
+class Refused(Exception):
+    """The upload was not kept; `reason` names why, for a translated message on the page."""
+
+    def __init__(self, reason: str, **details: object) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.details = details
+
+
+@dataclass(frozen=True)
+class Upload:
+    kind: DocumentKind
+    part: str | None
+    name: str
+    stream: BinaryIO
+
+
+def init_app(app: Flask) -> None:
+    """Build the storage backend and the scanner once: a bad setting stops the start, not an upload."""
+    settings = app.config["PORTAL"]
+    storage: Storage
+    if settings.DOCUMENT_STORAGE == "s3":
+        storage = S3Storage(
+            bucket=settings.S3_BUCKET,
+            region=settings.S3_REGION,
+            endpoint_url=settings.S3_ENDPOINT_URL or None,
+            sse=settings.S3_SSE,
+            kms_key_id=settings.S3_KMS_KEY_ID or None,
+        )
+    else:
+        storage = LocalStorage(
+            settings.INSTANCE_PATH / "documents", parse_key(settings.DOCUMENT_KEY)
+        )
+    app.extensions["portal.documents"] = storage
+    app.extensions["portal.scanner"] = scanner_for(
+        settings.CLAMD_SOCKET or None,
+        settings.CLAMD_HOST or None,
+        settings.CLAMD_PORT,
+        float(settings.CLAMD_TIMEOUT_SECONDS),
+    )
+
+
+def storage() -> Storage:
+    return current_app.extensions["portal.documents"]
+
+
+def scanner() -> Scanner:
+    return current_app.extensions["portal.scanner"]
+
+
+def limits() -> validation.Limits:
+    settings = current_app.config["PORTAL"]
+    return validation.Limits(
+        max_bytes=settings.DOCUMENT_MAX_BYTES,
+        max_pixels=settings.IMAGE_MAX_PIXELS,
+        max_side=settings.IMAGE_MAX_SIDE,
+        pdf_max_pages=settings.PDF_MAX_PAGES,
+    )
+
+
+def documents_of(application: Application) -> list[Document]:
+    return list(
+        db.session.scalars(
+            select(Document)
+            .where(Document.application_id == application.id)
+            .order_by(Document.created_at)
+        )
+    )
+
+
+def counts(documents: list[Document]) -> dict[DocumentKind, int]:
+    result: dict[DocumentKind, int] = {}
+    for document in documents:
+        result[document.kind_enum] = result.get(document.kind_enum, 0) + 1
+    return result
+
+
+def missing_kinds(application: Application) -> list[DocumentKind]:
+    return rules.missing(application.answers, counts(documents_of(application)))
+
+
+def find(application: Application, document_id: str) -> Document | None:
+    """A document of this application, or None: an id from the URL never reaches another's file."""
+    try:
+        wanted = uuid.UUID(document_id)
+    except ValueError:
+        return None
+    return db.session.scalar(
+        select(Document).where(Document.id == wanted, Document.application_id == application.id)
+    )
+
+
+def upload(
+    application: Application, uploader: User, item: Upload, replace: Document | None = None
+) -> Document:
+    """Keep one file, or raise Refused and keep nothing of it."""
+    settings = current_app.config["PORTAL"]
+    existing = documents_of(application)
+    kept = [d for d in existing if replace is None or d.id != replace.id]
+    if not rules.may_add(application.answers, item.kind, counts(kept)):
+        raise Refused("too_many_files", count=rules.rule(item.kind).max_files)
+
+    try:
+        verdict = scanner().scan(item.stream)
+    except ScannerUnavailable as exc:
+        logger.warning("virus scanner unavailable", extra={"error": str(exc)})
+        raise Refused("scanner_unavailable") from exc
+    if verdict.infected:
+        audit.record(
+            "document_infected",
+            subject_type="application",
+            subject_id=application.id,
+            signature=verdict.signature,
+            kind=item.kind.value,
+        )
+        db.session.commit()
+        raise Refused("infected")
+
+    try:
+        cleaned = validation.clean(item.stream, item.name, limits())
+    except validation.Rejected as exc:
+        raise Refused(exc.reason.value) from exc
+    if not rules.fits_total(
+        sum(d.size for d in kept), cleaned.size, settings.DOCUMENTS_TOTAL_MAX_BYTES
+    ):
+        raise Refused("total_too_large")
+
+    document = Document(
+        application_id=application.id,
+        kind=item.kind.value,
+        part=item.part,
+        original_name=validation.sanitise_name(item.name),
+        detected_type=cleaned.detected_type,
+        content_type=cleaned.content_type,
+        size=cleaned.size,
+        sha256=cleaned.sha256,
+        width=cleaned.width,
+        height=cleaned.height,
+        pages=cleaned.pages,
+        storage_key=new_key(),
+        thumbnail_key=new_key() if cleaned.thumbnail else None,
+        uploaded_by_id=uploader.id,
+        uploaded_by_role=uploader.role,
+        scan_result="clean" if verdict.scanned else "not_scanned",
+    )
+    stored = _store(document, cleaned)
+    try:
+        _lock_draft(application)
+        now_kept = [d for d in documents_of(application) if replace is None or d.id != replace.id]
+        if not rules.may_add(application.answers, item.kind, counts(now_kept)):
+            raise Refused("too_many_files", count=rules.rule(item.kind).max_files)
+        if replace is not None:
+            db.session.delete(replace)
+        db.session.add(document)
+        audit.record(
+            "document_uploaded",
+            subject_type="application",
+            subject_id=application.id,
+            document_id=str(document.id),
+            kind=document.kind,
+            sha256=document.sha256,
+            replaced=str(replace.id) if replace is not None else None,
+        )
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        _delete_objects(stored)
+        raise
+    if replace is not None:
+        _delete_objects(_keys_of(replace))
+    return document
+
+
+def _store(document: Document, cleaned: validation.Cleaned) -> list[str]:
+    """Put the file (and its thumbnail); on failure remove what was put and refuse the upload."""
+    stored: list[str] = []
+    try:
+        storage().put(document.storage_key, cleaned.content)
+        stored.append(document.storage_key)
+        if document.thumbnail_key and cleaned.thumbnail:
+            storage().put(document.thumbnail_key, BytesIO(cleaned.thumbnail))
+            stored.append(document.thumbnail_key)
+    except StorageError as exc:
+        logger.error("document storage failed", extra={"error": str(exc)})
+        _delete_objects(stored)
+        raise Refused("storage_unavailable") from exc
+    return stored
+
+
+def _lock_draft(application: Application) -> None:
+    """Serialise changes to one application's files, and refuse once it is no longer a draft.
+
+    The conditional update takes the row lock on PostgreSQL (and the write lock on SQLite), so
+    two uploads at once cannot both pass the "how many files" check.
+    """
+    result = db.session.execute(
+        update(Application)
+        .where(Application.id == application.id, Application.status == Status.DRAFT.value)
+        .values(updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Refused("not_a_draft")
+
+
+def remove(application: Application, document: Document) -> None:
+    _lock_draft(application)
+    keys = _keys_of(document)
+    audit.record(
+        "document_removed",
+        subject_type="application",
+        subject_id=application.id,
+        document_id=str(document.id),
+        kind=document.kind,
+    )
+    db.session.delete(document)
+    db.session.commit()
+    _delete_objects(keys)
+
+
+def delete_all(application: Application) -> list[str]:
+    """Remove the rows of every file (the caller commits); returns the keys to delete afterwards."""
+    keys: list[str] = []
+    for document in documents_of(application):
+        keys.extend(_keys_of(document))
+        db.session.delete(document)
+    return keys
+
+
+def delete_objects(keys: list[str]) -> None:
+    _delete_objects(keys)
+
+
+def read(document: Document, *, thumbnail: bool = False) -> Iterator[bytes]:
+    key = document.thumbnail_key if thumbnail else document.storage_key
+    if key is None:
+        raise KeyError("no thumbnail")
+    return storage().open(key)
+
+
+def clean_up_orphans(older_than: datetime) -> list[str]:
+    """Delete stored objects that no row names (left by a crash between object and row)."""
+    known = set(db.session.scalars(select(Document.storage_key)))
+    known.update(k for k in db.session.scalars(select(Document.thumbnail_key)) if k)
+    removed = [key for key in storage().keys(older_than) if key not in known]
+    _delete_objects(removed)
+    return removed
+
+
+def _keys_of(document: Document) -> list[str]:
+    return [k for k in (document.storage_key, document.thumbnail_key) if k]
+
+
+def _delete_objects(keys: list[str]) -> None:
+    for key in keys:
+        try:
+            storage().delete(key)
+        except StorageError as exc:
+            logger.error(
+                "could not delete a stored document; the clean-up command will",
+                extra={"error": str(exc)},
+            )
+
+
+def find_any(document_id: str) -> Document | None:
+    """A sent application's document, for staff views (access-checked and audited by the caller).
+
+    Drafts stay the applicant's own until they are sent.
+    """
+    try:
+        wanted = uuid.UUID(document_id)
+    except ValueError:
+        return None
+    return db.session.scalar(
+        select(Document)
+        .join(Application, Application.id == Document.application_id)
+        .where(Document.id == wanted, Application.status != Status.DRAFT.value)
+    )
