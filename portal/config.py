@@ -94,7 +94,7 @@ SETTINGS: tuple[Setting, ...] = (
         "PORTAL_DOCUMENTS_TOTAL_MAX_BYTES", "52428800", "largest total of one application's files"
     ),
     Setting("PORTAL_IMAGE_MAX_PIXELS", "50000000", "larger images are refused unopened"),
-    Setting("PORTAL_IMAGE_MAX_SIDE", "2400", "images are scaled down to this many pixels"),
+    Setting("PORTAL_IMAGE_MAX_SIDE", "2000", "images are scaled down to this many pixels"),
     Setting("PORTAL_PDF_MAX_PAGES", "20", "longest PDF accepted"),
     Setting("PORTAL_CLAMD_SOCKET", "", "clamd's unix socket: turns virus scanning on"),
     Setting("PORTAL_CLAMD_HOST", "", "clamd's host, when it listens on TCP"),
@@ -139,7 +139,7 @@ class PortalConfig:
     DOCUMENT_MAX_BYTES: int = 10 * 1024 * 1024
     DOCUMENTS_TOTAL_MAX_BYTES: int = 50 * 1024 * 1024
     IMAGE_MAX_PIXELS: int = 50_000_000
-    IMAGE_MAX_SIDE: int = 2400
+    IMAGE_MAX_SIDE: int = 2000
     PDF_MAX_PAGES: int = 20
     CLAMD_SOCKET: str = ""
     CLAMD_HOST: str = ""
@@ -182,7 +182,7 @@ class PortalConfig:
             DOCUMENT_MAX_BYTES=_int("PORTAL_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024),
             DOCUMENTS_TOTAL_MAX_BYTES=_int("PORTAL_DOCUMENTS_TOTAL_MAX_BYTES", 50 * 1024 * 1024),
             IMAGE_MAX_PIXELS=_int("PORTAL_IMAGE_MAX_PIXELS", 50_000_000),
-            IMAGE_MAX_SIDE=_int("PORTAL_IMAGE_MAX_SIDE", 2400),
+            IMAGE_MAX_SIDE=_int("PORTAL_IMAGE_MAX_SIDE", 2000),
             PDF_MAX_PAGES=_int("PORTAL_PDF_MAX_PAGES", 20),
             CLAMD_SOCKET=_env("PORTAL_CLAMD_SOCKET", "") or "",
             CLAMD_HOST=_env("PORTAL_CLAMD_HOST", "") or "",

@@ -57,7 +57,7 @@ class Rejected(Exception):
 class Limits:
     max_bytes: int = 10 * 1024 * 1024
     max_pixels: int = 50_000_000
-    max_side: int = 2400
+    max_side: int = 2000
     pdf_max_pages: int = 20
     thumbnail_side: int = 160
     jpeg_quality: int = 85
@@ -286,9 +286,10 @@ def _clean_image(source: BinaryIO, kind: str, limits: Limits) -> Cleaned:
         options = {"quality": limits.jpeg_quality, "optimize": True}
     # Nothing of the original's metadata (EXIF, XMP, ICC, comments, text chunks) may follow.
     image.info = {}
-    encoded = io.BytesIO()
-    image.save(encoded, format=output_format, **options)
-    content = _spool(encoded.getbuffer())
+    # Encoded straight into the spooled file: no second in-memory copy of the output.
+    spooled = _spool_file()
+    image.save(spooled, format=output_format, **options)
+    content = _finish(spooled)
     return Cleaned(
         content=content.file,
         content_type=content_type,
@@ -350,7 +351,7 @@ def _has_alpha(image: Image.Image) -> bool:
 def _flatten(image: Image.Image) -> Image.Image:
     """RGB for JPEG, with transparent areas white rather than black."""
     if not _has_alpha(image):
-        return image.convert("RGB")
+        return image if image.mode == "RGB" else image.convert("RGB")
     rgba = image.convert("RGBA")
     background = Image.new("RGB", rgba.size, "white")
     background.paste(rgba, mask=rgba.getchannel("A"))
@@ -365,8 +366,8 @@ def _png_mode(image: Image.Image) -> Image.Image:
 
 
 def _thumbnail(image: Image.Image, limits: Limits) -> bytes:
-    small = _flatten(image)
-    small.thumbnail((limits.thumbnail_side, limits.thumbnail_side), Image.Resampling.LANCZOS)
+    side = limits.thumbnail_side
+    small = _flatten(ImageOps.contain(image, (side, side), Image.Resampling.LANCZOS))
     encoded = io.BytesIO()
     small.save(encoded, format="JPEG", quality=80)
     return encoded.getvalue()
@@ -450,12 +451,6 @@ class _Spooled:
 def _spool_file() -> tempfile.SpooledTemporaryFile[bytes]:
     """Small files stay in memory; the caller stores the content, then closes it."""
     return tempfile.SpooledTemporaryFile(max_size=SPOOL_SIZE)
-
-
-def _spool(data: memoryview) -> _Spooled:
-    file = _spool_file()
-    file.write(data)
-    return _finish(file)
 
 
 def _finish(file: tempfile.SpooledTemporaryFile[bytes]) -> _Spooled:
