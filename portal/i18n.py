@@ -6,13 +6,15 @@ that emails and SMS reach a signed-in user in the language they chose).
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from babel import Locale
+from babel.numbers import format_decimal
 from flask import Flask, abort, g, request, session, url_for
-from flask_babel import get_locale
+from flask_babel import format_date, format_datetime, get_locale
 from markupsafe import Markup, escape
 
 from portal.config import LOCALES
@@ -116,10 +118,45 @@ def isolate(value: object, direction: str | None = None, css_class: str | None =
     return Markup("<bdi{}>{}</bdi>").format(attributes, text)
 
 
+# The digits of the numbering systems our locales use by default in CLDR (Babel knows which).
+_DIGITS = {"arab": "٠١٢٣٤٥٦٧٨٩", "arabext": "۰۱۲۳۴۵۶۷۸۹"}
+
+
+@cache
+def _digit_table(code: str) -> dict[int, str] | None:
+    system = Locale.parse(code).default_numbering_system
+    digits = _DIGITS.get(system)
+    return str.maketrans("0123456789", digits) if digits else None
+
+
+def native_digits(text: str, code: str | None = None) -> str:
+    """Dates and numbers in the digits the reader's language writes (Persian digits in fa and ps,
+    Arabic-Indic in ckb). Babel formats dates in Latin digits whatever the locale, so the portal
+    turns them here; user data (references, phone numbers) never passes through this."""
+    table = _digit_table(code or str(get_locale()))
+    return text.translate(table) if table else text
+
+
+def number(value: float) -> str:
+    code = str(get_locale())
+    return native_digits(format_decimal(value, locale=code, numbering_system="default"), code)
+
+
+def date(value: dt.date, format: str = "long") -> str:
+    return native_digits(format_date(value, format))
+
+
+def date_time(value: dt.datetime, format: str = "long") -> str:
+    return native_digits(format_datetime(value, format))
+
+
 def init_app(app: Flask) -> None:
     """Take the locale out of the URL before the view runs, and put it back into every url_for."""
 
     app.add_template_filter(isolate, "bdi")
+    # Flask-Babel's own filters, in the reader's digits.
+    app.add_template_filter(date_time, "datetimeformat")
+    app.add_template_filter(date, "dateformat")
 
     @app.url_value_preprocessor
     def pull_locale(endpoint: str | None, values: dict[str, Any] | None) -> None:

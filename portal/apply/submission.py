@@ -132,7 +132,8 @@ def _send_confirmation(application: Application, user: User, window: Application
 
 def issue_presence_check(application: Application) -> str:
     """A single-use link, valid 24 hours, to prove presence in France from the phone."""
-    raw = secrets.token_urlsafe(24)
+    # 128 random bits: unguessable, and short enough to keep the SMS that carries it in three parts.
+    raw = secrets.token_urlsafe(16)
     db.session.add(
         PresenceCheck(
             application_id=application.id,

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import url_for
-from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from wtforms import Field, SelectField
 
+from portal import i18n
 from portal.apply import steps
 from portal.apply.forms import RELATIONSHIPS
 from portal.fields import DateField, country_name
@@ -45,8 +45,8 @@ def _display(field: Field) -> str:
         return ""
     if isinstance(field, DateField):
         if field.parts == ("month", "year"):
-            return format_date(data, "MMMM y")
-        return format_date(data, "long")
+            return i18n.date(data, "MMMM y")
+        return i18n.date(data, "long")
     if field.name in COUNTRY_FIELDS:
         return country_name(data)
     if isinstance(field, SelectField):
@@ -57,7 +57,7 @@ def _display(field: Field) -> str:
 def _member_text(member: dict[str, Any]) -> str:
     relationship = str(dict(RELATIONSHIPS).get(member.get("relationship", ""), ""))
     born = (
-        format_date(dt.date.fromisoformat(member["date_of_birth"]), "long")
+        i18n.date(dt.date.fromisoformat(member["date_of_birth"]), "long")
         if member.get("date_of_birth")
         else ""
     )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from portal.i18n import number
 from portal.models import DocumentKind
 
 TITLES = {
@@ -53,8 +53,8 @@ PART_NAMES = {
 def file_size(size: int) -> str:
     """Sizes as people know them, with the numerals of the reader's language."""
     if size < 1024 * 1024:
-        return _("%(size)s KB", size=format_decimal(max(1, round(size / 1024))))
-    return _("%(size)s MB", size=format_decimal(round(size / (1024 * 1024), 1)))
+        return _("%(size)s KB", size=number(max(1, round(size / 1024))))
+    return _("%(size)s MB", size=number(round(size / (1024 * 1024), 1)))
 
 
 def refusal_message(reason: str, name: str, details: dict[str, Any], limit: int, total: int) -> str:

@@ -1,0 +1,79 @@
+"""Every email and SMS rendered in every locale: translated, complete, and SMS kept short."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from flask_babel import force_locale
+
+from portal.config import LOCALES, PROJECT_ROOT
+from portal.notify import render_message
+from portal.notify.sms import MAX_PARTS, parts
+
+CONTEXT = {
+    "reference": "EOI-7KQ-M3T-X9C",
+    "family_reference": "FAM-4HD-P2W-R6J",
+    "presence_url": "https://apply-transfer.service.gov.uk/fa/presence/Yt8kX2vQp9LmN4rB7sW1zE",
+    "status_url": "https://apply-transfer.service.gov.uk/fa/application/status",
+    "confirm_url": "https://apply-transfer.service.gov.uk/fa/confirm-email/Yt8kX2vQp9LmN4rB7sW1zE5hJ3cF6dG0",
+    "sign_in_url": "https://apply-transfer.service.gov.uk/fa/sign-in",
+    "reset_url": "https://apply-transfer.service.gov.uk/fa/reset-password",
+    "minutes": 60,
+    "hours": 24,
+    "closes_at": datetime(2027, 1, 15, 17, 0, tzinfo=UTC),
+    "window_name": "January 2027",
+    "places": 500,
+}
+NOTIFY = PROJECT_ROOT / "templates" / "notify"
+EMAILS = sorted({p.name.split(".")[0] for p in NOTIFY.glob("*.body.txt")})
+SMS = sorted({p.name.split(".")[0] for p in NOTIFY.glob("*.sms.txt")})
+
+
+def english(app, channel: str, template: str):
+    return render_message(channel, "someone@example.org", template, "en", CONTEXT)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_email_renders_translated_in_each_locale(app, locale):
+    with app.test_request_context():
+        for template in EMAILS:
+            message = render_message("email", "someone@example.org", template, locale, CONTEXT)
+            assert message.subject and message.body.strip(), template
+            assert "{{" not in message.body and "%(" not in message.body, template
+            assert "%(" not in message.subject, template
+            if locale != "en":
+                assert message.subject != english(app, "email", template).subject, (
+                    f"{template} subject is not translated in {locale}"
+                )
+
+
+def sms_text(app, template: str, locale: str) -> str:
+    from flask import render_template
+
+    with app.test_request_context(), force_locale(locale):
+        return render_template(f"notify/{template}.sms.txt", **CONTEXT).strip()
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_sms_is_translated_and_within_three_parts(app, locale):
+    for template in SMS:
+        text = sms_text(app, template, locale)
+        assert "%(" not in text and "{{" not in text
+        if locale != "en":
+            assert text != sms_text(app, template, "en"), f"{template} not translated in {locale}"
+        assert parts(text) <= MAX_PARTS, f"{template} in {locale}: {parts(text)} parts: {text}"
+        if "presence_url" in (NOTIFY / f"{template}.sms.txt").read_text():
+            assert CONTEXT["presence_url"] in text, "a link must never be cut or translated"
+
+
+def test_sms_parts_follow_the_gsm_and_ucs2_rules():
+    assert parts("a" * 160) == 1 and parts("a" * 161) == 2 and parts("a" * 306) == 2
+    assert parts("€" * 80) == 1 and parts("€" * 81) == 2, "extension characters cost two"
+    assert parts("ب" * 70) == 1 and parts("ب" * 71) == 2 and parts("ب" * 134) == 2
+    assert parts("ሰ" * 201) == 3 and parts("ሰ" * 202) == 4
+
+
+def test_the_templates_are_all_covered():
+    assert Path(NOTIFY).is_dir() and EMAILS and SMS

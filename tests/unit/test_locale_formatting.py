@@ -1,0 +1,50 @@
+"""Dates and numbers as each language writes them: Persian digits in fa and ps, Arabic-Indic in
+ckb, Latin elsewhere (as CLDR says), and user data never converted."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from flask_babel import force_locale
+
+from portal import i18n
+from portal.config import LOCALES
+
+PERSIAN = set("۰۱۲۳۴۵۶۷۸۹")
+ARABIC_INDIC = set("٠١٢٣٤٥٦٧٨٩")
+LATIN = set("0123456789")
+EXPECTED = {"fa": PERSIAN, "ps": PERSIAN, "ckb": ARABIC_INDIC}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_dates_and_numbers_use_the_locales_digits(app, locale):
+    expected = EXPECTED.get(locale, LATIN)
+    others = (PERSIAN | ARABIC_INDIC | LATIN) - expected
+    with app.test_request_context(), force_locale(locale):
+        texts = [
+            i18n.date(dt.date(2026, 3, 27)),
+            i18n.date(dt.date(2026, 3, 27), "MMMM y"),
+            i18n.date_time(dt.datetime(2027, 1, 15, 17, 0, tzinfo=dt.UTC)),
+            i18n.number(1234.5),
+        ]
+        rendered = app.jinja_env.from_string(
+            "{{ when | datetimeformat('long') }} {{ day | dateformat('long') }}"
+        ).render(when=dt.datetime(2027, 1, 15, 17, 0, tzinfo=dt.UTC), day=dt.date(2026, 3, 27))
+    for text in [*texts, rendered]:
+        digits = {c for c in text if c.isdigit()}
+        assert digits and digits <= expected, (locale, text)
+        assert not digits & others, (locale, text)
+
+
+def test_times_are_shown_in_paris_time(app):
+    with app.test_request_context(), force_locale("en"):
+        assert "6:00" in i18n.date_time(dt.datetime(2027, 1, 15, 17, 0, tzinfo=dt.UTC), "short")
+
+
+def test_user_data_keeps_its_digits(app):
+    with app.test_request_context(), force_locale("fa"):
+        page = app.jinja_env.from_string("{{ reference | bdi }}").render(
+            reference="EOI-7KQ-M3T-X9C"
+        )
+    assert "EOI-7KQ-M3T-X9C" in page
