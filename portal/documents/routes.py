@@ -48,6 +48,11 @@ def document_kind_title(kind: str) -> str:
 
 
 @documents.app_template_global()
+def document_upload_heading(kind: str) -> str:
+    return str(content.UPLOAD_HEADINGS[DocumentKind(kind)])
+
+
+@documents.app_template_global()
 def document_part_name(part: str | None) -> str:
     return str(content.PART_NAMES[part]) if part in content.PART_NAMES else ""
 

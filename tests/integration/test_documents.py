@@ -245,7 +245,8 @@ def test_an_application_cannot_be_sent_without_its_documents(client, app):
     assert response.headers["Location"] == "/en/application/documents?missing=1"
     page = client.get(response.headers["Location"])
     check_page(page, "en", "ltr")
-    assert "Upload Your passport or identity card" in page.text or "There is a problem" in page.text
+    assert "Upload a page of your passport or identity card" in page.text
+    assert "Upload a photo of your face" in page.text
     upload(client, "identity", photo_bytes(), "passport.jpg", part="front")
     upload(client, "photo", photo_bytes(), "face.jpg")
     summary = client.get("/en/application/check-your-answers")
