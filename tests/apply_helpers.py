@@ -122,6 +122,25 @@ def fill_in(client: FlaskClient, pages=MAIN_APPLICANT_ALONE, locale: str = "en")
         upload_required_documents(client, locale)
 
 
+def send_application(client: FlaskClient, app: Flask, email: str = "amina@example.org") -> None:
+    """A main applicant alone, from eligibility to sent, through the pages."""
+    import re
+
+    from tests.helpers import csrf_token
+
+    open_a_window(app)
+    start_application(client, app, email)
+    fill_in(client)
+    page = client.get("/en/application/check-your-answers")
+    key = re.search(r'name="submission_key" value="([^"]+)"', page.text)
+    assert key, page.text[-2000:]
+    response = client.post(
+        "/en/application/check-your-answers",
+        data={"csrf_token": csrf_token(page.text), "submission_key": key.group(1)},
+    )
+    assert response.headers["Location"] == "/en/application/sent", response.text[-2000:]
+
+
 def photo_bytes(
     size: tuple[int, int] = (64, 48), colour: str = "teal", kind: str = "JPEG"
 ) -> bytes:

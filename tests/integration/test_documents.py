@@ -20,6 +20,7 @@ from tests.apply_helpers import (
     open_a_window,
     pdf_bytes,
     photo_bytes,
+    send_application,
     start_application,
     upload,
 )
@@ -299,17 +300,7 @@ def test_nobody_else_reaches_a_document(applicant, app, caplog):
 
 
 def test_a_caseworker_views_a_sent_applications_document_and_it_is_audited(client, app):
-    open_a_window(app)
-    start_application(client, app)
-    fill_in(client)
-    page = client.get("/en/application/check-your-answers")
-    import re
-
-    key = re.search(r'name="submission_key" value="([^"]+)"', page.text).group(1)
-    client.post(
-        "/en/application/check-your-answers",
-        data={"csrf_token": csrf_token(page.text), "submission_key": key},
-    )
+    send_application(client, app)
     identity = next(d for d in document_rows(app) if d.kind == "identity")
 
     make_user(app, "caseworker@example.org", Role.CASEWORKER)

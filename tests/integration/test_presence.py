@@ -9,20 +9,12 @@ from sqlalchemy import select, update
 
 from portal.extensions import db
 from portal.models import PresenceCheck, utcnow
-from tests.apply_helpers import fill_in, open_a_window, start_application
-from tests.helpers import check_page, csrf_token, last_message, link_in
+from tests.apply_helpers import send_application
+from tests.helpers import check_page, last_message, link_in
 
 
 def submitted_with_link(client, app):
-    open_a_window(app)
-    start_application(client, app)
-    fill_in(client)
-    page = client.get("/en/application/check-your-answers")
-    key = re.search(r'name="submission_key" value="([^"]+)"', page.text).group(1)
-    client.post(
-        "/en/application/check-your-answers",
-        data={"csrf_token": csrf_token(page.text), "submission_key": key},
-    )
+    send_application(client, app)
     return link_in(last_message(app, "amina@example.org"))
 
 
