@@ -293,6 +293,12 @@ def test_nobody_else_reaches_a_document(applicant, app, caplog):
     sign_in(half_signed_in, "caseworker@example.org")
     assert half_signed_in.get(paths[2]).status_code == 404, "no document before two-factor"
 
+    make_user(app, "support@example.org", Role.SUPPORT)
+    support = app.test_client()
+    sign_in_staff(support, app, "support@example.org")
+    for path in paths:
+        assert support.get(path).status_code == 404, ("a support worker assists no one yet", path)
+
     caseworker = app.test_client()
     make_user(app, "caseworker2@example.org", Role.CASEWORKER)
     sign_in_staff(caseworker, app, "caseworker2@example.org")
