@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from portal import create_app
+from portal.documents.crypto import new_key_text
 from portal.extensions import db
 from portal.models import Role
 from tests.helpers import PASSWORD, check_page, csrf_token, make_user, sign_in, submit
@@ -32,6 +33,7 @@ def test_hsts_and_secure_host_cookie_in_production(config, tmp_path):
     config.ENV = "production"
     config.NOTIFY_BACKEND = "smtp"
     config.BASE_URL = "https://apply.example.org"
+    config.DOCUMENT_KEY = new_key_text()
     if config.DATABASE_URL.startswith("sqlite"):
         # Production refuses SQLite; build the settings by hand to look at the cookie flags.
         pytest.skip("production mode needs PostgreSQL")
