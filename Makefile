@@ -57,9 +57,9 @@ translations-extract: install ## Extract every translatable string into translat
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
 		-o translations/messages.pot portal templates
 
-translations-update: translations-extract ## Merge new strings into every catalog (needs GNU gettext's msgen)
+translations-update: translations-extract ## Merge new strings into every catalog (needs GNU gettext's msginit)
 	mkdir -p translations/en/LC_MESSAGES
-	msgen --no-wrap translations/messages.pot -o translations/en/LC_MESSAGES/messages.po
+	msginit --no-translator --no-wrap --locale=en -i translations/messages.pot -o translations/en/LC_MESSAGES/messages.po
 	for locale in $(filter-out en,$(LOCALES)); do \
 		if [ -f translations/$$locale/LC_MESSAGES/messages.po ]; then \
 			$(BIN)/pybabel update -i translations/messages.pot -d translations -l $$locale --no-fuzzy-matching --ignore-obsolete; \
