@@ -12,6 +12,7 @@ from portal import assets, errors, i18n, logs, notify, security
 from portal.config import PROJECT_ROOT, PortalConfig
 from portal.documents import services as document_services
 from portal.extensions import babel, csrf, db, limiter, login_manager
+from portal.queue import backends as queue_backends
 
 
 def create_app(config: PortalConfig | None = None, **overrides: Any) -> Flask:
@@ -35,7 +36,16 @@ def create_app(config: PortalConfig | None = None, **overrides: Any) -> Flask:
     init_jinja(app)
     init_extensions(app)
     register_blueprints(app)
-    for module in (logs, security, errors, i18n, assets, notify, document_services):
+    for module in (
+        logs,
+        security,
+        errors,
+        i18n,
+        assets,
+        notify,
+        document_services,
+        queue_backends,
+    ):
         module.init_app(app)
 
     from portal import cli
@@ -80,6 +90,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.admin.routes import admin
     from portal.apply.routes import apply
     from portal.auth import routes as auth_routes
+    from portal.backoffice.routes import backoffice
     from portal.documents.routes import documents, staff_documents
     from portal.eligibility.routes import eligibility
     from portal.health import health
@@ -102,6 +113,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(presence, url_prefix="/<locale>")
     # Service operators: staff accounts (more in later capabilities).
     app.register_blueprint(admin, url_prefix="/<locale>/admin")
+    # Caseworkers: the checking queue, checks and decisions (in English, see backoffice.routes).
+    app.register_blueprint(backoffice, url_prefix="/<locale>/casework")
     # Un-localised machine endpoints and the root redirect.
     app.register_blueprint(health)
     app.register_blueprint(root)

@@ -1,7 +1,8 @@
-"""flask --app portal <command>: database, demo data, accounts and document storage."""
+"""flask --app portal <command>: database, demo data, accounts, document storage and the relay."""
 
 from __future__ import annotations
 
+import signal
 from datetime import timedelta
 
 import click
@@ -15,6 +16,8 @@ from portal.documents import services as document_services
 from portal.documents.crypto import new_key_text
 from portal.extensions import db
 from portal.models import Role, utcnow
+from portal.queue.backends import SqsQueue, checking_queue
+from portal.queue.relay import Relay, relay_once
 
 DEMO_PASSWORD = "demo password for staff"  # noqa: S105 - printed for local demo use only
 
@@ -34,6 +37,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(create_user)
     app.cli.add_command(documents_key)
     app.cli.add_command(documents_clean_up)
+    app.cli.add_command(relay)
 
 
 @click.command("init-db")
@@ -117,3 +121,27 @@ def documents_clean_up(older_than_minutes: int) -> None:
     """
     removed = document_services.clean_up_orphans(utcnow() - timedelta(minutes=older_than_minutes))
     click.echo(f"removed {len(removed)} stored file(s) that no document names")
+
+
+@click.command("relay")
+@click.option("--once", is_flag=True, help="Send what is pending, then stop (for a scheduler).")
+@click.option("--interval", default=1.0, show_default=True, help="Seconds between idle passes.")
+@click.option("--batch", default=100, show_default=True, help="Rows per pass.")
+@with_appcontext
+def relay(once: bool, interval: float, batch: int) -> None:
+    """Publish the outbox to SQS. Stops cleanly on SIGTERM or SIGINT after the current pass."""
+    queue = checking_queue()
+    if not isinstance(queue, SqsQueue):
+        click.echo("PORTAL_QUEUE is `database`: the outbox is the queue, there is nothing to relay")
+        return
+    if once:
+        total = 0
+        while sent := relay_once(queue, batch):
+            total += sent
+        click.echo(f"sent {total} message(s)")
+        return
+    loop = Relay(queue, interval=interval, limit=batch)
+    signal.signal(signal.SIGTERM, loop.stop)
+    signal.signal(signal.SIGINT, loop.stop)
+    click.echo("relay running; stop with SIGTERM or Ctrl-C")
+    click.echo(f"relay stopped after sending {loop.run()} message(s)")

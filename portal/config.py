@@ -100,6 +100,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PORTAL_CLAMD_HOST", "", "clamd's host, when it listens on TCP"),
     Setting("PORTAL_CLAMD_PORT", "3310", "clamd's TCP port"),
     Setting("PORTAL_CLAMD_TIMEOUT_SECONDS", "30", "how long to wait for a scan"),
+    Setting("PORTAL_QUEUE", "database", "checking queue: `database` or `sqs`"),
+    Setting("PORTAL_QUEUE_LEASE_SECONDS", "1800", "how long a claimed application stays reserved"),
+    Setting("PORTAL_QUEUE_MAX_RECEIVES", "5", "claims of one item before it is dead-lettered"),
+    Setting("PORTAL_SQS_QUEUE_URL", "", "SQS queue of the checking queue (sqs)"),
+    Setting("PORTAL_SQS_PRIORITY_QUEUE_URL", "", "SQS queue for priority applications (sqs)"),
+    Setting("PORTAL_SQS_DEAD_LETTER_QUEUE_URL", "", "the dead-letter queue both redrive to (sqs)"),
+    Setting("PORTAL_SQS_REGION", "eu-west-3", "the queues' region"),
+    Setting("PORTAL_SQS_ENDPOINT_URL", "", "another SQS endpoint (tests)"),
+    Setting(
+        "PORTAL_PRIORITY_NATIONALITIES",
+        "AF,ER,SD,SY,YE",
+        "ISO codes of nationalities with high protection grant rates (priority)",
+    ),
 )
 
 
@@ -145,6 +158,15 @@ class PortalConfig:
     CLAMD_HOST: str = ""
     CLAMD_PORT: int = 3310
     CLAMD_TIMEOUT_SECONDS: int = 30
+    QUEUE: str = "database"
+    QUEUE_LEASE_SECONDS: int = 1800
+    QUEUE_MAX_RECEIVES: int = 5
+    SQS_QUEUE_URL: str = ""
+    SQS_PRIORITY_QUEUE_URL: str = ""
+    SQS_DEAD_LETTER_QUEUE_URL: str = ""
+    SQS_REGION: str = "eu-west-3"
+    SQS_ENDPOINT_URL: str = ""
+    PRIORITY_NATIONALITIES: tuple[str, ...] = ("AF", "ER", "SD", "SY", "YE")
 
     @classmethod
     def from_env(cls) -> PortalConfig:
@@ -188,6 +210,21 @@ class PortalConfig:
             CLAMD_HOST=_env("PORTAL_CLAMD_HOST", "") or "",
             CLAMD_PORT=_int("PORTAL_CLAMD_PORT", 3310),
             CLAMD_TIMEOUT_SECONDS=_int("PORTAL_CLAMD_TIMEOUT_SECONDS", 30),
+            QUEUE=_env("PORTAL_QUEUE", "database") or "database",
+            QUEUE_LEASE_SECONDS=_int("PORTAL_QUEUE_LEASE_SECONDS", 1800),
+            QUEUE_MAX_RECEIVES=_int("PORTAL_QUEUE_MAX_RECEIVES", 5),
+            SQS_QUEUE_URL=_env("PORTAL_SQS_QUEUE_URL", "") or "",
+            SQS_PRIORITY_QUEUE_URL=_env("PORTAL_SQS_PRIORITY_QUEUE_URL", "") or "",
+            SQS_DEAD_LETTER_QUEUE_URL=_env("PORTAL_SQS_DEAD_LETTER_QUEUE_URL", "") or "",
+            SQS_REGION=_env("PORTAL_SQS_REGION", "eu-west-3") or "eu-west-3",
+            SQS_ENDPOINT_URL=_env("PORTAL_SQS_ENDPOINT_URL", "") or "",
+            PRIORITY_NATIONALITIES=tuple(
+                code.strip().upper()
+                for code in (_env("PORTAL_PRIORITY_NATIONALITIES", "AF,ER,SD,SY,YE") or "").split(
+                    ","
+                )
+                if code.strip()
+            ),
         )
 
     @property
@@ -237,6 +274,12 @@ class PortalConfig:
             raise ConfigError("PORTAL_S3_BUCKET must be set when documents are kept in S3")
         if self.CLAMD_SOCKET and self.CLAMD_HOST:
             raise ConfigError("set PORTAL_CLAMD_SOCKET or PORTAL_CLAMD_HOST, not both")
+        if self.QUEUE not in ("database", "sqs"):
+            raise ConfigError("PORTAL_QUEUE must be `database` or `sqs`")
+        if self.QUEUE == "sqs" and not (self.SQS_QUEUE_URL and self.SQS_PRIORITY_QUEUE_URL):
+            raise ConfigError(
+                "PORTAL_SQS_QUEUE_URL and PORTAL_SQS_PRIORITY_QUEUE_URL must be set for the sqs queue"
+            )
 
     def flask_settings(self) -> dict[str, Any]:
         """The Flask and extension keys derived from these settings."""

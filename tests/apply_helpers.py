@@ -122,23 +122,49 @@ def fill_in(client: FlaskClient, pages=MAIN_APPLICANT_ALONE, locale: str = "en")
         upload_required_documents(client, locale)
 
 
-def send_application(client: FlaskClient, app: Flask, email: str = "amina@example.org") -> None:
-    """A main applicant alone, from eligibility to sent, through the pages."""
+def send_draft(client: FlaskClient, locale: str = "en") -> None:
+    """Press "send" on a complete draft, as its check-your-answers page offers it."""
     import re
 
     from tests.helpers import csrf_token
 
-    open_a_window(app)
-    start_application(client, app, email)
-    fill_in(client)
-    page = client.get("/en/application/check-your-answers")
+    page = client.get(f"/{locale}/application/check-your-answers")
     key = re.search(r'name="submission_key" value="([^"]+)"', page.text)
     assert key, page.text[-2000:]
     response = client.post(
-        "/en/application/check-your-answers",
+        f"/{locale}/application/check-your-answers",
         data={"csrf_token": csrf_token(page.text), "submission_key": key.group(1)},
     )
-    assert response.headers["Location"] == "/en/application/sent", response.text[-2000:]
+    assert response.headers["Location"] == f"/{locale}/application/sent", response.text[-2000:]
+
+
+def send_application(client: FlaskClient, app: Flask, email: str = "amina@example.org") -> None:
+    """A main applicant alone, from eligibility to sent, through the pages."""
+    open_a_window(app)
+    start_application(client, app, email)
+    fill_in(client)
+    send_draft(client)
+
+
+def send_family_member(
+    client: FlaskClient, app: Flask, email: str, family_reference: str, given_names: str
+) -> None:
+    """An adult family member who applies with the main applicant's family reference."""
+    start_application(client, app, email)
+    answer_page(client, "applicant_type", {"applicant_type": "family_member"})
+    response = answer_page(client, "family_reference", {"family_reference": family_reference})
+    assert response.status_code == 302, response.text[-2000:]
+    pages = []
+    for name, data in MAIN_APPLICANT_ALONE:
+        if name in ("applicant_type", "travelling"):
+            continue
+        if name == "contact":
+            data = {**data, "email": email, "mobile": ""}
+        if name == "names":
+            data = {**data, "given_names": given_names}
+        pages.append((name, data))
+    fill_in(client, pages)
+    send_draft(client)
 
 
 def photo_bytes(

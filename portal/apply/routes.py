@@ -23,9 +23,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.apply import lifecycle, services, steps, submission, summary, windows
-from portal.apply.forms import FamilyMemberForm
+from portal.apply.forms import FamilyMemberForm, InformationAnswerForm
 from portal.auth.access import signed_in_required
 from portal.auth.forms import ConfirmForm
+from portal.backoffice import decisions
+from portal.backoffice import services as casework
 from portal.documents import rules as document_rules
 from portal.documents import services as document_services
 from portal.eligibility import rules
@@ -249,6 +251,40 @@ def status(application: Application | None) -> Any:
         members=members,
         can_withdraw=lifecycle.can_withdraw(application.status_enum),
         stage=summary.status_explanation(application.status_enum),
+        reason=decisions.explain(casework.last_decision_reason(application)),
+        request=casework.open_request(application)
+        if application.status_enum is Status.MORE_INFORMATION
+        else None,
+        topics=decisions.INFORMATION_TOPICS,
+    )
+
+
+@apply.route("/application/more-information", methods=["GET", "POST"])
+@form_page
+@applicant_view
+def more_information(application: Application | None) -> Any:
+    """The answer to a caseworker's request, which puts the application back in the queue."""
+    if application is None or application.status_enum is not Status.MORE_INFORMATION:
+        return redirect(url_for("apply.overview"))
+    request_ = casework.open_request(application)
+    if request_ is None:
+        return redirect(url_for("apply.status"))
+    form = InformationAnswerForm()
+    if form.validate_on_submit():
+        casework.answer_request(application, current_user, form.answer.data)
+        flash(
+            _(
+                "Thank you. Your answer is sent, and a caseworker will check your application again."
+            ),
+            "success",
+        )
+        return redirect(url_for("apply.status"))
+    return render_template(
+        "apply/more_information.html",
+        form=form,
+        application=application,
+        request=request_,
+        topics=decisions.INFORMATION_TOPICS,
     )
 
 

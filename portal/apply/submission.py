@@ -3,8 +3,8 @@
 The draft becomes "submitted" by a conditional update (WHERE status = 'draft') carrying a per-form
 submission key that is unique in the database. A second request with the same form (double click,
 retry, refresh) or a concurrent one finds the application already sent and is shown the same
-reference. A place in the open window is taken in the same transaction, so a failure anywhere
-leaves the draft as it was.
+reference. A place in the open window and the checking queue's message (the outbox) are written in
+the same transaction, so a failure anywhere leaves the draft as it was and sends nothing.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from portal.models import (
     User,
     utcnow,
 )
+from portal.queue import outbox
 
 PRESENCE_LINK_LIFETIME = timedelta(hours=24)
 
@@ -96,6 +97,7 @@ def submit(
             db.session.flush()
         if group is not None:
             application.family_group = group
+        outbox.enqueue(application, outbox.SUBMITTED, now)
         _send_confirmation(application, user, window)
         db.session.commit()
     except (lifecycle.IllegalTransition, IntegrityError):

@@ -11,6 +11,14 @@ from portal.models.application import (
 )
 from portal.models.audit import AuditEvent
 from portal.models.base import Base, utcnow
+from portal.models.casework import (
+    CheckName,
+    CheckOutcome,
+    CheckRecord,
+    InformationRequest,
+    QueueItem,
+    ReturnedPerson,
+)
 from portal.models.document import Document, DocumentKind
 from portal.models.notification import Notification
 from portal.models.user import AccountToken, RecoveryCode, Role, TokenPurpose, User, UserSession
@@ -22,12 +30,18 @@ __all__ = [
     "ApplicationWindow",
     "AuditEvent",
     "Base",
+    "CheckName",
+    "CheckOutcome",
+    "CheckRecord",
     "Document",
     "DocumentKind",
     "FamilyGroup",
+    "InformationRequest",
     "Notification",
     "PresenceCheck",
+    "QueueItem",
     "RecoveryCode",
+    "ReturnedPerson",
     "Role",
     "Status",
     "StatusChange",

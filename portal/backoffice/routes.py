@@ -1,0 +1,284 @@
+"""The caseworker's screens. Thin handlers: the rules live in backoffice.services.
+
+The back office is written in English only: caseworkers are UK staff, and their notes and
+decisions must read the same to the next caseworker. A page asked for in another locale is sent
+to its /en/ address, so that `lang` and `dir` always match the text. What an applicant sees of a
+caseworker's work (requests, decisions) is translated on the applicant's side.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import format_timedelta
+from flask_login import current_user
+
+from portal import audit
+from portal.apply import summary
+from portal.auth.access import staff_required
+from portal.backoffice import dashboard, services
+from portal.backoffice.decisions import RULE_NAMES, Decision, FinalDecision
+from portal.backoffice.forms import (
+    CHECK_LABELS,
+    OUTCOME_LABELS,
+    CheckForm,
+    DecisionForm,
+    FinalDecisionForm,
+    ReturnsImportForm,
+    SearchForm,
+)
+from portal.documents import services as document_services
+from portal.extensions import db
+from portal.models import CheckName, CheckOutcome, Role, Status, utcnow
+from portal.returns import importing
+from portal.returns import services as returns
+from portal.security import form_page
+
+backoffice = Blueprint("backoffice", __name__)
+
+CASEWORK = (Role.CASEWORKER, Role.ADMIN)
+MAX_RETURNS_FILE_BYTES = 5 * 1024 * 1024
+
+
+@backoffice.before_request
+def english_only() -> Any:
+    if g.get("locale") not in (None, "en"):
+        rest = request.full_path.split("/", 2)[2].rstrip("?")
+        return redirect("/en/" + rest)
+    return None
+
+
+@backoffice.app_template_global()
+def rule_name(rule: str) -> str:
+    return RULE_NAMES.get(rule, rule.replace("_", " "))
+
+
+@backoffice.app_template_filter("duration")
+def duration(value: timedelta) -> str:
+    return format_timedelta(value, granularity="minute")
+
+
+@backoffice.route("/")
+@staff_required(*CASEWORK)
+def dashboard_page() -> Any:
+    figures = dashboard.figures(utcnow())
+    audit.record("casework_dashboard_viewed", subject_type="queue")
+    db.session.commit()
+    return render_template(
+        "backoffice/dashboard.html", figures=figures, search_form=SearchForm(formdata=None)
+    )
+
+
+@backoffice.route("/next", methods=["POST"])
+@staff_required(*CASEWORK)
+def next_application() -> Any:
+    application = services.claim_next(current_user)
+    if application is None:
+        flash("No applications are waiting to be checked.")
+        return redirect(url_for("backoffice.dashboard_page"))
+    return redirect(url_for("backoffice.application_page", application_id=application.id))
+
+
+def _application_or_404(application_id: str) -> Any:
+    application = services.application_by_id(application_id)
+    if application is None:
+        audit.record("casework_not_found", subject_type="application", subject_id=application_id)
+        db.session.commit()
+        abort(404)
+    return application
+
+
+@backoffice.route("/applications/<application_id>")
+@staff_required(*CASEWORK)
+def application_page(application_id: str) -> Any:
+    application = _application_or_404(application_id)
+    return _render_application(application, CheckForm(formdata=None), DecisionForm(formdata=None))
+
+
+def _render_application(
+    application: Any,
+    check_form: CheckForm,
+    decision_form: DecisionForm,
+    final_form: FinalDecisionForm | None = None,
+    status: int = 200,
+) -> Any:
+    lease_until = services.keep_working(application, current_user)
+    person = returns.person_of(application)
+    audit.record("application_viewed", subject_type="application", subject_id=application.id)
+    context = {
+        "application": application,
+        "sections": summary.summary_sections(application.answers, with_links=False),
+        "documents": document_services.documents_of(application),
+        "group": services.group_of(application),
+        "checks": services.current_checks(application),
+        "requests": services.requests_of(application),
+        "returns_matches": returns.matches_for(person),
+        "duplicates": returns.duplicates_of(application, person),
+        "presence": dashboard.presence_of(application),
+        "history": application.status_changes,
+        "lease_until": lease_until,
+        "check_form": check_form,
+        "decision_form": decision_form,
+        "final_form": final_form or FinalDecisionForm(formdata=None),
+        "check_labels": CHECK_LABELS,
+        "outcome_labels": {outcome.value: label for outcome, label in OUTCOME_LABELS.items()},
+        "can_decide_final": application.status_enum
+        in (Status.BIOMETRICS_ENROLLED, Status.SECURITY_CHECKS),
+    }
+    db.session.commit()
+    return render_template("backoffice/application.html", **context), status
+
+
+@backoffice.route("/applications/<application_id>/release", methods=["POST"])
+@staff_required(*CASEWORK)
+def release(application_id: str) -> Any:
+    application = _application_or_404(application_id)
+    if services.release(application, current_user):
+        flash(f"{application.reference} is back in the queue.")
+    else:
+        flash("You were not holding this application.")
+    return redirect(url_for("backoffice.dashboard_page"))
+
+
+@backoffice.route("/applications/<application_id>/checks", methods=["POST"])
+@staff_required(*CASEWORK)
+def record_check(application_id: str) -> Any:
+    application = _application_or_404(application_id)
+    form = CheckForm()
+    if not form.validate_on_submit():
+        return _render_application(application, form, DecisionForm(formdata=None), status=400)
+    if services.held_item(application, current_user) is None:
+        form.check.errors = ["Claim this application from the queue before recording checks."]
+        return _render_application(application, form, DecisionForm(formdata=None), status=409)
+    services.record_check(
+        application,
+        current_user,
+        CheckName(form.check.data),
+        CheckOutcome(form.outcome.data),
+        form.note.data or "",
+    )
+    flash("Check recorded.")
+    return redirect(url_for("backoffice.application_page", application_id=application.id))
+
+
+@backoffice.route("/applications/<application_id>/decision", methods=["POST"])
+@staff_required(*CASEWORK)
+def decide(application_id: str) -> Any:
+    application = _application_or_404(application_id)
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        return _render_application(application, CheckForm(formdata=None), form, status=400)
+    try:
+        changed = services.decide(
+            application,
+            current_user,
+            Decision(form.decision.data),
+            rule=form.rule_for(form.decision.data),
+            topics=form.topics.data or [],
+            note=form.note.data or "",
+        )
+    except services.NotHeld:
+        form.decision.errors = ["You no longer hold this application. Claim it from the queue."]
+        return _render_application(application, CheckForm(formdata=None), form, status=409)
+    except services.DecisionRefused as refused:
+        form.decision.errors = [str(refused)]
+        return _render_application(application, CheckForm(formdata=None), form, status=409)
+    flash(
+        f"Decision recorded for {', '.join(a.reference or '' for a in changed)}. "
+        "The applicants have been told."
+    )
+    return redirect(url_for("backoffice.dashboard_page"))
+
+
+@backoffice.route("/applications/<application_id>/final-decision", methods=["POST"])
+@staff_required(*CASEWORK)
+def final_decision(application_id: str) -> Any:
+    application = _application_or_404(application_id)
+    form = FinalDecisionForm()
+    if not form.validate_on_submit():
+        return _render_application(
+            application, CheckForm(formdata=None), DecisionForm(formdata=None), form, 400
+        )
+    try:
+        changed = services.final_decision(
+            application,
+            current_user,
+            FinalDecision(form.decision.data),
+            security_outcome=CheckOutcome(form.security.data),
+            rule=form.rule.data or "",
+            note=form.note.data or "",
+        )
+    except services.DecisionRefused as refused:
+        form.decision.errors = [str(refused)]
+        return _render_application(
+            application, CheckForm(formdata=None), DecisionForm(formdata=None), form, 409
+        )
+    flash(f"Final decision recorded for {', '.join(a.reference or '' for a in changed)}.")
+    return redirect(url_for("backoffice.dashboard_page"))
+
+
+@backoffice.route("/search")
+@staff_required(*CASEWORK)
+def search() -> Any:
+    form = SearchForm(request.args, meta={"csrf": False})
+    results = services.search(form.q.data or "") if form.validate() else []
+    audit.record("applications_searched", subject_type="application_list", count=len(results))
+    db.session.commit()
+    return render_template("backoffice/search.html", form=form, results=results)
+
+
+@backoffice.route("/decisions.csv")
+@staff_required(*CASEWORK)
+def decisions_export() -> Any:
+    text = services.decisions_csv()
+    audit.record("decisions_exported", subject_type="decision_list")
+    db.session.commit()
+    return Response(
+        text,
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="decisions-{utcnow():%Y%m%d}.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@backoffice.route("/returns", methods=["GET", "POST"])
+@form_page
+@staff_required(Role.ADMIN)
+def returns_list() -> Any:
+    """Admins add people returned to France; every row is checked, and the rejected ones listed."""
+    form = ReturnsImportForm()
+    result = None
+    if form.validate_on_submit():
+        data = form.file.data.read(MAX_RETURNS_FILE_BYTES + 1)
+        if len(data) > MAX_RETURNS_FILE_BYTES:
+            form.file.errors = ["The file must be smaller than 5 MB: split it in parts"]
+        else:
+            result = importing.parse_returns_csv(data, utcnow().date())
+            if result.problem:
+                form.file.errors = [result.problem]
+            else:
+                added = returns.import_rows(result, current_user.id)
+                flash(
+                    f"{added} people added to the returns list; {len(result.rejected)} rows rejected."
+                )
+    return render_template(
+        "backoffice/returns.html",
+        form=form,
+        result=result,
+        returned=returns.returned_count(),
+        parity=services.parity_now(),
+    )

@@ -1,0 +1,542 @@
+"""What caseworkers do, as plain functions: claim, check, decide, search, export.
+
+A decision is only accepted from the caseworker who holds the application's queue item under a
+live lease, so two caseworkers never decide the same application; the decision, its family
+group's consequences and the item's completion commit in one transaction.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from portal import audit, notify
+from portal.apply import lifecycle
+from portal.apply.references import InvalidReference, parse_reference
+from portal.apply.submission import message_locale
+from portal.auth.services import absolute_url
+from portal.backoffice.decisions import (
+    FAMILY_GROUP,
+    INELIGIBLE_RULES,
+    INFORMATION_TOPICS,
+    INVALID_RULES,
+    REFUSAL_RULES,
+    Decision,
+    FinalDecision,
+    reason_code,
+)
+from portal.extensions import db
+from portal.models import (
+    Application,
+    CheckName,
+    CheckOutcome,
+    CheckRecord,
+    InformationRequest,
+    QueueItem,
+    ReturnedPerson,
+    Status,
+    StatusChange,
+    User,
+    utcnow,
+)
+from portal.queue import outbox
+from portal.queue.backends import Claim, checking_queue
+from portal.returns.matching import normalise_document_number
+
+FINAL = lifecycle.FINAL
+
+
+class NotHeld(Exception):
+    """The caseworker does not hold this application's queue item (lease over, or never claimed)."""
+
+
+class DecisionRefused(Exception):
+    """The decision breaks a rule of the scheme; the message says which, for the caseworker."""
+
+
+def held_item(application: Application, worker: User) -> QueueItem | None:
+    """The queue item this worker holds for the application, if its lease is still running."""
+    return db.session.scalar(
+        select(QueueItem).where(
+            QueueItem.application_id == application.id,
+            QueueItem.claimed_by_id == worker.id,
+            QueueItem.completed_at.is_(None),
+            QueueItem.dead_lettered_at.is_(None),
+            QueueItem.available_at > utcnow(),
+        )
+    )
+
+
+def claim_next(worker: User) -> Application | None:
+    """Claim the next application to check. Items whose application moved on meanwhile (withdrawn,
+    already decided) are completed and skipped: a message delivered twice is processed once."""
+    queue = checking_queue()
+    while (claim := queue.claim(worker.id)) is not None:
+        application = db.session.get(Application, claim.application_id)
+        if application is not None and _start_checks(application, worker, claim):
+            return application
+        if queue.complete(claim.item_id, worker.id):
+            db.session.commit()
+            queue.acknowledge(claim.item_id)
+    return None
+
+
+def _start_checks(application: Application, worker: User, claim: Claim) -> bool:
+    status = application.status_enum
+    if status is Status.IN_CHECKS:
+        return True
+    if status is not Status.SUBMITTED:
+        return False
+    try:
+        lifecycle.transition(
+            application, Status.IN_CHECKS, actor_id=worker.id, reason="claimed from the queue"
+        )
+    except lifecycle.IllegalTransition:
+        db.session.rollback()
+        return False
+    audit.record(
+        "queue_item_claimed",
+        subject_type="application",
+        subject_id=application.id,
+        item=str(claim.item_id),
+    )
+    db.session.commit()
+    return True
+
+
+def keep_working(application: Application, worker: User) -> datetime | None:
+    """Extend the worker's lease while they work on the application."""
+    item = held_item(application, worker)
+    if item is None:
+        return None
+    return checking_queue().extend(item.id, worker.id)
+
+
+def release(application: Application, worker: User) -> bool:
+    """Give the application back to the queue, unchanged, for someone else to check."""
+    item = held_item(application, worker)
+    if item is None:
+        return False
+    if application.status_enum is Status.IN_CHECKS:
+        lifecycle.transition(
+            application, Status.SUBMITTED, actor_id=worker.id, reason="released to the queue"
+        )
+        db.session.commit()
+    return checking_queue().release(item.id, worker.id)
+
+
+def record_check(
+    application: Application, worker: User, check: CheckName, outcome: CheckOutcome, note: str
+) -> CheckRecord:
+    record = CheckRecord(
+        application_id=application.id,
+        check=check.value,
+        outcome=outcome.value,
+        note=note.strip(),
+        recorded_by_id=worker.id,
+    )
+    db.session.add(record)
+    audit.record(
+        "check_recorded",
+        subject_type="application",
+        subject_id=application.id,
+        check=check.value,
+        outcome=outcome.value,
+    )
+    db.session.commit()
+    return record
+
+
+def current_checks(application: Application) -> dict[str, CheckRecord]:
+    records = db.session.scalars(
+        select(CheckRecord)
+        .where(CheckRecord.application_id == application.id)
+        .order_by(CheckRecord.recorded_at)
+    )
+    return {record.check: record for record in records}
+
+
+def group_of(application: Application) -> list[Application]:
+    """The application and the others in its family group, main applicant first."""
+    if application.family_group is None:
+        return [application]
+    return list(application.family_group.applications)
+
+
+def decide(
+    application: Application,
+    worker: User,
+    decision: Decision,
+    *,
+    rule: str = "",
+    topics: Iterable[str] = (),
+    note: str = "",
+) -> list[Application]:
+    """Record the caseworker's decision; returns the applications it changed.
+
+    Not valid and not eligible take the whole family group with them, as the scheme decides a
+    family group together; the others in the group are told with the family-group rule.
+    """
+    item = held_item(application, worker)
+    if item is None:
+        raise NotHeld(str(application.id))
+    changed: list[Application] = []
+    try:
+        if decision is Decision.INVITE:
+            _require_checks_passed(application)
+            lifecycle.transition(
+                application, Status.INVITED_TO_BIOMETRICS, actor_id=worker.id, reason="invite"
+            )
+            changed.append(application)
+        elif decision is Decision.MORE_INFORMATION:
+            chosen = [topic for topic in topics if topic in INFORMATION_TOPICS]
+            if not chosen:
+                raise DecisionRefused("Choose what the applicant must send.")
+            db.session.add(
+                InformationRequest(
+                    application_id=application.id,
+                    topics=chosen,
+                    note=note.strip(),
+                    requested_by_id=worker.id,
+                )
+            )
+            lifecycle.transition(
+                application,
+                Status.MORE_INFORMATION,
+                actor_id=worker.id,
+                reason="more_information:" + ",".join(chosen),
+            )
+            changed.append(application)
+        else:
+            target = Status.INVALID if decision is Decision.INVALID else Status.INELIGIBLE
+            rules = INVALID_RULES if target is Status.INVALID else INELIGIBLE_RULES
+            if rule not in rules or rule == FAMILY_GROUP:
+                raise DecisionRefused("Choose the rule that applies.")
+            changed = _decide_group(application, worker, target, rule)
+        if not checking_queue().complete(item.id, worker.id):
+            raise NotHeld(str(application.id))
+        audit.record(
+            "application_decided",
+            subject_type="application",
+            subject_id=application.id,
+            decision=decision.value,
+            rule=rule or None,
+            applications=[str(a.id) for a in changed],
+        )
+        for changed_application in changed:
+            _tell_applicant(changed_application)
+        db.session.commit()
+    except lifecycle.IllegalTransition as exc:
+        db.session.rollback()
+        raise DecisionRefused("The application changed meanwhile. Open it again.") from exc
+    except Exception:
+        db.session.rollback()
+        raise
+    checking_queue().acknowledge(item.id)
+    return changed
+
+
+def _require_checks_passed(application: Application) -> None:
+    checks = current_checks(application)
+    needed = [c for c in CheckName if c is not CheckName.SECURITY]
+    missing = [c.value for c in needed if checks.get(c.value) is None]
+    failed = [c.value for c in needed if c.value in checks and checks[c.value].outcome != "passed"]
+    if missing or failed:
+        raise DecisionRefused(
+            "Every check must be recorded as passed before inviting: "
+            + ", ".join(missing + failed).replace("_", " ")
+            + "."
+        )
+
+
+def _decide_group(
+    application: Application, worker: User, target: Status, rule: str
+) -> list[Application]:
+    changed = []
+    for member in group_of(application):
+        if member.status_enum in FINAL or member.status_enum is Status.DRAFT:
+            continue
+        member_rule = rule if member.id == application.id else FAMILY_GROUP
+        lifecycle.transition(
+            member, target, actor_id=worker.id, reason=reason_code(target, member_rule)
+        )
+        changed.append(member)
+    return changed
+
+
+def final_decision(
+    application: Application,
+    worker: User,
+    decision: FinalDecision,
+    *,
+    security_outcome: CheckOutcome,
+    rule: str = "",
+    note: str = "",
+) -> list[Application]:
+    """After biometric enrolment: the security check and the final decision, for the whole group.
+
+    Approval is refused when it would take approvals past the number of people returned to
+    France (parity, the "one in, one out" of the scheme)."""
+    if application.status_enum not in (Status.BIOMETRICS_ENROLLED, Status.SECURITY_CHECKS):
+        raise DecisionRefused("A final decision comes after biometric enrolment.")
+    try:
+        _lock_parity()
+        group = [
+            member
+            for member in group_of(application)
+            if member.status_enum in (Status.BIOMETRICS_ENROLLED, Status.SECURITY_CHECKS)
+        ]
+        db.session.add(
+            CheckRecord(
+                application_id=application.id,
+                check=CheckName.SECURITY.value,
+                outcome=security_outcome.value,
+                note=note.strip(),
+                recorded_by_id=worker.id,
+            )
+        )
+        if decision is FinalDecision.APPROVE:
+            if security_outcome is not CheckOutcome.PASSED:
+                raise DecisionRefused("Approval needs a passed security check.")
+            parity = parity_now()
+            if parity.approved + len(group) > parity.returned:
+                raise DecisionRefused(
+                    f"Approving {len(group)} would pass parity: {parity.approved} approved "
+                    f"against {parity.returned} returned. Wait for more returns."
+                )
+            target, reason = Status.APPROVED, "approved"
+        else:
+            if rule not in REFUSAL_RULES or rule == FAMILY_GROUP:
+                raise DecisionRefused("Choose the rule that applies.")
+            target, reason = Status.REFUSED, reason_code(Status.REFUSED, rule)
+        changed = []
+        for member in group:
+            if member.status_enum is Status.BIOMETRICS_ENROLLED:
+                lifecycle.transition(
+                    member, Status.SECURITY_CHECKS, actor_id=worker.id, reason="security checks"
+                )
+            member_reason = reason
+            if target is Status.REFUSED and member.id != application.id:
+                member_reason = reason_code(Status.REFUSED, FAMILY_GROUP)
+            lifecycle.transition(member, target, actor_id=worker.id, reason=member_reason)
+            changed.append(member)
+        audit.record(
+            "final_decision",
+            subject_type="application",
+            subject_id=application.id,
+            decision=decision.value,
+            rule=rule or None,
+            applications=[str(a.id) for a in changed],
+        )
+        for member in changed:
+            _tell_applicant(member)
+        db.session.commit()
+    except lifecycle.IllegalTransition as exc:
+        db.session.rollback()
+        raise DecisionRefused("The application changed meanwhile. Open it again.") from exc
+    except Exception:
+        db.session.rollback()
+        raise
+    return changed
+
+
+def _lock_parity() -> None:
+    """Serialise approvals, so that two at once cannot both squeeze under parity. SQLite
+    serialises writers by itself."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(func.pg_advisory_xact_lock(0x504152495459)))
+
+
+@dataclass(frozen=True)
+class Parity:
+    returned: int
+    approved: int
+
+    @property
+    def places(self) -> int:
+        return max(self.returned - self.approved, 0)
+
+
+def parity_now() -> Parity:
+    returned = db.session.scalar(select(func.count()).select_from(ReturnedPerson)) or 0
+    approved = (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Application)
+            .where(Application.status == Status.APPROVED.value)
+        )
+        or 0
+    )
+    return Parity(returned, approved)
+
+
+def _tell_applicant(application: Application) -> None:
+    """A short message in the applicant's language: there is news, sign in to read it. The news
+    itself stays behind the sign-in, away from shared phones and inboxes."""
+    user = db.session.get(User, application.applicant_id)
+    if user is None:
+        return
+    locale = message_locale(application, user)
+    contact = application.answers.get("contact") or {}
+    context = {
+        "reference": application.reference,
+        "status_url": absolute_url("apply.status", locale=locale),
+    }
+    email = contact.get("email") or user.email
+    if email:
+        notify.send_email(email, "application_updated", locale, **context)
+    if contact.get("mobile"):
+        notify.send_sms(contact["mobile"], "application_updated", locale, **context)
+
+
+def open_request(application: Application) -> InformationRequest | None:
+    return db.session.scalar(
+        select(InformationRequest)
+        .where(
+            InformationRequest.application_id == application.id,
+            InformationRequest.answered_at.is_(None),
+        )
+        .order_by(InformationRequest.requested_at.desc())
+    )
+
+
+def answer_request(application: Application, applicant: User, answer: str) -> None:
+    """The applicant's answer sends the application back to the checking queue, in one
+    transaction with the answer and the queue message."""
+    request = open_request(application)
+    if request is None:
+        raise DecisionRefused("There is no open request.")
+    now = utcnow()
+    request.answer = answer.strip()
+    request.answered_at = now
+    try:
+        lifecycle.transition(
+            application, Status.SUBMITTED, actor_id=applicant.id, reason="information provided"
+        )
+        outbox.enqueue(application, outbox.INFORMATION_PROVIDED, now)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def requests_of(application: Application) -> list[InformationRequest]:
+    return list(
+        db.session.scalars(
+            select(InformationRequest)
+            .where(InformationRequest.application_id == application.id)
+            .order_by(InformationRequest.requested_at)
+        )
+    )
+
+
+def last_decision_reason(application: Application) -> str | None:
+    return db.session.scalar(
+        select(StatusChange.reason)
+        .where(
+            StatusChange.application_id == application.id,
+            StatusChange.to_status == application.status,
+        )
+        .order_by(StatusChange.occurred_at.desc())
+        .limit(1)
+    )
+
+
+def _answer(*path: str) -> Any:
+    """One answer as text, in SQL (JSON path on both SQLite and PostgreSQL)."""
+    return Application.answers[path].as_string()
+
+
+def search(text: str, limit: int = 50) -> list[Application]:
+    """Sent applications by reference, name, date of birth (YYYY-MM-DD) or document number."""
+    text = text.strip()
+    if not text:
+        return []
+    query = select(Application).where(Application.status != Status.DRAFT.value)
+    try:
+        reference = parse_reference(text)
+    except InvalidReference:
+        reference = None
+    document = normalise_document_number(text)
+    pattern = f"%{text.lower()}%"
+    given, family = _answer("names", "given_names"), _answer("names", "family_name")
+    conditions = [
+        func.lower(given).like(pattern),
+        func.lower(family).like(pattern),
+        func.lower(func.coalesce(given, "") + " " + func.coalesce(family, "")).like(pattern),
+        _answer("birth", "date_of_birth") == text,
+    ]
+    if reference:
+        conditions.append(Application.reference == reference)
+    if document:
+        typed = _answer("document", "document_number")
+        conditions.append(
+            func.upper(func.replace(func.replace(typed, " ", ""), "-", "")) == document
+        )
+    query = query.where(or_(*conditions)).order_by(Application.submitted_at.desc()).limit(limit)
+    return list(db.session.scalars(query))
+
+
+DECIDED = (
+    Status.INVITED_TO_BIOMETRICS,
+    Status.MORE_INFORMATION,
+    Status.INVALID,
+    Status.INELIGIBLE,
+    Status.APPROVED,
+    Status.REFUSED,
+)
+
+
+def decisions_csv() -> str:
+    """Every decision for reporting: references, nationality, decision, rule, when, by whom.
+    No names, dates of birth or contact details."""
+    rows = db.session.execute(
+        select(
+            Application.reference,
+            Application.answers,
+            StatusChange.to_status,
+            StatusChange.reason,
+            StatusChange.occurred_at,
+            User.email,
+        )
+        .join(StatusChange, StatusChange.application_id == Application.id)
+        .outerjoin(User, User.id == StatusChange.actor_id)
+        .where(StatusChange.to_status.in_([s.value for s in DECIDED]))
+        .order_by(StatusChange.occurred_at)
+    )
+    output = io.StringIO()
+    writer = csv.writer(output)
+    writer.writerow(
+        ["reference", "nationality", "decision", "rule", "decided_at_utc", "decided_by"]
+    )
+    for reference, answers, status, reason, occurred_at, email in rows:
+        rule = reason.partition(":")[2] if reason and ":" in reason else ""
+        writer.writerow(
+            [
+                reference,
+                ((answers or {}).get("nationality") or {}).get("nationality", ""),
+                status,
+                rule,
+                occurred_at.isoformat(timespec="seconds"),
+                email or "",
+            ]
+        )
+    return output.getvalue()
+
+
+def application_by_id(application_id: str) -> Application | None:
+    try:
+        key = uuid.UUID(application_id)
+    except ValueError:
+        return None
+    application = db.session.get(Application, key)
+    if application is None or application.status_enum is Status.DRAFT:
+        return None
+    return application

@@ -1,0 +1,65 @@
+"""Sent applications and their queue items made straight in the database, for queue tests that
+need hundreds of them (the pages are tested elsewhere)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from flask import Flask
+from sqlalchemy import insert
+
+from portal.apply import references
+from portal.extensions import db
+from portal.models import Application, QueueItem, Role, Status, User, utcnow
+
+
+def queued_applications(
+    app: Flask,
+    count: int,
+    *,
+    priority_of: object = None,
+    start: datetime | None = None,
+) -> list[uuid.UUID]:
+    """`count` sent applications, each with its queue item; returns the item ids, oldest first.
+
+    `priority_of(index)` gives an item's priority (0 by default); item i was sent i seconds
+    after `start`."""
+    start = start or utcnow() - timedelta(hours=1)
+    users, applications, items = [], [], []
+    for index in range(count):
+        user_id, application_id, item_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+        sent = start + timedelta(seconds=index)
+        reference = references.new_reference()
+        users.append(
+            {"id": user_id, "email": f"queued-{user_id.hex}@example.org", "role": Role.APPLICANT}
+        )
+        applications.append(
+            {
+                "id": application_id,
+                "applicant_id": user_id,
+                "status": Status.SUBMITTED.value,
+                "answers": {"names": {"given_names": "Test", "family_name": f"Person {index}"}},
+                "eligibility": {},
+                "reference": reference,
+                "submitted_at": sent,
+            }
+        )
+        priority = priority_of(index) if callable(priority_of) else 0
+        items.append(
+            {
+                "id": item_id,
+                "application_id": application_id,
+                "kind": "application_submitted",
+                "body": {"schema_version": 1, "message_id": str(item_id), "reference": reference},
+                "priority": priority,
+                "submitted_at": sent,
+                "available_at": sent,
+            }
+        )
+    with app.app_context():
+        for table, rows in ((User, users), (Application, applications), (QueueItem, items)):
+            for chunk in range(0, len(rows), 500):
+                db.session.execute(insert(table), rows[chunk : chunk + 500])
+        db.session.commit()
+    return [item["id"] for item in items]
