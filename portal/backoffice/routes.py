@@ -54,9 +54,10 @@ MAX_RETURNS_FILE_BYTES = 5 * 1024 * 1024
 
 @backoffice.before_request
 def english_only() -> Any:
-    if g.get("locale") not in (None, "en"):
-        rest = request.full_path.split("/", 2)[2].rstrip("?")
-        return redirect("/en/" + rest)
+    """Caseworkers are UK staff reading English; a translated URL leads to the English screen."""
+    if g.get("locale") not in (None, "en") and request.endpoint:
+        values = {**request.args.to_dict(flat=False), **(request.view_args or {})}
+        return redirect(url_for(request.endpoint, **values, locale="en"))
     return None
 
 
@@ -189,10 +190,7 @@ def decide(application_id: str) -> Any:
             topics=form.topics.data or [],
             note=form.note.data or "",
         )
-    except services.NotHeld:
-        form.decision.errors = ["You no longer hold this application. Claim it from the queue."]
-        return _render_application(application, CheckForm(formdata=None), form, status=409)
-    except services.DecisionRefused as refused:
+    except (services.NotHeld, services.DecisionRefused) as refused:
         form.decision.errors = [str(refused)]
         return _render_application(application, CheckForm(formdata=None), form, status=409)
     flash(

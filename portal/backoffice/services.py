@@ -48,6 +48,7 @@ from portal.models import (
 )
 from portal.queue import outbox
 from portal.queue.backends import Claim, checking_queue
+from portal.returns import services as returns
 from portal.returns.matching import normalise_document_number
 
 FINAL = lifecycle.FINAL
@@ -55,6 +56,9 @@ FINAL = lifecycle.FINAL
 
 class NotHeld(Exception):
     """The caseworker does not hold this application's queue item (lease over, or never claimed)."""
+
+    def __init__(self) -> None:
+        super().__init__("You no longer hold this application. Claim it from the queue.")
 
 
 class DecisionRefused(Exception):
@@ -186,7 +190,7 @@ def decide(
     """
     item = held_item(application, worker)
     if item is None:
-        raise NotHeld(str(application.id))
+        raise NotHeld
     changed: list[Application] = []
     try:
         if decision is Decision.INVITE:
@@ -221,7 +225,7 @@ def decide(
                 raise DecisionRefused("Choose the rule that applies.")
             changed = _decide_group(application, worker, target, rule)
         if not checking_queue().complete(item.id, worker.id):
-            raise NotHeld(str(application.id))
+            raise NotHeld
         audit.record(
             "application_decided",
             subject_type="application",
@@ -476,10 +480,7 @@ def search(text: str, limit: int = 50) -> list[Application]:
     if reference:
         conditions.append(Application.reference == reference)
     if document:
-        typed = _answer("document", "document_number")
-        conditions.append(
-            func.upper(func.replace(func.replace(typed, " ", ""), "-", "")) == document
-        )
+        conditions.append(returns.has_document_number(document))
     query = query.where(or_(*conditions)).order_by(Application.submitted_at.desc()).limit(limit)
     return list(db.session.scalars(query))
 

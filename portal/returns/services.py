@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 
 from portal import audit
 from portal.extensions import db
@@ -107,6 +107,21 @@ def matches_for(person: Person) -> list[tuple[ReturnedPerson, Match]]:
     return sorted(found, key=lambda pair: -pair[1].score)
 
 
+SEPARATORS = " -./"
+
+
+def has_document_number(document: str) -> ColumnElement[bool]:
+    """Applications whose typed document number is `document` once normalised, in SQL.
+
+    The separators people type are taken out as normalise_document_number does, so the search
+    and the duplicate check find "AB 123-456" from "ab123456".
+    """
+    typed: ColumnElement[str] = Application.answers[("document", "document_number")].as_string()
+    for separator in SEPARATORS:
+        typed = func.replace(typed, separator, "")
+    return func.upper(typed) == document
+
+
 def duplicates_of(application: Application, person: Person) -> list[tuple[Application, Match]]:
     """Other active applications that may be the same person (same birth date or document)."""
     conditions = []
@@ -115,10 +130,7 @@ def duplicates_of(application: Application, person: Person) -> list[tuple[Applic
         conditions.append(Application.answers[("birth", "date_of_birth")].as_string().in_(dates))
     document = normalise_document_number(person.document_number)
     if document:
-        typed = Application.answers[("document", "document_number")].as_string()
-        conditions.append(
-            func.upper(func.replace(func.replace(typed, " ", ""), "-", "")) == document
-        )
+        conditions.append(has_document_number(document))
     if not conditions:
         return []
     candidates = db.session.scalars(
