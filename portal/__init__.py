@@ -89,6 +89,8 @@ def register_blueprints(app: Flask) -> None:
     """Each capability is a blueprint; all pages live under a locale prefix such as /ar/."""
     from portal.admin.routes import admin
     from portal.apply.routes import apply
+    from portal.appointments.routes import appointments
+    from portal.appointments.staff import staff_centres
     from portal.auth import routes as auth_routes
     from portal.backoffice.routes import backoffice
     from portal.documents.routes import documents, staff_documents
@@ -111,10 +113,13 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(staff_documents, url_prefix="/<locale>/staff")
     # The presence-in-France check that the link sent after submission opens.
     app.register_blueprint(presence, url_prefix="/<locale>")
+    # Invited applicants book, move and cancel biometric appointments.
+    app.register_blueprint(appointments, url_prefix="/<locale>")
     # Service operators: staff accounts (more in later capabilities).
     app.register_blueprint(admin, url_prefix="/<locale>/admin")
     # Caseworkers: the checking queue, checks and decisions (in English, see backoffice.routes).
     app.register_blueprint(backoffice, url_prefix="/<locale>/casework")
+    app.register_blueprint(staff_centres, url_prefix="/<locale>/casework/centres")
     # Un-localised machine endpoints and the root redirect.
     app.register_blueprint(health)
     app.register_blueprint(root)

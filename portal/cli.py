@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import signal
-from datetime import timedelta
+from datetime import time, timedelta
 
 import click
 from flask import Flask, current_app
@@ -11,6 +11,8 @@ from flask.cli import with_appcontext
 
 from portal import migrate
 from portal.apply import windows
+from portal.appointments import centres
+from portal.appointments.slots import WeeklyPattern
 from portal.auth import passwords, services
 from portal.documents import services as document_services
 from portal.documents.crypto import new_key_text
@@ -38,6 +40,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(documents_key)
     app.cli.add_command(documents_clean_up)
     app.cli.add_command(relay)
+    app.cli.add_command(send_reminders)
 
 
 @click.command("init-db")
@@ -75,6 +78,25 @@ def seed_demo() -> None:
     click.echo(
         f"Open application window: {window.name}, {window.places - window.places_taken} places left"
     )
+    admin = services.find_user("admin@example.org")
+    today = now.date()
+    weekdays = WeeklyPattern(frozenset(range(5)), time(9), time(17), 20, 3)
+    for centre in centres.seed_demo_centres():
+        if admin is not None:
+            centres.create_slots(centre, weekdays, today, today + timedelta(days=35), (), admin)
+        click.echo(f"Centre: {centre.name}, slots on weekdays for five weeks")
+
+
+@click.command("send-reminders")
+@with_appcontext
+def send_reminders() -> None:
+    """Remind applicants of appointments soon and nudge invited ones who have not booked.
+
+    For a scheduler (every hour, say): running it twice sends nothing twice. The messages' links
+    are built as in a request (url_for needs one); absolute_url puts PORTAL_BASE_URL in front."""
+    with current_app.test_request_context("/"):
+        sent = centres.send_reminders(utcnow())
+    click.echo(f"reminders sent: {sent.reminders}, nudges sent: {sent.nudges}")
 
 
 @click.command("announce-windows")

@@ -113,6 +113,12 @@ SETTINGS: tuple[Setting, ...] = (
         "AF,ER,SD,SY,YE",
         "ISO codes of nationalities with high protection grant rates (priority)",
     ),
+    Setting("PORTAL_BOOKING_HORIZON_DAYS", "28", "how far ahead applicants can book appointments"),
+    Setting("PORTAL_BOOKING_CUTOFF_HOURS", "48", "no moving or cancelling closer than this"),
+    Setting("PORTAL_REMINDER_DAYS", "2", "days before an appointment that its reminder goes"),
+    Setting(
+        "PORTAL_NUDGE_DAYS", "3", "days after an invitation that unbooked applicants are nudged"
+    ),
 )
 
 
@@ -167,6 +173,10 @@ class PortalConfig:
     SQS_REGION: str = "eu-west-3"
     SQS_ENDPOINT_URL: str = ""
     PRIORITY_NATIONALITIES: tuple[str, ...] = ("AF", "ER", "SD", "SY", "YE")
+    BOOKING_HORIZON_DAYS: int = 28
+    BOOKING_CUTOFF_HOURS: int = 48
+    REMINDER_DAYS: int = 2
+    NUDGE_DAYS: int = 3
 
     @classmethod
     def from_env(cls) -> PortalConfig:
@@ -212,6 +222,10 @@ class PortalConfig:
             CLAMD_TIMEOUT_SECONDS=_int("PORTAL_CLAMD_TIMEOUT_SECONDS", 30),
             QUEUE=_env("PORTAL_QUEUE", "database") or "database",
             QUEUE_LEASE_SECONDS=_int("PORTAL_QUEUE_LEASE_SECONDS", 1800),
+            BOOKING_HORIZON_DAYS=_int("PORTAL_BOOKING_HORIZON_DAYS", 28),
+            BOOKING_CUTOFF_HOURS=_int("PORTAL_BOOKING_CUTOFF_HOURS", 48),
+            REMINDER_DAYS=_int("PORTAL_REMINDER_DAYS", 2),
+            NUDGE_DAYS=_int("PORTAL_NUDGE_DAYS", 3),
             QUEUE_MAX_RECEIVES=_int("PORTAL_QUEUE_MAX_RECEIVES", 5),
             SQS_QUEUE_URL=_env("PORTAL_SQS_QUEUE_URL", "") or "",
             SQS_PRIORITY_QUEUE_URL=_env("PORTAL_SQS_PRIORITY_QUEUE_URL", "") or "",

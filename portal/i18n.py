@@ -14,7 +14,7 @@ from typing import Any
 from babel import Locale
 from babel.numbers import format_decimal
 from flask import Flask, abort, g, request, session, url_for
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, format_time, get_locale
 from markupsafe import Markup, escape
 
 from portal.config import LOCALES
@@ -150,6 +150,11 @@ def date_time(value: dt.datetime, format: str = "long") -> str:
     return native_digits(format_datetime(value, format))
 
 
+def time_of_day(value: dt.datetime, format: str = "short") -> str:
+    """The time in Paris (the app's time zone), as the reader's locale writes it."""
+    return native_digits(format_time(value, format))
+
+
 def init_app(app: Flask) -> None:
     """Take the locale out of the URL before the view runs, and put it back into every url_for."""
 
@@ -157,6 +162,7 @@ def init_app(app: Flask) -> None:
     # Flask-Babel's own filters, in the reader's digits.
     app.add_template_filter(date_time, "datetimeformat")
     app.add_template_filter(date, "dateformat")
+    app.add_template_filter(time_of_day, "timeformat")
 
     @app.url_value_preprocessor
     def pull_locale(endpoint: str | None, values: dict[str, Any] | None) -> None:

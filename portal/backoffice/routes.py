@@ -27,6 +27,7 @@ from flask_login import current_user
 
 from portal import audit
 from portal.apply import summary
+from portal.appointments.booking import appointments_of
 from portal.auth.access import staff_required
 from portal.backoffice import dashboard, services
 from portal.backoffice.decisions import RULE_NAMES, Decision, FinalDecision
@@ -129,6 +130,7 @@ def _render_application(
         "duplicates": returns.duplicates_of(application, person),
         "presence": dashboard.presence_of(application),
         "history": application.status_changes,
+        "appointments": appointments_of(application),
         "lease_until": lease_until,
         "check_form": check_form,
         "decision_form": decision_form,

@@ -17,11 +17,9 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
-from portal import audit, notify
+from portal import audit
 from portal.apply import lifecycle
 from portal.apply.references import InvalidReference, parse_reference
-from portal.apply.submission import message_locale
-from portal.auth.services import absolute_url
 from portal.backoffice.decisions import (
     FAMILY_GROUP,
     INELIGIBLE_RULES,
@@ -46,6 +44,7 @@ from portal.models import (
     User,
     utcnow,
 )
+from portal.notify.applicants import tell_applicant
 from portal.queue import outbox
 from portal.queue.backends import Claim, checking_queue
 from portal.returns import services as returns
@@ -384,20 +383,7 @@ def parity_now() -> Parity:
 def _tell_applicant(application: Application) -> None:
     """A short message in the applicant's language: there is news, sign in to read it. The news
     itself stays behind the sign-in, away from shared phones and inboxes."""
-    user = db.session.get(User, application.applicant_id)
-    if user is None:
-        return
-    locale = message_locale(application, user)
-    contact = application.answers.get("contact") or {}
-    context = {
-        "reference": application.reference,
-        "status_url": absolute_url("apply.status", locale=locale),
-    }
-    email = contact.get("email") or user.email
-    if email:
-        notify.send_email(email, "application_updated", locale, **context)
-    if contact.get("mobile"):
-        notify.send_sms(contact["mobile"], "application_updated", locale, **context)
+    tell_applicant(application, "application_updated")
 
 
 def open_request(application: Application) -> InformationRequest | None:

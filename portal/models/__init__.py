@@ -9,6 +9,13 @@ from portal.models.application import (
     Status,
     StatusChange,
 )
+from portal.models.appointment import (
+    Appointment,
+    AppointmentStatus,
+    Centre,
+    SentReminder,
+    Slot,
+)
 from portal.models.audit import AuditEvent
 from portal.models.base import Base, utcnow
 from portal.models.casework import (
@@ -28,8 +35,11 @@ __all__ = [
     "ApplicantType",
     "Application",
     "ApplicationWindow",
+    "Appointment",
+    "AppointmentStatus",
     "AuditEvent",
     "Base",
+    "Centre",
     "CheckName",
     "CheckOutcome",
     "CheckRecord",
@@ -43,6 +53,8 @@ __all__ = [
     "RecoveryCode",
     "ReturnedPerson",
     "Role",
+    "SentReminder",
+    "Slot",
     "Status",
     "StatusChange",
     "TokenPurpose",

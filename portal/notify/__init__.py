@@ -11,6 +11,7 @@ from flask_babel import force_locale
 from portal.extensions import db
 from portal.models import Notification, utcnow
 from portal.notify.backends import (
+    Attachment,
     DeliveryError,
     LogBackend,
     NoSmsProvider,
@@ -22,6 +23,7 @@ from portal.notify.backends import (
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "Attachment",
     "DeliveryError",
     "LogBackend",
     "OutgoingMessage",
@@ -33,13 +35,18 @@ __all__ = [
 
 
 def render_message(
-    channel: str, recipient: str, template: str, locale: str, context: dict[str, Any]
+    channel: str,
+    recipient: str,
+    template: str,
+    locale: str,
+    context: dict[str, Any],
+    attachments: tuple[Attachment, ...] = (),
 ) -> OutgoingMessage:
     """Render templates/notify/<template>.{subject,body}.txt in the recipient's language."""
     with force_locale(locale):
         subject = render_template(f"notify/{template}.subject.txt", **context).strip()
         body = render_template(f"notify/{template}.body.txt", **context).strip() + "\n"
-    return OutgoingMessage(channel, recipient, template, locale, subject, body)
+    return OutgoingMessage(channel, recipient, template, locale, subject, body, attachments)
 
 
 def backend() -> NotifyBackend:
@@ -50,13 +57,20 @@ def sms_backend() -> NotifyBackend:
     return current_app.extensions["portal.sms"]
 
 
-def send_email(recipient: str, template: str, locale: str, **context: Any) -> Notification:
+def send_email(
+    recipient: str,
+    template: str,
+    locale: str,
+    attachments: tuple[Attachment, ...] = (),
+    **context: Any,
+) -> Notification:
     """Render, hand over, and record the message; a delivery failure is recorded, never raised.
 
     The caller's request must not fail because a mail server is slow or down: the person can ask
     for the message again, and the failure is visible in the notifications table.
     """
-    return _deliver(backend(), render_message("email", recipient, template, locale, context))
+    message = render_message("email", recipient, template, locale, context, attachments)
+    return _deliver(backend(), message)
 
 
 def send_sms(recipient: str, template: str, locale: str, **context: Any) -> Notification:

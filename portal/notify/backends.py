@@ -14,6 +14,13 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class OutgoingMessage:
     channel: str
     recipient: str
@@ -21,6 +28,7 @@ class OutgoingMessage:
     locale: str
     subject: str
     body: str
+    attachments: tuple[Attachment, ...] = ()
 
 
 class DeliveryError(RuntimeError):
@@ -80,6 +88,11 @@ class SmtpBackend:
         email["To"] = message.recipient
         email["Subject"] = message.subject
         email.set_content(message.body)
+        for attachment in message.attachments:
+            maintype, subtype = attachment.content_type.split("/", 1)
+            email.add_attachment(
+                attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename
+            )
         # After set_content, which replaces every Content-* header.
         email["Content-Language"] = message.locale
         try:

@@ -25,6 +25,15 @@ CONTEXT = {
     "closes_at": datetime(2027, 1, 15, 17, 0, tzinfo=UTC),
     "window_name": "January 2027",
     "places": 500,
+    "starts_at": datetime(2027, 3, 30, 7, 40, tzinfo=UTC),
+    "centre_name": "Lille",
+    "centre_address": "20 rue Jean Sans Peur, 59000 Lille",
+    "map_url": "https://www.openstreetmap.org/search?query=20%20rue%20Jean%20Sans%20Peur",
+    "appointment_url": "https://apply-transfer.service.gov.uk/fa/application/appointment",
+    "cutoff_hours": 48,
+    "moved": False,
+    "by_centre": False,
+    "can_rebook": True,
 }
 NOTIFY = PROJECT_ROOT / "templates" / "notify"
 EMAILS = sorted({p.name.split(".")[0] for p in NOTIFY.glob("*.body.txt")})

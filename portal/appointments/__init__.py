@@ -1,0 +1,1 @@
+"""Biometric enrolment appointments: centres, slots, booking, reminders, calendar files."""

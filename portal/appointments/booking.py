@@ -1,0 +1,415 @@
+"""Booking, moving and cancelling biometric appointments, and what happens at the centre.
+
+A slot's `booked` count only changes through a conditional UPDATE checked by its row count, and an
+application holds at most one booked appointment (a unique partial index): no read-then-write, so
+no concurrency can overbook a slot or give one person two places. Each function does its whole
+change in one transaction and either commits it or leaves the data as it was.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from portal import audit
+from portal.apply import lifecycle
+from portal.extensions import db
+from portal.models import (
+    ApplicantType,
+    Application,
+    Appointment,
+    AppointmentStatus,
+    Centre,
+    Slot,
+    Status,
+    User,
+)
+
+MAX_NO_SHOWS = 2
+
+
+class Refusal(enum.StrEnum):
+    """Why a booking, move or cancellation was refused; the pages say each in the reader's words."""
+
+    TAKEN = "taken"
+    NOT_INVITED = "not_invited"
+    TOO_LATE = "too_late"
+    NO_SHOWS = "no_shows"
+
+
+class BookingRefused(Exception):
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(refusal.value)
+        self.refusal = refusal
+
+
+@dataclass(frozen=True)
+class Rules:
+    horizon: timedelta
+    cutoff: timedelta
+
+
+def rules() -> Rules:
+    settings = current_app.config["PORTAL"]
+    return Rules(
+        horizon=timedelta(days=settings.BOOKING_HORIZON_DAYS),
+        cutoff=timedelta(hours=settings.BOOKING_CUTOFF_HOURS),
+    )
+
+
+def active_centres() -> list[Centre]:
+    return list(db.session.scalars(select(Centre).where(Centre.active).order_by(Centre.city)))
+
+
+def free_slots(centre: Centre, now: datetime, places: int = 1) -> list[Slot]:
+    """Open slots with room for `places` people, from now to the booking horizon."""
+    return list(
+        db.session.scalars(
+            select(Slot)
+            .where(
+                Slot.centre_id == centre.id,
+                Slot.closed.is_(False),
+                Slot.starts_at > now,
+                Slot.starts_at <= now + rules().horizon,
+                Slot.booked + places <= Slot.capacity,
+            )
+            .order_by(Slot.starts_at)
+        )
+    )
+
+
+def current_appointment(application: Application) -> Appointment | None:
+    return db.session.scalar(
+        select(Appointment).where(
+            Appointment.application_id == application.id,
+            Appointment.status == AppointmentStatus.BOOKED.value,
+        )
+    )
+
+
+def appointments_of(application: Application) -> list[Appointment]:
+    """Every appointment the application has had, newest first, for the caseworker."""
+    return list(
+        db.session.scalars(
+            select(Appointment)
+            .where(Appointment.application_id == application.id)
+            .order_by(Appointment.created_at.desc())
+        )
+    )
+
+
+def no_shows(application: Application) -> int:
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Appointment)
+            .where(
+                Appointment.application_id == application.id,
+                Appointment.status == AppointmentStatus.NO_SHOW.value,
+            )
+        )
+        or 0
+    )
+
+
+def can_book(application: Application) -> bool:
+    return (
+        application.status_enum is Status.INVITED_TO_BIOMETRICS
+        and no_shows(application) < MAX_NO_SHOWS
+    )
+
+
+def is_main(application: Application) -> bool:
+    kind = (application.answers.get("applicant_type") or {}).get("applicant_type")
+    return kind == ApplicantType.MAIN.value
+
+
+def bookable_together(application: Application) -> list[Application]:
+    """Whom the applicant may book for in one step: themselves, and if they are the main
+    applicant, the members of their family group who are invited too."""
+    if not can_book(application):
+        return []
+    if not is_main(application) or application.family_group is None:
+        return [application]
+    others = [
+        member
+        for member in application.family_group.applications
+        if member.id != application.id and can_book(member)
+    ]
+    return [application, *others]
+
+
+def can_change(appointment: Appointment, now: datetime) -> bool:
+    """Moving or cancelling is allowed until the cut-off before the appointment."""
+    return (
+        appointment.status_enum is AppointmentStatus.BOOKED
+        and appointment.slot.starts_at - now >= rules().cutoff
+    )
+
+
+def _take_places(slot_id: uuid.UUID, places: int, now: datetime) -> None:
+    """Take places in a slot if it still has them: one conditional UPDATE, checked by row count."""
+    taken = db.session.execute(
+        update(Slot)
+        .where(
+            Slot.id == slot_id,
+            Slot.closed.is_(False),
+            Slot.starts_at > now,
+            Slot.starts_at <= now + rules().horizon,
+            Slot.booked + places <= Slot.capacity,
+        )
+        .values(booked=Slot.booked + places)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:
+        raise BookingRefused(Refusal.TAKEN)
+
+
+def _free_places(slot_id: uuid.UUID, places: int) -> None:
+    db.session.execute(
+        update(Slot)
+        .where(Slot.id == slot_id, Slot.booked >= places)
+        .values(booked=Slot.booked - places)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def book(
+    applications: Sequence[Application], slot_id: uuid.UUID, actor: User, now: datetime
+) -> list[Appointment]:
+    """Book one slot for the applicant and, for a family, the members booked with them."""
+    if not applications or not all(can_book(application) for application in applications):
+        raise BookingRefused(Refusal.NOT_INVITED)
+    group = uuid.uuid4() if len(applications) > 1 else None
+    try:
+        _take_places(slot_id, len(applications), now)
+        booked = [
+            _new_appointment(application, slot_id, actor, group, _next_sequence(application))
+            for application in applications
+        ]
+        for application in applications:
+            lifecycle.transition(
+                application, Status.APPOINTMENT_BOOKED, actor_id=actor.id, reason="booked"
+            )
+        db.session.flush()
+    except (BookingRefused, lifecycle.IllegalTransition, IntegrityError) as failure:
+        db.session.rollback()
+        if isinstance(failure, BookingRefused):
+            raise
+        raise BookingRefused(Refusal.NOT_INVITED) from failure
+    for appointment in booked:
+        audit.record(
+            "appointment.booked",
+            actor_id=actor.id,
+            subject_type="appointment",
+            subject_id=appointment.id,
+            slot_id=str(slot_id),
+        )
+    db.session.commit()
+    return booked
+
+
+def _next_sequence(application: Application) -> int:
+    """Each booking, move or cancellation of an application's appointment updates one calendar
+    event (its UID is the application's), so the sequence only grows."""
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Appointment)
+            .where(Appointment.application_id == application.id)
+        )
+        or 0
+    )
+
+
+def _new_appointment(
+    application: Application,
+    slot_id: uuid.UUID,
+    actor: User,
+    group: uuid.UUID | None,
+    sequence: int,
+) -> Appointment:
+    appointment = Appointment(
+        id=uuid.uuid4(),
+        application_id=application.id,
+        slot_id=slot_id,
+        booked_by_id=actor.id,
+        group_booking_id=group,
+        sequence=sequence,
+        status=AppointmentStatus.BOOKED.value,
+    )
+    db.session.add(appointment)
+    return appointment
+
+
+def moved_together(appointment: Appointment, actor_application: Application) -> list[Appointment]:
+    """A family booked together moves and cancels together when the main applicant acts; anyone
+    else acts on their own appointment only."""
+    if appointment.group_booking_id is None or not is_main(actor_application):
+        return [appointment]
+    return list(
+        db.session.scalars(
+            select(Appointment).where(
+                Appointment.group_booking_id == appointment.group_booking_id,
+                Appointment.status == AppointmentStatus.BOOKED.value,
+            )
+        )
+    )
+
+
+def move(
+    appointments: Sequence[Appointment], slot_id: uuid.UUID, actor: User, now: datetime
+) -> list[Appointment]:
+    """Take the new slot and free the old one in one transaction: never both, never neither."""
+    if not all(can_change(appointment, now) for appointment in appointments):
+        raise BookingRefused(Refusal.TOO_LATE)
+    old_slot = appointments[0].slot_id
+    if slot_id == old_slot:
+        return list(appointments)
+    try:
+        _take_places(slot_id, len(appointments), now)
+        _end(appointments, AppointmentStatus.MOVED, actor, now)
+        _free_places(old_slot, len(appointments))
+        group = appointments[0].group_booking_id
+        moved = [
+            _new_appointment(
+                appointment.application,
+                slot_id,
+                actor,
+                group,
+                _next_sequence(appointment.application),
+            )
+            for appointment in appointments
+        ]
+        db.session.flush()
+    except (BookingRefused, IntegrityError) as failure:
+        db.session.rollback()
+        if isinstance(failure, BookingRefused):
+            raise
+        raise BookingRefused(Refusal.TAKEN) from failure
+    for before, after in zip(appointments, moved, strict=True):
+        audit.record(
+            "appointment.moved",
+            actor_id=actor.id,
+            subject_type="appointment",
+            subject_id=after.id,
+            moved_from=str(before.id),
+        )
+    db.session.commit()
+    return moved
+
+
+def _end(
+    appointments: Sequence[Appointment], status: AppointmentStatus, actor: User, now: datetime
+) -> None:
+    """Mark booked appointments as ended, conditionally, so two requests cannot both end one."""
+    ended = db.session.execute(
+        update(Appointment)
+        .where(
+            Appointment.id.in_([appointment.id for appointment in appointments]),
+            Appointment.status == AppointmentStatus.BOOKED.value,
+        )
+        .values(status=status.value, ended_at=now, ended_by_id=actor.id)
+        .execution_options(synchronize_session=False)
+    )
+    if ended.rowcount != len(appointments):
+        raise BookingRefused(Refusal.TAKEN)
+    db.session.flush()
+    for appointment in appointments:
+        db.session.refresh(appointment)
+
+
+def cancel(
+    appointments: Sequence[Appointment],
+    actor: User,
+    now: datetime,
+    *,
+    enforce_cutoff: bool = True,
+    reason: str = "cancelled",
+) -> None:
+    """Give the places back and return each application to "invited", so it can book again."""
+    if enforce_cutoff and not all(can_change(appointment, now) for appointment in appointments):
+        raise BookingRefused(Refusal.TOO_LATE)
+    try:
+        slot_id = appointments[0].slot_id
+        _end(appointments, AppointmentStatus.CANCELLED, actor, now)
+        _free_places(slot_id, len(appointments))
+        for appointment in appointments:
+            lifecycle.transition(
+                appointment.application,
+                Status.INVITED_TO_BIOMETRICS,
+                actor_id=actor.id,
+                reason=reason,
+            )
+            audit.record(
+                "appointment.cancelled",
+                actor_id=actor.id,
+                subject_type="appointment",
+                subject_id=appointment.id,
+                reason=reason,
+            )
+    except (BookingRefused, lifecycle.IllegalTransition) as failure:
+        db.session.rollback()
+        raise BookingRefused(Refusal.TAKEN) from failure
+    db.session.commit()
+
+
+def mark_attended(appointment: Appointment, staff: User, now: datetime) -> None:
+    """Biometrics enrolled: the application moves on to the security check."""
+    _end([appointment], AppointmentStatus.ATTENDED, staff, now)
+    lifecycle.transition(
+        appointment.application, Status.BIOMETRICS_ENROLLED, actor_id=staff.id, reason="enrolled"
+    )
+    audit.record(
+        "appointment.attended",
+        actor_id=staff.id,
+        subject_type="appointment",
+        subject_id=appointment.id,
+    )
+    db.session.commit()
+
+
+def mark_no_show(appointment: Appointment, staff: User, now: datetime) -> int:
+    """The applicant did not come: they may book once more; returns their number of no-shows."""
+    _end([appointment], AppointmentStatus.NO_SHOW, staff, now)
+    lifecycle.transition(
+        appointment.application, Status.INVITED_TO_BIOMETRICS, actor_id=staff.id, reason="no_show"
+    )
+    audit.record(
+        "appointment.no_show",
+        actor_id=staff.id,
+        subject_type="appointment",
+        subject_id=appointment.id,
+    )
+    db.session.commit()
+    return no_shows(appointment.application)
+
+
+def day_list(centre: Centre, first: datetime, last: datetime) -> list[Appointment]:
+    """The appointments of a centre between two instants, by time, for the staff at the desk."""
+    return list(
+        db.session.scalars(
+            select(Appointment)
+            .join(Slot)
+            .where(
+                Slot.centre_id == centre.id,
+                Slot.starts_at >= first,
+                Slot.starts_at < last,
+                Appointment.status.in_(
+                    [
+                        AppointmentStatus.BOOKED.value,
+                        AppointmentStatus.ATTENDED.value,
+                        AppointmentStatus.NO_SHOW.value,
+                    ]
+                ),
+            )
+            .order_by(Slot.starts_at)
+        )
+    )

@@ -1,0 +1,206 @@
+"""Centres, slots and the day list at the desk: for admins and caseworkers, in English.
+
+Mounted under the back office (/en/casework/centres) and English only for the same reason.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal import audit
+from portal.appointments import booking, centres, messages
+from portal.appointments.staff_forms import CentreAdminForm, SlotPatternForm
+from portal.auth.access import staff_required
+from portal.auth.forms import ConfirmForm
+from portal.backoffice.routes import CASEWORK, english_only
+from portal.extensions import db
+from portal.models import Appointment, Centre, Role, Slot, utcnow
+from portal.security import form_page
+
+staff_centres = Blueprint("centres", __name__)
+staff_centres.before_request(english_only)
+
+
+def _get_or_404(model: type[Any], object_id: str) -> Any:
+    try:
+        found = db.session.get(model, uuid.UUID(object_id))
+    except ValueError:
+        abort(404)
+    if found is None:
+        abort(404)
+    return found
+
+
+@staff_centres.route("/")
+@staff_required(*CASEWORK)
+def centre_list() -> Any:
+    everything = list(db.session.scalars(select(Centre).order_by(Centre.city)))
+    today = utcnow().astimezone(ZoneInfo("Europe/Paris")).date()
+    return render_template(
+        "backoffice/centres.html",
+        centres=everything,
+        today=today,
+        is_admin=current_user.role_enum is Role.ADMIN,
+    )
+
+
+@staff_centres.route("/new", methods=["GET", "POST"])
+@form_page
+@staff_required(Role.ADMIN)
+def new_centre() -> Any:
+    form = CentreAdminForm(active=True)
+    if form.validate_on_submit():
+        centre = Centre()
+        form.populate_obj(centre)
+        db.session.add(centre)
+        db.session.flush()
+        audit.record("centre.created", subject_type="centre", subject_id=centre.id)
+        db.session.commit()
+        flash(f"{centre.name} is added. Now add its slots.", "success")
+        return redirect(url_for("centres.slots", centre_id=centre.id))
+    return render_template("backoffice/centre_form.html", form=form, centre=None)
+
+
+@staff_centres.route("/<centre_id>", methods=["GET", "POST"])
+@form_page
+@staff_required(Role.ADMIN)
+def edit_centre(centre_id: str) -> Any:
+    centre = _get_or_404(Centre, centre_id)
+    form = CentreAdminForm(obj=centre)
+    if form.validate_on_submit():
+        form.populate_obj(centre)
+        audit.record("centre.changed", subject_type="centre", subject_id=centre.id)
+        db.session.commit()
+        flash(f"{centre.name} is saved.", "success")
+        return redirect(url_for("centres.centre_list"))
+    return render_template("backoffice/centre_form.html", form=form, centre=centre)
+
+
+@staff_centres.route("/<centre_id>/slots", methods=["GET", "POST"])
+@form_page
+@staff_required(Role.ADMIN)
+def slots(centre_id: str) -> Any:
+    centre = _get_or_404(Centre, centre_id)
+    form = SlotPatternForm()
+    if form.validate_on_submit():
+        first, last, closures = form.dates()
+        try:
+            added = centres.create_slots(
+                centre, form.pattern(), first, last, closures, current_user
+            )
+        except ValueError as problem:
+            form.form_errors.append(str(problem))
+        else:
+            flash(f"{added} slots added.", "success")
+            return redirect(url_for("centres.slots", centre_id=centre.id))
+    return render_template(
+        "backoffice/slots.html",
+        form=form,
+        centre=centre,
+        slots=centres.upcoming_slots(centre, utcnow()),
+        action_form=ConfirmForm(formdata=None),
+    ), (400 if form.errors or form.form_errors else 200)
+
+
+@staff_centres.route("/slots/<slot_id>/close", methods=["POST"])
+@staff_required(Role.ADMIN)
+def close_slot(slot_id: str) -> Any:
+    slot = _get_or_404(Slot, slot_id)
+    if ConfirmForm().validate_on_submit():
+        told = centres.close_slot(slot, current_user, utcnow())
+        flash(f"The slot is closed. {told} booked applicants were told and can book again.")
+    return redirect(url_for("centres.slots", centre_id=slot.centre_id))
+
+
+@staff_centres.route("/slots/<slot_id>/delete", methods=["POST"])
+@staff_required(Role.ADMIN)
+def delete_slot(slot_id: str) -> Any:
+    slot = _get_or_404(Slot, slot_id)
+    centre_id = slot.centre_id
+    if ConfirmForm().validate_on_submit():
+        if centres.delete_slot(slot, current_user):
+            flash("The slot is deleted.")
+        else:
+            flash("This slot has had bookings, so it cannot be deleted. Close it instead.")
+    return redirect(url_for("centres.slots", centre_id=centre_id))
+
+
+def _day(value: str | None, default: date) -> date:
+    try:
+        return date.fromisoformat(value) if value else default
+    except ValueError:
+        return default
+
+
+@staff_centres.route("/<centre_id>/day")
+@staff_required(*CASEWORK)
+def day_list(centre_id: str) -> Any:
+    centre = _get_or_404(Centre, centre_id)
+    zone = ZoneInfo(centre.timezone)
+    day = _day(request.args.get("date"), utcnow().astimezone(zone).date())
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    listed = booking.day_list(centre, start, end)
+    audit.record(
+        "centre.day_list_viewed",
+        subject_type="centre",
+        subject_id=centre.id,
+        day=day.isoformat(),
+        shown=len(listed),
+    )
+    db.session.commit()
+    return render_template(
+        "backoffice/day_list.html",
+        centre=centre,
+        day=day,
+        appointments=listed,
+        previous_day=day - timedelta(days=1),
+        next_day=day + timedelta(days=1),
+        action_form=ConfirmForm(formdata=None),
+        no_shows={a.id: booking.no_shows(a.application) for a in listed},
+    )
+
+
+def _back_to_day(appointment: Appointment) -> Any:
+    slot = appointment.slot
+    day = slot.starts_at.astimezone(ZoneInfo(slot.centre.timezone)).date()
+    return redirect(url_for("centres.day_list", centre_id=slot.centre_id, date=day.isoformat()))
+
+
+@staff_centres.route("/appointments/<appointment_id>/attended", methods=["POST"])
+@staff_required(*CASEWORK)
+def attended(appointment_id: str) -> Any:
+    appointment = _get_or_404(Appointment, appointment_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            booking.mark_attended(appointment, current_user, utcnow())
+        except booking.BookingRefused:
+            db.session.rollback()
+            flash("This appointment was already marked.")
+        else:
+            flash(f"{appointment.application.reference}: biometrics enrolled.", "success")
+    return _back_to_day(appointment)
+
+
+@staff_centres.route("/appointments/<appointment_id>/no-show", methods=["POST"])
+@staff_required(*CASEWORK)
+def no_show(appointment_id: str) -> Any:
+    appointment = _get_or_404(Appointment, appointment_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            missed = booking.mark_no_show(appointment, current_user, utcnow())
+        except booking.BookingRefused:
+            db.session.rollback()
+            flash("This appointment was already marked.")
+        else:
+            messages.tell_missed(appointment, can_rebook=missed < booking.MAX_NO_SHOWS)
+            db.session.commit()
+            flash(f"{appointment.application.reference}: recorded as not attended.")
+    return _back_to_day(appointment)

@@ -1,0 +1,139 @@
+"""The admins' and centre staff's forms. English only, like the rest of the back office."""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxesInput,
+    GovCheckboxInput,
+    GovTextArea,
+    GovTextInput,
+)
+from wtforms import BooleanField, IntegerField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
+
+from portal.appointments.slots import WeeklyPattern
+from portal.forms import PortalForm
+
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+def _strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+class CentreAdminForm(PortalForm):
+    name = StringField(
+        "Name",
+        widget=GovTextInput(),
+        validators=[InputRequired("Enter the centre's name"), Length(max=120)],
+        filters=[_strip],
+    )
+    address = StringField(
+        "Address",
+        widget=GovTextInput(),
+        validators=[InputRequired("Enter the address"), Length(max=300)],
+        filters=[_strip],
+    )
+    city = StringField(
+        "City",
+        widget=GovTextInput(),
+        validators=[InputRequired("Enter the city"), Length(max=80)],
+        filters=[_strip],
+    )
+    opening_hours = TextAreaField(
+        "Opening hours",
+        widget=GovTextArea(),
+        validators=[InputRequired("Enter the opening hours"), Length(max=1000)],
+        filters=[_strip],
+    )
+    accessibility = TextAreaField(
+        "Accessibility",
+        widget=GovTextArea(),
+        validators=[InputRequired("Say how people with a disability get in"), Length(max=2000)],
+        filters=[_strip],
+    )
+    active = BooleanField("Applicants can book at this centre", widget=GovCheckboxInput())
+
+
+def _date(text: str, label: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(f"Enter the {label} as YYYY-MM-DD, for example 2027-03-01") from None
+
+
+def _time(text: str, label: str) -> time:
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(f"Enter the {label} as HH:MM, for example 09:00") from None
+
+
+class SlotPatternForm(PortalForm):
+    """A weekly pattern over a date range; French public holidays are skipped on their own."""
+
+    weekdays = SelectMultipleField(
+        "Days",
+        choices=[(str(number), name) for number, name in enumerate(WEEKDAYS)],
+        widget=GovCheckboxesInput(),
+        validators=[InputRequired("Choose at least one day")],
+    )
+    opens = StringField("First slot starts at", widget=GovTextInput(), description="HH:MM")
+    closes = StringField("Last slot ends by", widget=GovTextInput(), description="HH:MM")
+    slot_minutes = IntegerField(
+        "Minutes per slot",
+        widget=GovTextInput(),
+        validators=[
+            InputRequired("Enter the minutes per slot"),
+            NumberRange(5, 240, "A slot lasts 5 to 240 minutes"),
+        ],
+    )
+    capacity = IntegerField(
+        "People per slot",
+        widget=GovTextInput(),
+        validators=[
+            InputRequired("Enter how many people each slot takes"),
+            NumberRange(1, 50, "A slot takes 1 to 50 people"),
+        ],
+    )
+    first = StringField("From", widget=GovTextInput(), description="YYYY-MM-DD")
+    last = StringField("To", widget=GovTextInput(), description="YYYY-MM-DD, at most a year on")
+    closures = TextAreaField(
+        "Closure days",
+        widget=GovTextArea(),
+        description="One date a line, YYYY-MM-DD. French public holidays are skipped anyway.",
+        filters=[_strip],
+    )
+
+    def validate_opens(self, field: StringField) -> None:
+        _time(field.data or "", "start time")
+
+    def validate_closes(self, field: StringField) -> None:
+        _time(field.data or "", "end time")
+
+    def validate_first(self, field: StringField) -> None:
+        _date(field.data or "", "first day")
+
+    def validate_last(self, field: StringField) -> None:
+        _date(field.data or "", "last day")
+
+    def validate_closures(self, field: TextAreaField) -> None:
+        for line in (field.data or "").splitlines():
+            if line.strip():
+                _date(line.strip(), "closure day")
+
+    def pattern(self) -> WeeklyPattern:
+        return WeeklyPattern(
+            weekdays=frozenset(int(day) for day in self.weekdays.data or []),
+            opens=time.fromisoformat(self.opens.data),
+            closes=time.fromisoformat(self.closes.data),
+            slot_minutes=self.slot_minutes.data or 0,
+            capacity=self.capacity.data or 0,
+        )
+
+    def dates(self) -> tuple[date, date, list[date]]:
+        lines = [line.strip() for line in (self.closures.data or "").splitlines()]
+        closures = [date.fromisoformat(line) for line in lines if line]
+        return date.fromisoformat(self.first.data), date.fromisoformat(self.last.data), closures

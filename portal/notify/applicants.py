@@ -1,0 +1,45 @@
+"""Messages to an applicant about their application, on every channel they gave us."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from portal import notify
+from portal.apply.submission import message_locale
+from portal.auth.services import absolute_url
+from portal.extensions import db
+from portal.models import Application, User
+
+
+def tell_applicant(
+    application: Application,
+    template: str,
+    attachments: tuple[notify.Attachment, ...] = (),
+    **context: Any,
+) -> None:
+    """Email and text the applicant in the language they chose for messages.
+
+    The email goes to the contact address of the application, else the account's; the text to the
+    mobile number they gave. Every message carries the reference and a link to the status page.
+    """
+    user = db.session.get(User, application.applicant_id)
+    if user is None:
+        return
+    locale = message_locale(application, user)
+    contact = application.answers.get("contact") or {}
+    context = {
+        "reference": application.reference,
+        "status_url": absolute_url("apply.status", locale=locale),
+        **context,
+    }
+    email = contact.get("email") or user.email
+    if email:
+        notify.send_email(email, template, locale, attachments, **context)
+    if contact.get("mobile"):
+        notify.send_sms(contact["mobile"], template, locale, **context)
+
+
+def locale_of(application: Application) -> str:
+    """The language of the applicant's messages, for text rendered outside a template."""
+    user = db.session.get(User, application.applicant_id)
+    return message_locale(application, user) if user else "en"
