@@ -46,10 +46,6 @@ class Slot(HasId, HasCreatedAt, Base):
 
     centre: Mapped[Centre] = relationship()
 
-    @property
-    def free(self) -> int:
-        return 0 if self.closed else self.capacity - self.booked
-
 
 class AppointmentStatus(enum.StrEnum):
     BOOKED = "booked"

@@ -19,6 +19,7 @@ from portal.notify.backends import (
     OutgoingMessage,
     SmtpBackend,
 )
+from portal.notify.sms import plain_spaces
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ def send_email(
 def send_sms(recipient: str, template: str, locale: str, **context: Any) -> Notification:
     """A text message from templates/notify/<template>.sms.txt; kept short for cheap phones."""
     with force_locale(locale):
-        body = render_template(f"notify/{template}.sms.txt", **context).strip()
+        body = plain_spaces(render_template(f"notify/{template}.sms.txt", **context).strip())
     message = OutgoingMessage("sms", recipient, template, locale, "", body)
     return _deliver(sms_backend(), message)
 

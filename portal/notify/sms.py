@@ -15,6 +15,15 @@ _GSM_EXTENDED = frozenset("^{}\\[~]|€\f")
 MAX_PARTS = 3
 
 
+# Babel writes times and numbers with narrow and non-breaking spaces ("9:40\u202fAM"), which are
+# outside GSM-7: one of them would make a whole English text cost UCS-2 parts.
+_PLAIN_SPACES = str.maketrans({"\u202f": " ", "\u00a0": " ", "\u2009": " "})
+
+
+def plain_spaces(text: str) -> str:
+    return text.translate(_PLAIN_SPACES)
+
+
 def is_gsm(text: str) -> bool:
     return all(c in _GSM_BASIC or c in _GSM_EXTENDED for c in text)
 

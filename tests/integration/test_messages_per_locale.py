@@ -9,8 +9,8 @@ import pytest
 from flask_babel import force_locale
 
 from portal.config import LOCALES, PROJECT_ROOT
-from portal.notify import render_message
-from portal.notify.sms import MAX_PARTS, parts
+from portal.notify import render_message, send_sms
+from portal.notify.sms import MAX_PARTS, is_gsm, parts, plain_spaces
 
 CONTEXT = {
     "reference": "EOI-7KQ-M3T-X9C",
@@ -62,7 +62,7 @@ def sms_text(app, template: str, locale: str) -> str:
     from flask import render_template
 
     with app.test_request_context(), force_locale(locale):
-        return render_template(f"notify/{template}.sms.txt", **CONTEXT).strip()
+        return plain_spaces(render_template(f"notify/{template}.sms.txt", **CONTEXT).strip())
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -82,6 +82,14 @@ def test_sms_parts_follow_the_gsm_and_ucs2_rules():
     assert parts("€" * 80) == 1 and parts("€" * 81) == 2, "extension characters cost two"
     assert parts("ب" * 70) == 1 and parts("ب" * 71) == 2 and parts("ب" * 134) == 2
     assert parts("ሰ" * 201) == 3 and parts("ሰ" * 202) == 4
+
+
+def test_an_english_appointment_text_stays_in_the_cheap_alphabet(app):
+    """Babel's narrow space in "9:40 AM" is replaced before sending: GSM-7, not UCS-2."""
+    with app.test_request_context():
+        send_sms("+33612345678", "appointment_booked", "en", **CONTEXT)
+    text = app.extensions["portal.sms"].sent[-1].body
+    assert "9:40 AM" in text and is_gsm(text) and parts(text) <= 2
 
 
 def test_the_templates_are_all_covered():
