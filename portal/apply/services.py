@@ -11,9 +11,10 @@ from wtforms import Form
 
 from portal import audit
 from portal.apply import lifecycle, steps
+from portal.appointments import booking
 from portal.documents import services as document_services
 from portal.extensions import db
-from portal.models import Application, Status, User
+from portal.models import Application, Status, User, utcnow
 
 _NOT_ANSWERS = {"csrf_token", "submit", "save_and_exit"}
 
@@ -106,6 +107,7 @@ def delete_draft(application: Application) -> None:
 
 
 def withdraw(application: Application, actor: User) -> None:
+    booking.release_on_withdrawal(application, actor, utcnow())
     lifecycle.transition(
         application, Status.WITHDRAWN, actor_id=actor.id, reason="withdrawn by the applicant"
     )

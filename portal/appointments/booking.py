@@ -173,11 +173,21 @@ def _take_places(slot_id: uuid.UUID, places: int, now: datetime) -> None:
 
 
 def _free_places(slot_id: uuid.UUID, places: int) -> None:
-    db.session.execute(
+    freed = db.session.execute(
         update(Slot)
         .where(Slot.id == slot_id, Slot.booked >= places)
         .values(booked=Slot.booked - places)
         .execution_options(synchronize_session=False)
+    )
+    if freed.rowcount != 1:
+        raise BookingRefused(Refusal.TAKEN)
+
+
+def _lock_in_order(*slot_ids: uuid.UUID) -> None:
+    """Lock the slots a move touches in one order (by id), so two people swapping times wait for
+    each other instead of deadlocking. SQLite has one writer at a time and no row locks."""
+    db.session.execute(
+        select(Slot.id).where(Slot.id.in_(slot_ids)).order_by(Slot.id).with_for_update()
     )
 
 
@@ -258,6 +268,7 @@ def moved_together(appointment: Appointment, actor_application: Application) -> 
         db.session.scalars(
             select(Appointment).where(
                 Appointment.group_booking_id == appointment.group_booking_id,
+                Appointment.slot_id == appointment.slot_id,
                 Appointment.status == AppointmentStatus.BOOKED.value,
             )
         )
@@ -274,10 +285,12 @@ def move(
     if slot_id == old_slot:
         return list(appointments)
     try:
+        _lock_in_order(old_slot, slot_id)
         _take_places(slot_id, len(appointments), now)
         _end(appointments, AppointmentStatus.MOVED, actor, now)
         _free_places(old_slot, len(appointments))
-        group = appointments[0].group_booking_id
+        # One member moving alone leaves the family's booking; the rest stay together.
+        group = appointments[0].group_booking_id if len(appointments) > 1 else None
         moved = [
             _new_appointment(
                 appointment.application,
@@ -359,6 +372,21 @@ def cancel(
         db.session.rollback()
         raise BookingRefused(Refusal.TAKEN) from failure
     db.session.commit()
+
+
+def release_on_withdrawal(application: Application, actor: User, now: datetime) -> None:
+    """A withdrawn application gives its place back, in the withdrawal's own transaction."""
+    appointment = current_appointment(application)
+    if appointment is not None:
+        _end([appointment], AppointmentStatus.CANCELLED, actor, now)
+        _free_places(appointment.slot_id, 1)
+        audit.record(
+            "appointment.cancelled",
+            actor_id=actor.id,
+            subject_type="appointment",
+            subject_id=appointment.id,
+            reason="withdrawn",
+        )
 
 
 def mark_attended(appointment: Appointment, staff: User, now: datetime) -> None:

@@ -261,8 +261,8 @@ def cancel(application: Application) -> Any:
     if form.validate_on_submit():
         try:
             booking.cancel(moving, current_user, now)
-        except booking.BookingRefused as refused:
-            flash(refusal_message(refused.refusal), "error")
+        except booking.BookingRefused:
+            # Already cancelled or moved by another request: the overview shows what is true now.
             return redirect(url_for("appointments.overview"))
         for appointment in moving:
             messages.tell_cancelled(appointment)

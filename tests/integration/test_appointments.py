@@ -194,6 +194,36 @@ def test_a_family_books_one_time_together(app, client):
     assert "Centre de Lille" in member.get(OVERVIEW).text
 
 
+def test_withdrawing_gives_the_place_back(app, invited):
+    client = invited["client"]
+    book(client, invited["centre"], invited["first"], invited["day"])
+    assert submit(client, "/en/application/withdraw").status_code == 302
+    assert status_of(app) == Status.WITHDRAWN.value
+    assert booked(app, invited["first"]) == 0
+
+
+def test_a_member_who_moves_alone_leaves_the_family_booking(app, client):
+    send_application(client, app)
+    with app.app_context():
+        main = db.session.get(Application, application_of(app, "amina@example.org"))
+        family_reference = main.family_group.reference
+    member = app.test_client()
+    send_family_member(member, app, "omar@example.org", family_reference, "Omar")
+    invite(app, application_of(app, "amina@example.org"))
+    invite(app, application_of(app, "omar@example.org"))
+    centre = make_centre(app)
+    day = (utcnow() + timedelta(days=5)).replace(hour=8, minute=0, second=0, microsecond=0)
+    together = make_slot(app, centre, day, capacity=3)
+    alone = make_slot(app, centre, day + timedelta(minutes=20), capacity=3)
+    later = make_slot(app, centre, day + timedelta(minutes=40), capacity=3)
+    assert book(client, centre, together, day, who="family").status_code == 302
+    assert book(member, centre, alone, day).status_code == 302
+    assert (booked(app, together), booked(app, alone)) == (1, 1)
+    # The main applicant moving now moves only themselves: Omar is no longer with them.
+    assert book(client, centre, later, day).status_code == 302
+    assert (booked(app, together), booked(app, alone), booked(app, later)) == (0, 1, 1)
+
+
 def staff(app, role=Role.CASEWORKER, email="cw@example.org"):
     client = app.test_client()
     make_user(app, email, role)

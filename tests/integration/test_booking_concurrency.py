@@ -200,14 +200,6 @@ def test_twenty_moves_into_ten_places_neither_lose_nor_double_a_booking(app):
         assert count_applications(Status.APPOINTMENT_BOOKED) == 20
 
 
-@pytest.mark.xfail(
-    reason=(
-        "move() locks the new slot's row, then the old one's: two applicants swapping slots lock "
-        "them in opposite orders and PostgreSQL aborts one as a deadlock (OperationalError, not "
-        "BookingRefused). Fixed by locking both slots in id order first; then drop this mark."
-    ),
-    strict=False,  # the deadlock depends on timing; a lucky run passes
-)
 def test_applicants_swapping_slots_at_once_all_move(app):
     centre_id = make_centre(app)
     start = soon()
