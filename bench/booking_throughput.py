@@ -23,23 +23,22 @@ Runs on a database of its own (eoi_bench_booking), dropped at the end:
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy import func, insert, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import drop_database, fresh_database, run_threads  # noqa: E402
 from portal import create_app, migrate  # noqa: E402
 from portal.appointments import booking  # noqa: E402
 from portal.appointments.booking import BookingRefused, Refusal  # noqa: E402
@@ -56,59 +55,12 @@ from portal.models import (  # noqa: E402
 from tests.appointment_helpers import invited_applications, make_centre  # noqa: E402
 from tests.conftest import make_config  # noqa: E402
 
-SERVER = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 DATABASE = "eoi_bench_booking"
 CLIENTS = (1, 8, 32)
 BOOKINGS = 960
 PLACES = 3
 CONTENDED_CLIENTS = 32
 CONTENDED_SLOTS = 40
-
-
-def admin_engine():
-    return create_engine(f"{SERVER.replace('postgresql://', 'postgresql+psycopg://')}/postgres")
-
-
-def fresh_database() -> str:
-    engine = admin_engine()
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
-        connection.execute(text(f"CREATE DATABASE {DATABASE}"))
-    engine.dispose()
-    return f"{SERVER}/{DATABASE}"
-
-
-def drop_database() -> None:
-    engine = admin_engine()
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
-    engine.dispose()
-
-
-def run_threads(app: Flask, count: int, work: Callable[[int], None]) -> float:
-    """Start `count` threads together and time them from the barrier to the last one's end."""
-    barrier = threading.Barrier(count + 1)
-    errors: list[BaseException] = []
-
-    def body(index: int) -> None:
-        try:
-            with app.app_context():
-                barrier.wait()
-                work(index)
-                db.session.close()
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=body, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
-    started = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-    return time.perf_counter() - started
 
 
 def reset(app: Flask) -> None:
@@ -271,7 +223,7 @@ def build_app(url: str, instance: Path) -> Flask:
 
 def main() -> None:
     started = time.perf_counter()
-    url = fresh_database()
+    url = fresh_database(DATABASE)
     try:
         app = build_app(url, Path(tempfile.mkdtemp()))
         migrate.upgrade(app)
@@ -283,7 +235,7 @@ def main() -> None:
         with app.app_context():
             db.engine.dispose()
     finally:
-        drop_database()
+        drop_database(DATABASE)
 
     print(
         f"Bookings on PostgreSQL ({BOOKINGS} bookings into slots of {PLACES}; "

@@ -18,19 +18,19 @@ import logging
 import os
 import sys
 import tempfile
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import boto3
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from moto.server import ThreadedMotoServer  # noqa: E402
 
+from bench.common import drop_database, fresh_database, run_threads  # noqa: E402
 from portal import create_app, migrate  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.models import QueueItem, Role  # noqa: E402
@@ -41,44 +41,9 @@ from tests.helpers import make_user  # noqa: E402
 from tests.moto_server import REGION, fake_aws_environment  # noqa: E402
 from tests.queue_helpers import queued_applications  # noqa: E402
 
-SERVER = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 DATABASE = "eoi_bench"
 ITEMS = 2000
 RELAYED = 500
-
-
-def fresh_database() -> str:
-    engine = create_engine(f"{SERVER.replace('postgresql://', 'postgresql+psycopg://')}/postgres")
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
-        connection.execute(text(f"CREATE DATABASE {DATABASE}"))
-    engine.dispose()
-    return f"{SERVER}/{DATABASE}"
-
-
-def run_threads(app, count: int, work) -> float:
-    barrier = threading.Barrier(count + 1)
-    errors: list[BaseException] = []
-
-    def body(index: int) -> None:
-        try:
-            with app.app_context():
-                barrier.wait()
-                work(index)
-                db.session.close()
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=body, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
-    started = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-    return time.perf_counter() - started
 
 
 def bench_claims(app) -> list[tuple[int, float, float]]:
@@ -142,7 +107,7 @@ def bench_relay(app, endpoint: str) -> tuple[float, float]:
 
 
 def main() -> None:
-    url = fresh_database()
+    url = fresh_database(DATABASE)
     instance = Path(tempfile.mkdtemp())
     app = create_app(make_config(url, instance))
     migrate.upgrade(app)
@@ -170,6 +135,7 @@ def main() -> None:
     )
     with app.app_context():
         db.engine.dispose()
+    drop_database(DATABASE)
 
 
 if __name__ == "__main__":

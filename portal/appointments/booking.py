@@ -389,34 +389,34 @@ def release_on_withdrawal(application: Application, actor: User, now: datetime) 
         )
 
 
-def mark_attended(appointment: Appointment, staff: User, now: datetime) -> None:
-    """Biometrics enrolled: the application moves on to the security check."""
-    _end([appointment], AppointmentStatus.ATTENDED, staff, now)
+def _mark(
+    appointment: Appointment,
+    staff: User,
+    now: datetime,
+    outcome: AppointmentStatus,
+    target: Status,
+) -> None:
+    _end([appointment], outcome, staff, now)
     lifecycle.transition(
-        appointment.application, Status.BIOMETRICS_ENROLLED, actor_id=staff.id, reason="enrolled"
+        appointment.application, target, actor_id=staff.id, reason=f"appointment {outcome.value}"
     )
     audit.record(
-        "appointment.attended",
+        f"appointment.{outcome.value}",
         actor_id=staff.id,
         subject_type="appointment",
         subject_id=appointment.id,
     )
     db.session.commit()
+
+
+def mark_attended(appointment: Appointment, staff: User, now: datetime) -> None:
+    """Biometrics enrolled: the application moves on to the security check."""
+    _mark(appointment, staff, now, AppointmentStatus.ATTENDED, Status.BIOMETRICS_ENROLLED)
 
 
 def mark_no_show(appointment: Appointment, staff: User, now: datetime) -> int:
     """The applicant did not come: they may book once more; returns their number of no-shows."""
-    _end([appointment], AppointmentStatus.NO_SHOW, staff, now)
-    lifecycle.transition(
-        appointment.application, Status.INVITED_TO_BIOMETRICS, actor_id=staff.id, reason="no_show"
-    )
-    audit.record(
-        "appointment.no_show",
-        actor_id=staff.id,
-        subject_type="appointment",
-        subject_id=appointment.id,
-    )
-    db.session.commit()
+    _mark(appointment, staff, now, AppointmentStatus.NO_SHOW, Status.INVITED_TO_BIOMETRICS)
     return no_shows(appointment.application)
 
 

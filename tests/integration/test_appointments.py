@@ -171,7 +171,9 @@ def test_only_invited_applicants_book_and_staff_pages_are_not_theirs(app, client
     assert client.get("/en/casework/centres/").status_code == 404
 
 
-def test_a_family_books_one_time_together(app, client):
+def invited_family(app, client):
+    """Amina (main applicant, signed in on `client`) and Omar (family member, on the returned
+    client), both invited; a centre and the day five days ahead."""
     send_application(client, app)
     with app.app_context():
         main = db.session.get(Application, application_of(app, "amina@example.org"))
@@ -180,8 +182,12 @@ def test_a_family_books_one_time_together(app, client):
     send_family_member(member, app, "omar@example.org", family_reference, "Omar")
     invite(app, application_of(app, "amina@example.org"))
     invite(app, application_of(app, "omar@example.org"))
-    centre = make_centre(app)
     day = (utcnow() + timedelta(days=5)).replace(hour=8, minute=0, second=0, microsecond=0)
+    return member, make_centre(app), day
+
+
+def test_a_family_books_one_time_together(app, client):
+    member, centre, day = invited_family(app, client)
     single = make_slot(app, centre, day, capacity=1)
     roomy = make_slot(app, centre, day + timedelta(minutes=20), capacity=3)
 
@@ -203,16 +209,7 @@ def test_withdrawing_gives_the_place_back(app, invited):
 
 
 def test_a_member_who_moves_alone_leaves_the_family_booking(app, client):
-    send_application(client, app)
-    with app.app_context():
-        main = db.session.get(Application, application_of(app, "amina@example.org"))
-        family_reference = main.family_group.reference
-    member = app.test_client()
-    send_family_member(member, app, "omar@example.org", family_reference, "Omar")
-    invite(app, application_of(app, "amina@example.org"))
-    invite(app, application_of(app, "omar@example.org"))
-    centre = make_centre(app)
-    day = (utcnow() + timedelta(days=5)).replace(hour=8, minute=0, second=0, microsecond=0)
+    member, centre, day = invited_family(app, client)
     together = make_slot(app, centre, day, capacity=3)
     alone = make_slot(app, centre, day + timedelta(minutes=20), capacity=3)
     later = make_slot(app, centre, day + timedelta(minutes=40), capacity=3)
