@@ -98,6 +98,8 @@ def register_blueprints(app: Flask) -> None:
     from portal.health import health
     from portal.pages.routes import pages, root
     from portal.presence.routes import presence
+    from portal.support.routes import support
+    from portal.support.staff import organisations
 
     # Public information pages: start, privacy, accessibility, cookies.
     app.register_blueprint(pages, url_prefix="/<locale>")
@@ -115,11 +117,14 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(presence, url_prefix="/<locale>")
     # Invited applicants book, move and cancel biometric appointments.
     app.register_blueprint(appointments, url_prefix="/<locale>")
+    # Support workers helping applicants, and applicants taking over or ending that help.
+    app.register_blueprint(support, url_prefix="/<locale>")
     # Service operators: staff accounts (more in later capabilities).
     app.register_blueprint(admin, url_prefix="/<locale>/admin")
     # Caseworkers: the checking queue, checks and decisions (in English, see backoffice.routes).
     app.register_blueprint(backoffice, url_prefix="/<locale>/casework")
     app.register_blueprint(staff_centres, url_prefix="/<locale>/casework/centres")
+    app.register_blueprint(organisations, url_prefix="/<locale>/casework/organisations")
     # Un-localised machine endpoints and the root redirect.
     app.register_blueprint(health)
     app.register_blueprint(root)

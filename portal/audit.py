@@ -23,6 +23,15 @@ def record(
     """Add an audit event to the current transaction, so it commits (or not) with the change."""
     if actor_id is None and has_request_context() and current_user.is_authenticated:
         actor_id = current_user.id
+    helping = g.get("acting_assistance") if has_request_context() else None
+    if helping is not None:
+        # A support worker acting for an applicant: the entry says for whom, and through which
+        # organisation, as well as who (the actor).
+        details = {
+            **details,
+            "on_behalf_of": str(helping.applicant_id),
+            "organisation_id": str(helping.organisation_id),
+        }
     event = AuditEvent(
         action=action,
         actor_id=actor_id,

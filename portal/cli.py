@@ -8,6 +8,7 @@ from datetime import time, timedelta
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from sqlalchemy import select
 
 from portal import migrate
 from portal.apply import windows
@@ -17,7 +18,7 @@ from portal.auth import passwords, services
 from portal.documents import services as document_services
 from portal.documents.crypto import new_key_text
 from portal.extensions import db
-from portal.models import Role, utcnow
+from portal.models import Organisation, Role, utcnow
 from portal.queue.backends import SqsQueue, checking_queue
 from portal.queue.relay import Relay, relay_once
 
@@ -29,6 +30,7 @@ DEMO_STAFF = (
     ("support@example.org", Role.SUPPORT),
 )
 DEMO_APPLICANT = "applicant@example.org"
+DEMO_ORG = "Demo day centre"
 
 
 def init_app(app: Flask) -> None:
@@ -85,6 +87,18 @@ def seed_demo() -> None:
         if admin is not None:
             centres.create_slots(centre, weekdays, today, today + timedelta(days=35), (), admin)
         click.echo(f"Centre: {centre.name}, slots on weekdays for five weeks")
+    organisation = db.session.scalar(select(Organisation).where(Organisation.name == DEMO_ORG))
+    if organisation is None:
+        organisation = Organisation(
+            name=DEMO_ORG, city="Calais", contact_email="contact@day-centre.example.org"
+        )
+        db.session.add(organisation)
+    worker = services.find_user("support@example.org")
+    if worker is not None:
+        db.session.flush()
+        worker.organisation_id = organisation.id
+    db.session.commit()
+    click.echo(f"Organisation: {DEMO_ORG}, with support@example.org as its support worker")
 
 
 @click.command("send-reminders")

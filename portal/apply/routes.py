@@ -13,6 +13,7 @@ from flask import (
     Response,
     abort,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -31,8 +32,9 @@ from portal.backoffice import services as casework
 from portal.documents import rules as document_rules
 from portal.documents import services as document_services
 from portal.eligibility import rules
-from portal.models import Application, Role, Status, utcnow
+from portal.models import Application, Status, utcnow
 from portal.security import form_page
+from portal.support import services as support
 
 apply = Blueprint("apply", __name__)
 apply.add_app_template_global(summary.status_name)
@@ -42,15 +44,18 @@ def applicant_view(view: Callable[..., Any]) -> Callable[..., Any]:
     """Signed in as an applicant, with the applicant's own application passed in (or None).
 
     Nobody ever reaches another person's application: the application is always the one that
-    belongs to the signed-in user, never one named in the URL.
+    belongs to the signed-in applicant (or the applicant a support worker of their organisation is
+    acting for, see support.services), never one named in the URL.
     """
 
     @signed_in_required
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if current_user.role_enum is not Role.APPLICANT:
+        applicant = support.applicant_in_charge()
+        if applicant is None:
             abort(404)
-        return view(services.active_application(current_user), *args, **kwargs)
+        g.applicant = applicant
+        return view(services.active_application(applicant), *args, **kwargs)
 
     return wrapped
 
@@ -78,7 +83,7 @@ def start(application: Application | None) -> Any:
     answers = dict(session.get("eligibility") or {})
     if not rules.is_eligible(answers):
         return redirect(url_for("eligibility.start"))
-    services.start_draft(current_user, answers)
+    services.start_draft(g.applicant, answers)
     session.pop("eligibility", None)
     return redirect(url_for("apply.task_list"))
 
@@ -249,6 +254,7 @@ def status(application: Application | None) -> Any:
         "apply/status.html",
         application=application,
         members=members,
+        helped_by=support.latest_assistance(application.applicant_id),
         can_withdraw=lifecycle.can_withdraw(application.status_enum),
         stage=summary.status_explanation(application.status_enum),
         reason=decisions.explain(casework.last_decision_reason(application)),
@@ -319,7 +325,7 @@ def delete_draft(application: Application) -> Any:
 def download(application: Application | None) -> Any:
     if application is None:
         abort(404)
-    body = json.dumps(services.export(application, current_user), ensure_ascii=False, indent=2)
+    body = json.dumps(services.export(application, g.applicant), ensure_ascii=False, indent=2)
     response = Response(body, mimetype="application/json")
     response.headers["Content-Disposition"] = 'attachment; filename="my-application.json"'
     return response

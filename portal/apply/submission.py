@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
-from portal import notify
 from portal.apply import lifecycle, references, steps, windows
 from portal.apply.families import family_group_for
 from portal.auth.services import absolute_url
@@ -25,13 +24,13 @@ from portal.documents import services as document_services
 from portal.extensions import db
 from portal.models import (
     Application,
-    ApplicationWindow,
     FamilyGroup,
     PresenceCheck,
     Status,
     User,
     utcnow,
 )
+from portal.notify.applicants import locale_of, tell_applicant
 from portal.queue import outbox
 
 PRESENCE_LINK_LIFETIME = timedelta(hours=24)
@@ -51,14 +50,13 @@ class SubmitResult:
     application: Application
 
 
-def message_locale(application: Application, user: User) -> str:
-    return (application.answers.get("languages") or {}).get("message_language") or user.locale
-
-
 def submit(
-    application: Application, user: User, submission_key: str, now: datetime | None = None
+    application: Application, actor: User, submission_key: str, now: datetime | None = None
 ) -> SubmitResult:
-    """Send the draft, or say why not. Idempotent for a given application."""
+    """Send the draft, or say why not. Idempotent for a given application.
+
+    The actor is the applicant, or the support worker sending it with them: the record says which.
+    """
     now = now or utcnow()
     if application.status_enum is not Status.DRAFT:
         return SubmitResult(Outcome.ALREADY_SUBMITTED, application)
@@ -79,8 +77,10 @@ def submit(
         lifecycle.transition(
             application,
             Status.SUBMITTED,
-            actor_id=user.id,
-            reason="sent by the applicant",
+            actor_id=actor.id,
+            reason="sent by the applicant"
+            if actor.id == application.applicant_id
+            else "sent with the help of a support worker",
             reference=references.new_reference(),
             submission_key=submission_key,
             submitted_at=now,
@@ -98,7 +98,7 @@ def submit(
         if group is not None:
             application.family_group = group
         outbox.enqueue(application, outbox.SUBMITTED, now)
-        _send_confirmation(application, user, window)
+        _send_confirmation(application)
         db.session.commit()
     except (lifecycle.IllegalTransition, IntegrityError):
         # Someone else (the same person's double click, a retry) sent it first.
@@ -112,24 +112,17 @@ def _reload(application: Application) -> Application:
     return db.session.get(Application, application.id) or application
 
 
-def _send_confirmation(application: Application, user: User, window: ApplicationWindow) -> None:
-    locale = message_locale(application, user)
+def _send_confirmation(application: Application) -> None:
+    locale = locale_of(application)
     presence_token = issue_presence_check(application)
-    presence_url = absolute_url("presence.check", locale=locale, token=presence_token)
     family_reference = application.family_group.reference if application.family_group else None
     main = application.answers["applicant_type"]["applicant_type"] == "main"
-    contact = application.answers.get("contact") or {}
-    context = {
-        "reference": application.reference,
-        "family_reference": family_reference if main else None,
-        "presence_url": presence_url,
-        "status_url": absolute_url("apply.status", locale=locale),
-    }
-    email = contact.get("email") or user.email
-    if email:
-        notify.send_email(email, "application_submitted", locale, **context)
-    if contact.get("mobile"):
-        notify.send_sms(contact["mobile"], "application_submitted", locale, **context)
+    tell_applicant(
+        application,
+        "application_submitted",
+        family_reference=family_reference if main else None,
+        presence_url=absolute_url("presence.check", locale=locale, token=presence_token),
+    )
 
 
 def issue_presence_check(application: Application) -> str:

@@ -21,9 +21,14 @@ def _digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def issue_token(user: User, purpose: TokenPurpose, lifetime: timedelta) -> str:
-    """Create a token for the user and return the secret to put in the link (never stored)."""
-    raw = secrets.token_urlsafe(32)
+def issue_token(
+    user: User, purpose: TokenPurpose, lifetime: timedelta, raw: str | None = None
+) -> str:
+    """Create a token for the user and return the secret to put in the link (never stored).
+
+    `raw` is for a code a person types (a claim code): shorter than a link's secret, so it is
+    single-use and expires like the others, and only its hash is kept."""
+    raw = raw or secrets.token_urlsafe(32)
     db.session.add(
         AccountToken(
             user_id=user.id,

@@ -46,6 +46,7 @@ from portal.models import CheckName, CheckOutcome, Role, Status, utcnow
 from portal.returns import importing
 from portal.returns import services as returns
 from portal.security import form_page
+from portal.support import services as support
 
 backoffice = Blueprint("backoffice", __name__)
 
@@ -131,6 +132,7 @@ def _render_application(
         "presence": dashboard.presence_of(application),
         "history": application.status_changes,
         "appointments": appointments_of(application),
+        "helped_by": support.latest_assistance(application.applicant_id),
         "lease_until": lease_until,
         "check_form": check_form,
         "decision_form": decision_form,

@@ -28,6 +28,7 @@ from portal.models.casework import (
 )
 from portal.models.document import Document, DocumentKind
 from portal.models.notification import Notification
+from portal.models.support import Assistance, ConsentMethod, EndReason, Organisation
 from portal.models.user import AccountToken, RecoveryCode, Role, TokenPurpose, User, UserSession
 
 __all__ = [
@@ -37,17 +38,21 @@ __all__ = [
     "ApplicationWindow",
     "Appointment",
     "AppointmentStatus",
+    "Assistance",
     "AuditEvent",
     "Base",
     "Centre",
     "CheckName",
     "CheckOutcome",
     "CheckRecord",
+    "ConsentMethod",
     "Document",
     "DocumentKind",
+    "EndReason",
     "FamilyGroup",
     "InformationRequest",
     "Notification",
+    "Organisation",
     "PresenceCheck",
     "QueueItem",
     "RecoveryCode",

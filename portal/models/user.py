@@ -28,6 +28,7 @@ class Role(enum.StrEnum):
 class TokenPurpose(enum.StrEnum):
     VERIFY_EMAIL = "verify_email"
     RESET_PASSWORD = "reset_password"  # noqa: S105 - a purpose name, not a password
+    CLAIM_ACCOUNT = "claim_account"
 
 
 class User(UserMixin, HasId, HasCreatedAt, Base):
@@ -49,6 +50,10 @@ class User(UserMixin, HasId, HasCreatedAt, Base):
     totp_confirmed_at: Mapped[datetime | None]
     totp_last_step: Mapped[int | None]
     active: Mapped[bool] = mapped_column(default=True)
+    # Support workers belong to one organisation; without one they see no applicant at all.
+    organisation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("organisations.id"), index=True
+    )
 
     sessions: Mapped[list[UserSession]] = relationship(back_populates="user")
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from portal import notify
-from portal.apply.submission import message_locale
 from portal.auth.services import absolute_url
 from portal.extensions import db
 from portal.models import Application, User
+from portal.support.services import organisation_copy
+
+
+def message_locale(application: Application, user: User) -> str:
+    return (application.answers.get("languages") or {}).get("message_language") or user.locale
 
 
 def tell_applicant(
@@ -20,7 +24,8 @@ def tell_applicant(
     """Email and text the applicant in the language they chose for messages.
 
     The email goes to the contact address of the application, else the account's; the text to the
-    mobile number they gave. Every message carries the reference and a link to the status page.
+    mobile number they gave; a copy to the organisation helping them if they asked for that.
+    Every message carries the reference and a link to the status page.
     """
     user = db.session.get(User, application.applicant_id)
     if user is None:
@@ -37,6 +42,9 @@ def tell_applicant(
         notify.send_email(email, template, locale, attachments, **context)
     if contact.get("mobile"):
         notify.send_sms(contact["mobile"], template, locale, **context)
+    copy_to = organisation_copy(application.applicant_id)
+    if copy_to and copy_to != email:
+        notify.send_email(copy_to, template, locale, attachments, **context)
 
 
 def locale_of(application: Application) -> str:

@@ -1,0 +1,1 @@
+"""Assisted digital: support workers of approved organisations help applicants apply."""

@@ -1,0 +1,375 @@
+"""Assisted digital: a support worker helps an applicant, with consent, within their organisation.
+
+The worker never signs in as the applicant. They act for them: while a worker's session names an
+assistance of their own organisation that has not ended, the applicant's pages show and change that
+applicant's application, and every audit entry of the request names who was helped and by which
+organisation (see `audit.record`). Anything else, for a worker, is a page that does not exist.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import timedelta
+
+from flask import g, has_request_context, session
+from flask_login import current_user
+from sqlalchemy import or_, select
+
+from portal import audit
+from portal.apply import references
+from portal.auth import passwords
+from portal.auth.services import (
+    find_user,
+    normalise_email,
+    request_password_reset,
+    send_confirmation,
+)
+from portal.auth.tokens import consume_token, issue_token, peek_token, revoke_tokens
+from portal.extensions import db
+from portal.models import (
+    Application,
+    Assistance,
+    ConsentMethod,
+    EndReason,
+    Organisation,
+    Role,
+    Status,
+    TokenPurpose,
+    User,
+    utcnow,
+)
+
+ACTING_KEY = "acting_for"
+CLAIM_CODE_LIFETIME = timedelta(days=14)
+# The claim code is typed from paper or an SMS: the reference alphabet (no 0/O, 1/I/L), 12 long.
+CLAIM_ALPHABET = references.ALPHABET
+CLAIM_LENGTH = 12
+
+
+class NotAllowed(Exception):
+    """The worker may not act for this applicant (another organisation, ended, removed)."""
+
+
+def organisations() -> list[Organisation]:
+    return list(db.session.scalars(select(Organisation).order_by(Organisation.name)))
+
+
+def workers_of(organisation: Organisation) -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.organisation_id == organisation.id, User.role == Role.SUPPORT.value)
+            .order_by(User.email)
+        )
+    )
+
+
+def worker_organisation(worker: User) -> Organisation | None:
+    """The worker's organisation if both are active; otherwise the worker may help nobody."""
+    if worker.role_enum is not Role.SUPPORT or worker.organisation_id is None:
+        return None
+    organisation = db.session.get(Organisation, worker.organisation_id)
+    return organisation if organisation is not None and organisation.active else None
+
+
+def start_assistance(
+    worker: User,
+    *,
+    label: str,
+    locale: str,
+    method: ConsentMethod,
+    consent_text: str,
+    contact_through_organisation: bool,
+) -> Assistance:
+    """Record the applicant's consent, then make their account (no email, no password yet).
+
+    Consent first: nothing about the applicant exists before it is recorded.
+    """
+    organisation = worker_organisation(worker)
+    if organisation is None:
+        raise NotAllowed
+    now = utcnow()
+    applicant = User(role=Role.APPLICANT.value, locale=locale)
+    db.session.add(applicant)
+    db.session.flush()
+    assistance = Assistance(
+        applicant_id=applicant.id,
+        organisation_id=organisation.id,
+        started_by_id=worker.id,
+        label=label.strip(),
+        consent_given_at=now,
+        consent_locale=locale,
+        consent_method=method.value,
+        consent_text=consent_text,
+        contact_through_organisation=contact_through_organisation,
+    )
+    db.session.add(assistance)
+    db.session.flush()
+    audit.record(
+        "assistance.consent_recorded",
+        actor_id=worker.id,
+        subject_type="assistance",
+        subject_id=assistance.id,
+        organisation_id=str(organisation.id),
+        locale=locale,
+        method=method.value,
+    )
+    db.session.commit()
+    return assistance
+
+
+def assistance_for_worker(worker: User, assistance_id: str) -> Assistance:
+    """An assistance of the worker's organisation that has not ended, or NotAllowed (logged)."""
+    organisation = worker_organisation(worker)
+    try:
+        assistance = db.session.get(Assistance, uuid.UUID(assistance_id))
+    except ValueError:
+        assistance = None
+    if (
+        organisation is None
+        or assistance is None
+        or assistance.organisation_id != organisation.id
+        or assistance.ended_at is not None
+    ):
+        audit.record(
+            "assistance.access_refused",
+            actor_id=worker.id,
+            subject_type="assistance",
+            subject_id=assistance_id[:64],
+        )
+        db.session.commit()
+        raise NotAllowed
+    return assistance
+
+
+def begin_acting(worker: User, assistance: Assistance) -> None:
+    session[ACTING_KEY] = str(assistance.id)
+    audit.record(
+        "assistance.acting_started",
+        actor_id=worker.id,
+        subject_type="assistance",
+        subject_id=assistance.id,
+    )
+    db.session.commit()
+
+
+def stop_acting() -> None:
+    session.pop(ACTING_KEY, None)
+
+
+def acting_assistance() -> Assistance | None:
+    """The assistance the signed-in worker is acting under in this request, checked every time:
+    a worker removed from the organisation, or help that ended, stops at the next request."""
+    if not has_request_context() or not getattr(current_user, "is_authenticated", False):
+        return None
+    if current_user.role_enum is not Role.SUPPORT:
+        return None
+    if "acting_assistance" in g:
+        return g.acting_assistance
+    chosen = session.get(ACTING_KEY)
+    assistance = None
+    if chosen:
+        try:
+            assistance = assistance_for_worker(current_user, chosen)
+        except NotAllowed:
+            stop_acting()
+    g.acting_assistance = assistance
+    return assistance
+
+
+def applicant_in_charge() -> User | None:
+    """Whose application the applicant's pages are about: the signed-in applicant, or the
+    applicant a support worker is acting for; None for anyone else."""
+    if not getattr(current_user, "is_authenticated", False):
+        return None
+    if current_user.role_enum is Role.APPLICANT:
+        return current_user
+    assistance = acting_assistance()
+    return assistance.applicant if assistance is not None else None
+
+
+def active_assistance(applicant: User) -> Assistance | None:
+    return db.session.scalar(
+        select(Assistance).where(
+            Assistance.applicant_id == applicant.id, Assistance.ended_at.is_(None)
+        )
+    )
+
+
+def latest_assistance(applicant_id: uuid.UUID) -> Assistance | None:
+    """The help an application had, ended or not, for the caseworker and the applicant to see."""
+    return db.session.scalar(
+        select(Assistance)
+        .where(Assistance.applicant_id == applicant_id)
+        .order_by(Assistance.created_at.desc())
+        .limit(1)
+    )
+
+
+def end_assistance(assistance: Assistance, by: User, reason: EndReason) -> None:
+    """Ends the organisation's access at once; the application itself stays as it is."""
+    if assistance.ended_at is not None:
+        return
+    assistance.ended_at = utcnow()
+    assistance.ended_by_id = by.id
+    assistance.end_reason = reason.value
+    revoke_tokens(assistance.applicant, TokenPurpose.CLAIM_ACCOUNT)
+    audit.record(
+        "assistance.ended",
+        actor_id=by.id,
+        subject_type="assistance",
+        subject_id=assistance.id,
+        reason=reason.value,
+    )
+    db.session.commit()
+
+
+def assisted_applications(
+    organisation: Organisation, *, status: str = "", query: str = ""
+) -> list[tuple[Assistance, Application | None]]:
+    """The organisation's current assistances with each applicant's application, filtered."""
+    statement = (
+        select(Assistance, Application)
+        .outerjoin(
+            Application,
+            (Application.applicant_id == Assistance.applicant_id)
+            & (Application.status != Status.WITHDRAWN.value),
+        )
+        .where(Assistance.organisation_id == organisation.id, Assistance.ended_at.is_(None))
+        .order_by(Assistance.created_at.desc())
+    )
+    if status == "not_started":
+        statement = statement.where(Application.id.is_(None))
+    elif status:
+        statement = statement.where(Application.status == status)
+    text_query = query.strip()
+    if text_query:
+        pattern = f"%{text_query.lower()}%"
+        given = Application.answers[("names", "given_names")].as_string()
+        family = Application.answers[("names", "family_name")].as_string()
+        statement = statement.where(
+            or_(
+                Application.reference == text_query.upper(),
+                Assistance.label.ilike(pattern),
+                given.ilike(pattern),
+                family.ilike(pattern),
+            )
+        )
+    return [(row[0], row[1]) for row in db.session.execute(statement.limit(500))]
+
+
+def new_claim_code() -> str:
+    raw = "".join(secrets.choice(CLAIM_ALPHABET) for _ in range(CLAIM_LENGTH))
+    return "-".join(raw[index : index + 4] for index in range(0, CLAIM_LENGTH, 4))
+
+
+def normalise_claim_code(text: str) -> str:
+    """People copy codes with spaces, dashes and small letters; the code is its 12 characters."""
+    kept = "".join(char for char in text.upper() if char.isalnum())
+    return "-".join(kept[index : index + 4] for index in range(0, len(kept), 4))
+
+
+def issue_claim_code(assistance: Assistance, worker: User) -> str:
+    """A new single-use code for the applicant to take over; older codes stop working."""
+    revoke_tokens(assistance.applicant, TokenPurpose.CLAIM_ACCOUNT)
+    code = new_claim_code()
+    issue_token(assistance.applicant, TokenPurpose.CLAIM_ACCOUNT, CLAIM_CODE_LIFETIME, raw=code)
+    audit.record(
+        "assistance.claim_code_issued",
+        actor_id=worker.id,
+        subject_type="assistance",
+        subject_id=assistance.id,
+    )
+    db.session.commit()
+    return code
+
+
+def claimable(code: str) -> User | None:
+    return peek_token(normalise_claim_code(code), TokenPurpose.CLAIM_ACCOUNT)
+
+
+class EmailTaken(Exception):
+    """Another account uses this email address."""
+
+
+def claim(code: str, email: str, password: str) -> User | None:
+    """Give the applicant their own sign-in; the code is used up whatever happens next.
+
+    The email address is confirmed by the usual link before they can sign in with it.
+    """
+    normalised = normalise_email(email)
+    existing = find_user(normalised)
+    applicant = consume_token(normalise_claim_code(code), TokenPurpose.CLAIM_ACCOUNT)
+    if applicant is None:
+        db.session.rollback()
+        return None
+    if existing is not None and existing.id != applicant.id:
+        db.session.rollback()
+        raise EmailTaken
+    applicant.email = normalised
+    applicant.password_hash = passwords.hash_password(password)
+    applicant.email_verified_at = None
+    audit.record(
+        "assistance.account_claimed",
+        actor_id=applicant.id,
+        subject_type="user",
+        subject_id=applicant.id,
+    )
+    send_confirmation(applicant)
+    db.session.commit()
+    return applicant
+
+
+def organisation_copy(applicant_id: uuid.UUID) -> str | None:
+    """Where a copy of the applicant's messages goes when they chose to be reached through the
+    organisation helping them (no email of their own, or a phone they share)."""
+    assistance = db.session.scalar(
+        select(Assistance).where(
+            Assistance.applicant_id == applicant_id,
+            Assistance.ended_at.is_(None),
+            Assistance.contact_through_organisation.is_(True),
+        )
+    )
+    return assistance.organisation.contact_email if assistance else None
+
+
+def worker_added(organisation: Organisation, email: str, admin: User) -> User:
+    """A support account in the organisation; a new one gets a link to choose its password."""
+    user = find_user(email)
+    if user is None:
+        user = User(
+            email=normalise_email(email),
+            role=Role.SUPPORT.value,
+            email_verified_at=utcnow(),
+        )
+        db.session.add(user)
+        db.session.flush()
+    elif user.role_enum is not Role.SUPPORT:
+        raise NotAllowed
+    user.organisation_id = organisation.id
+    audit.record(
+        "organisation.worker_added",
+        actor_id=admin.id,
+        subject_type="user",
+        subject_id=user.id,
+        organisation_id=str(organisation.id),
+    )
+    db.session.commit()
+    if user.password_hash is None:
+        request_password_reset(user.email or "")
+    return user
+
+
+def worker_removed(worker: User, admin: User) -> None:
+    """The worker keeps their account but helps nobody until an organisation takes them again."""
+    organisation_id = worker.organisation_id
+    worker.organisation_id = None
+    audit.record(
+        "organisation.worker_removed",
+        actor_id=admin.id,
+        subject_type="user",
+        subject_id=worker.id,
+        organisation_id=str(organisation_id),
+    )
+    db.session.commit()

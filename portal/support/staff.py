@@ -1,0 +1,121 @@
+"""Admins manage organisations, their support workers and their access: English only, under the
+back office (/en/casework/organisations), for the same reason as the rest of it."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+
+from portal import audit
+from portal.auth.access import staff_required
+from portal.auth.forms import ConfirmForm
+from portal.backoffice.routes import english_only
+from portal.extensions import db
+from portal.models import Assistance, EndReason, Organisation, Role, User
+from portal.security import form_page
+from portal.support import services
+from portal.support.staff_forms import OrganisationForm, WorkerForm
+
+organisations = Blueprint("organisations", __name__)
+organisations.before_request(english_only)
+
+
+def _get_or_404(model: type[Any], object_id: str) -> Any:
+    try:
+        found = db.session.get(model, uuid.UUID(object_id))
+    except ValueError:
+        abort(404)
+    if found is None:
+        abort(404)
+    return found
+
+
+@organisations.route("/", methods=["GET", "POST"])
+@form_page
+@staff_required(Role.ADMIN)
+def organisation_list() -> Any:
+    form = OrganisationForm()
+    if form.validate_on_submit():
+        organisation = Organisation()
+        form.populate_obj(organisation)
+        db.session.add(organisation)
+        try:
+            db.session.flush()
+        except IntegrityError:
+            db.session.rollback()
+            form.name.errors = ["An organisation already has this name"]
+        else:
+            audit.record(
+                "organisation.created", subject_type="organisation", subject_id=organisation.id
+            )
+            db.session.commit()
+            flash(f"{organisation.name} is added. Now add its support workers.", "success")
+            return redirect(
+                url_for("organisations.organisation_page", organisation_id=organisation.id)
+            )
+    return render_template(
+        "backoffice/organisations.html", organisations=services.organisations(), form=form
+    ), (400 if form.errors else 200)
+
+
+@organisations.route("/<organisation_id>", methods=["GET", "POST"])
+@form_page
+@staff_required(Role.ADMIN)
+def organisation_page(organisation_id: str) -> Any:
+    organisation = _get_or_404(Organisation, organisation_id)
+    form = WorkerForm()
+    if form.validate_on_submit():
+        try:
+            worker = services.worker_added(organisation, form.email.data, current_user)
+        except services.NotAllowed:
+            form.email.errors = ["This address belongs to an account that is not a support worker"]
+        else:
+            flash(f"{worker.email} now works for {organisation.name}.", "success")
+            return redirect(
+                url_for("organisations.organisation_page", organisation_id=organisation.id)
+            )
+    assisted = services.assisted_applications(organisation)
+    audit.record(
+        "organisation.viewed",
+        subject_type="organisation",
+        subject_id=organisation.id,
+        shown=len(assisted),
+    )
+    db.session.commit()
+    return render_template(
+        "backoffice/organisation.html",
+        organisation=organisation,
+        workers=services.workers_of(organisation),
+        assisted=assisted,
+        form=form,
+        action_form=ConfirmForm(formdata=None),
+    ), (400 if form.errors else 200)
+
+
+@organisations.route("/workers/<user_id>/remove", methods=["POST"])
+@staff_required(Role.ADMIN)
+def remove_worker(user_id: str) -> Any:
+    worker = _get_or_404(User, user_id)
+    organisation_id = worker.organisation_id
+    if worker.role_enum is not Role.SUPPORT or organisation_id is None:
+        abort(404)
+    if ConfirmForm().validate_on_submit():
+        services.worker_removed(worker, current_user)
+        flash(f"{worker.email} no longer works for this organisation.")
+    return redirect(url_for("organisations.organisation_page", organisation_id=organisation_id))
+
+
+@organisations.route("/assistances/<assistance_id>/end", methods=["POST"])
+@staff_required(Role.ADMIN)
+def end_assistance(assistance_id: str) -> Any:
+    assistance = _get_or_404(Assistance, assistance_id)
+    if ConfirmForm().validate_on_submit():
+        services.end_assistance(assistance, current_user, EndReason.ADMIN)
+        flash("The organisation's access to this application has ended.")
+    return redirect(
+        url_for("organisations.organisation_page", organisation_id=assistance.organisation_id)
+    )

@@ -1,0 +1,49 @@
+"""The admin's forms for organisations. English only, like the rest of the back office."""
+
+from __future__ import annotations
+
+from govuk_frontend_wtf.wtforms_widgets import GovTextInput
+from wtforms import StringField
+from wtforms.validators import InputRequired, Length
+
+from portal.auth.forms import EmailAddress
+from portal.forms import PortalForm
+
+
+def _strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+class OrganisationForm(PortalForm):
+    name = StringField(
+        "Name",
+        widget=GovTextInput(),
+        validators=[InputRequired("Enter the organisation's name"), Length(max=200)],
+        filters=[_strip],
+    )
+    city = StringField(
+        "City",
+        widget=GovTextInput(),
+        validators=[InputRequired("Enter the city"), Length(max=80)],
+        filters=[_strip],
+    )
+    contact_email = StringField(
+        "Contact email address",
+        widget=GovTextInput(),
+        description="Applicants who ask for it get a copy of their messages here.",
+        validators=[InputRequired("Enter a contact email address"), EmailAddress()],
+        filters=[_strip],
+    )
+    contact_phone = StringField(
+        "Contact phone number", widget=GovTextInput(), validators=[Length(max=40)], filters=[_strip]
+    )
+
+
+class WorkerForm(PortalForm):
+    email = StringField(
+        "Support worker's email address",
+        widget=GovTextInput(),
+        description="A new account is sent a link to choose its password.",
+        validators=[InputRequired("Enter the worker's email address"), EmailAddress()],
+        filters=[_strip],
+    )
