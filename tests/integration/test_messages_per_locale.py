@@ -34,6 +34,8 @@ CONTEXT = {
     "moved": False,
     "by_centre": False,
     "can_rebook": True,
+    "code": "7KQM-3TX9-CHD4",
+    "claim_url": "https://apply-transfer.service.gov.uk/fa/claim",
 }
 NOTIFY = PROJECT_ROOT / "templates" / "notify"
 EMAILS = sorted({p.name.split(".")[0] for p in NOTIFY.glob("*.body.txt")})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, update
@@ -14,6 +15,7 @@ from portal.extensions import db
 from portal.models import (
     AccountToken,
     Application,
+    Appointment,
     Assistance,
     AuditEvent,
     Organisation,
@@ -24,6 +26,7 @@ from portal.models import (
 )
 from tests.apply_helpers import MAIN_APPLICANT_ALONE, answer_eligibility, fill_in, open_a_window
 from tests.apply_helpers import send_draft as press_send
+from tests.appointment_helpers import invite, make_centre, make_slot
 from tests.helpers import csrf_token, make_user, sent_messages, sign_in, sign_in_staff, submit
 
 SUPPORT = "/en/support"
@@ -297,3 +300,29 @@ def test_the_support_pages_are_only_for_support_workers(app, role):
         sign_in_staff(client, app, "someone@example.org")
     assert client.get(SUPPORT + "/").status_code == 404
     assert client.get(SUPPORT + "/new").status_code == 404
+
+
+def test_a_worker_books_an_appointment_for_the_applicant_they_help(app):
+    open_a_window(app)
+    client = worker(app)
+    assistance_id = start_helping(client)
+    answer_eligibility(client)
+    client.get("/en/application/start")
+    fill_in(client)
+    press_send(client)
+    with app.app_context():
+        application_id = db.session.scalar(select(Application.id))
+    invite(app, application_id)
+    centre = make_centre(app)
+    start = (utcnow() + timedelta(days=5)).replace(hour=8, minute=0, second=0, microsecond=0)
+    slot = make_slot(app, centre, start)
+    paris_day = start.astimezone(ZoneInfo("Europe/Paris")).date().isoformat()
+    booked = submit(
+        client, f"/en/application/appointment/centre/{centre}/{paris_day}", {"slot": str(slot)}
+    )
+    assert booked.status_code == 302
+    with app.app_context():
+        appointment = db.session.scalar(select(Appointment))
+        worker_id = db.session.scalar(select(User.id).where(User.email == "worker@example.org"))
+    assert appointment.application_id == application_id and appointment.booked_by_id == worker_id
+    assert assistance_of(app, assistance_id).ended_at is None
