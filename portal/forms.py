@@ -37,3 +37,8 @@ class PortalForm(FlaskForm):
             if field.errors:
                 items.append({"text": str(field.errors[0]), "href": f"#{field.id}"})
         return items
+
+
+def strip_text(value: object) -> object:
+    """A text field's filter: what people paste often has spaces around it."""
+    return value.strip() if isinstance(value, str) else value

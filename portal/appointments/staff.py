@@ -5,12 +5,11 @@ Mounted under the back office (/en/casework/centres) and English only for the sa
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -19,23 +18,13 @@ from portal.appointments import booking, centres, messages
 from portal.appointments.staff_forms import CentreAdminForm, SlotPatternForm
 from portal.auth.access import staff_required
 from portal.auth.forms import ConfirmForm
-from portal.backoffice.routes import CASEWORK, english_only
+from portal.backoffice.routes import CASEWORK, english_only, object_or_404
 from portal.extensions import db
 from portal.models import Appointment, Centre, Role, Slot, utcnow
 from portal.security import form_page
 
 staff_centres = Blueprint("centres", __name__)
 staff_centres.before_request(english_only)
-
-
-def _get_or_404(model: type[Any], object_id: str) -> Any:
-    try:
-        found = db.session.get(model, uuid.UUID(object_id))
-    except ValueError:
-        abort(404)
-    if found is None:
-        abort(404)
-    return found
 
 
 @staff_centres.route("/")
@@ -72,7 +61,7 @@ def new_centre() -> Any:
 @form_page
 @staff_required(Role.ADMIN)
 def edit_centre(centre_id: str) -> Any:
-    centre = _get_or_404(Centre, centre_id)
+    centre = object_or_404(Centre, centre_id)
     form = CentreAdminForm(obj=centre)
     if form.validate_on_submit():
         form.populate_obj(centre)
@@ -87,7 +76,7 @@ def edit_centre(centre_id: str) -> Any:
 @form_page
 @staff_required(Role.ADMIN)
 def slots(centre_id: str) -> Any:
-    centre = _get_or_404(Centre, centre_id)
+    centre = object_or_404(Centre, centre_id)
     form = SlotPatternForm()
     if form.validate_on_submit():
         first, last, closures = form.dates()
@@ -112,7 +101,7 @@ def slots(centre_id: str) -> Any:
 @staff_centres.route("/slots/<slot_id>/close", methods=["POST"])
 @staff_required(Role.ADMIN)
 def close_slot(slot_id: str) -> Any:
-    slot = _get_or_404(Slot, slot_id)
+    slot = object_or_404(Slot, slot_id)
     if ConfirmForm().validate_on_submit():
         told = centres.close_slot(slot, current_user, utcnow())
         flash(f"The slot is closed. {told} booked applicants were told and can book again.")
@@ -122,7 +111,7 @@ def close_slot(slot_id: str) -> Any:
 @staff_centres.route("/slots/<slot_id>/delete", methods=["POST"])
 @staff_required(Role.ADMIN)
 def delete_slot(slot_id: str) -> Any:
-    slot = _get_or_404(Slot, slot_id)
+    slot = object_or_404(Slot, slot_id)
     centre_id = slot.centre_id
     if ConfirmForm().validate_on_submit():
         if centres.delete_slot(slot, current_user):
@@ -142,7 +131,7 @@ def _day(value: str | None, default: date) -> date:
 @staff_centres.route("/<centre_id>/day")
 @staff_required(*CASEWORK)
 def day_list(centre_id: str) -> Any:
-    centre = _get_or_404(Centre, centre_id)
+    centre = object_or_404(Centre, centre_id)
     zone = ZoneInfo(centre.timezone)
     day = _day(request.args.get("date"), utcnow().astimezone(zone).date())
     start = datetime.combine(day, time(0), tzinfo=zone)
@@ -177,7 +166,7 @@ def _back_to_day(appointment: Appointment) -> Any:
 @staff_centres.route("/appointments/<appointment_id>/attended", methods=["POST"])
 @staff_required(*CASEWORK)
 def attended(appointment_id: str) -> Any:
-    appointment = _get_or_404(Appointment, appointment_id)
+    appointment = object_or_404(Appointment, appointment_id)
     if ConfirmForm().validate_on_submit():
         try:
             booking.mark_attended(appointment, current_user, utcnow())
@@ -192,7 +181,7 @@ def attended(appointment_id: str) -> Any:
 @staff_centres.route("/appointments/<appointment_id>/no-show", methods=["POST"])
 @staff_required(*CASEWORK)
 def no_show(appointment_id: str) -> Any:
-    appointment = _get_or_404(Appointment, appointment_id)
+    appointment = object_or_404(Appointment, appointment_id)
     if ConfirmForm().validate_on_submit():
         try:
             missed = booking.mark_no_show(appointment, current_user, utcnow())

@@ -14,13 +14,9 @@ from wtforms import BooleanField, IntegerField, SelectMultipleField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
 
 from portal.appointments.slots import WeeklyPattern
-from portal.forms import PortalForm
+from portal.forms import PortalForm, strip_text
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-
-
-def _strip(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
 
 
 class CentreAdminForm(PortalForm):
@@ -28,31 +24,31 @@ class CentreAdminForm(PortalForm):
         "Name",
         widget=GovTextInput(),
         validators=[InputRequired("Enter the centre's name"), Length(max=120)],
-        filters=[_strip],
+        filters=[strip_text],
     )
     address = StringField(
         "Address",
         widget=GovTextInput(),
         validators=[InputRequired("Enter the address"), Length(max=300)],
-        filters=[_strip],
+        filters=[strip_text],
     )
     city = StringField(
         "City",
         widget=GovTextInput(),
         validators=[InputRequired("Enter the city"), Length(max=80)],
-        filters=[_strip],
+        filters=[strip_text],
     )
     opening_hours = TextAreaField(
         "Opening hours",
         widget=GovTextArea(),
         validators=[InputRequired("Enter the opening hours"), Length(max=1000)],
-        filters=[_strip],
+        filters=[strip_text],
     )
     accessibility = TextAreaField(
         "Accessibility",
         widget=GovTextArea(),
         validators=[InputRequired("Say how people with a disability get in"), Length(max=2000)],
-        filters=[_strip],
+        filters=[strip_text],
     )
     active = BooleanField("Applicants can book at this centre", widget=GovCheckboxInput())
 
@@ -104,7 +100,7 @@ class SlotPatternForm(PortalForm):
         "Closure days",
         widget=GovTextArea(),
         description="One date a line, YYYY-MM-DD. French public holidays are skipped anyway.",
-        filters=[_strip],
+        filters=[strip_text],
     )
 
     def validate_opens(self, field: StringField) -> None:

@@ -8,6 +8,7 @@ caseworker's work (requests, decisions) is translated on the applicant's side.
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -61,6 +62,17 @@ def english_only() -> Any:
         values = {**request.args.to_dict(flat=False), **(request.view_args or {})}
         return redirect(url_for(request.endpoint, **values, locale="en"))
     return None
+
+
+def object_or_404(model: type[Any], object_id: str) -> Any:
+    """A row named by the UUID in a staff URL; a malformed or unknown id is a missing page."""
+    try:
+        found = db.session.get(model, uuid.UUID(object_id))
+    except ValueError:
+        abort(404)
+    if found is None:
+        abort(404)
+    return found
 
 
 @backoffice.app_template_global()

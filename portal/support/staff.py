@@ -3,7 +3,6 @@ back office (/en/casework/organisations), for the same reason as the rest of it.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
@@ -13,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from portal import audit
 from portal.auth.access import staff_required
 from portal.auth.forms import ConfirmForm
-from portal.backoffice.routes import english_only
+from portal.backoffice.routes import english_only, object_or_404
 from portal.extensions import db
 from portal.models import Assistance, EndReason, Organisation, Role, User
 from portal.security import form_page
@@ -22,16 +21,6 @@ from portal.support.staff_forms import OrganisationForm, WorkerForm
 
 organisations = Blueprint("organisations", __name__)
 organisations.before_request(english_only)
-
-
-def _get_or_404(model: type[Any], object_id: str) -> Any:
-    try:
-        found = db.session.get(model, uuid.UUID(object_id))
-    except ValueError:
-        abort(404)
-    if found is None:
-        abort(404)
-    return found
 
 
 @organisations.route("/", methods=["GET", "POST"])
@@ -66,7 +55,7 @@ def organisation_list() -> Any:
 @form_page
 @staff_required(Role.ADMIN)
 def organisation_page(organisation_id: str) -> Any:
-    organisation = _get_or_404(Organisation, organisation_id)
+    organisation = object_or_404(Organisation, organisation_id)
     form = WorkerForm()
     if form.validate_on_submit():
         try:
@@ -99,7 +88,7 @@ def organisation_page(organisation_id: str) -> Any:
 @organisations.route("/workers/<user_id>/remove", methods=["POST"])
 @staff_required(Role.ADMIN)
 def remove_worker(user_id: str) -> Any:
-    worker = _get_or_404(User, user_id)
+    worker = object_or_404(User, user_id)
     organisation_id = worker.organisation_id
     if worker.role_enum is not Role.SUPPORT or organisation_id is None:
         abort(404)
@@ -112,7 +101,7 @@ def remove_worker(user_id: str) -> Any:
 @organisations.route("/assistances/<assistance_id>/end", methods=["POST"])
 @staff_required(Role.ADMIN)
 def end_assistance(assistance_id: str) -> Any:
-    assistance = _get_or_404(Assistance, assistance_id)
+    assistance = object_or_404(Assistance, assistance_id)
     if ConfirmForm().validate_on_submit():
         services.end_assistance(assistance, current_user, EndReason.ADMIN)
         flash("The organisation's access to this application has ended.")

@@ -7,11 +7,7 @@ from wtforms import StringField
 from wtforms.validators import InputRequired, Length
 
 from portal.auth.forms import EmailAddress
-from portal.forms import PortalForm
-
-
-def _strip(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
+from portal.forms import PortalForm, strip_text
 
 
 class OrganisationForm(PortalForm):
@@ -19,23 +15,26 @@ class OrganisationForm(PortalForm):
         "Name",
         widget=GovTextInput(),
         validators=[InputRequired("Enter the organisation's name"), Length(max=200)],
-        filters=[_strip],
+        filters=[strip_text],
     )
     city = StringField(
         "City",
         widget=GovTextInput(),
         validators=[InputRequired("Enter the city"), Length(max=80)],
-        filters=[_strip],
+        filters=[strip_text],
     )
     contact_email = StringField(
         "Contact email address",
         widget=GovTextInput(),
         description="Applicants who ask for it get a copy of their messages here.",
         validators=[InputRequired("Enter a contact email address"), EmailAddress()],
-        filters=[_strip],
+        filters=[strip_text],
     )
     contact_phone = StringField(
-        "Contact phone number", widget=GovTextInput(), validators=[Length(max=40)], filters=[_strip]
+        "Contact phone number",
+        widget=GovTextInput(),
+        validators=[Length(max=40)],
+        filters=[strip_text],
     )
 
 
@@ -45,5 +44,5 @@ class WorkerForm(PortalForm):
         widget=GovTextInput(),
         description="A new account is sent a link to choose its password.",
         validators=[InputRequired("Enter the worker's email address"), EmailAddress()],
-        filters=[_strip],
+        filters=[strip_text],
     )
