@@ -1,0 +1,505 @@
+"""The deployment files in infra/ agree with the portal and with each other.
+
+Nothing here builds an image or deploys a stack: the tests read the Dockerfile, the Compose file,
+the CloudFormation template and the gunicorn settings, and check what a reviewer would otherwise
+have to remember (a non-root image, private encrypted documents, queues that dead-letter, no
+secret in a file, settings that production accepts, values that must match across files).
+"""
+
+from __future__ import annotations
+
+import re
+import runpy
+import secrets
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cfnlint.api import lint_file
+from cfnlint.config import ManualArgs
+from cfnlint.decode import cfn_yaml
+
+from portal.config import PROJECT_ROOT, ConfigError, PortalConfig
+from portal.documents.crypto import new_key_text
+
+INFRA = PROJECT_ROOT / "infra"
+TEMPLATE = INFRA / "cloudformation.yaml"
+COMPOSE = INFRA / "compose.yaml"
+DOCKERFILE = INFRA / "Dockerfile"
+DOCKERIGNORE = INFRA / "Dockerfile.dockerignore"
+ENV_EXAMPLE = INFRA / "portal.env.example"
+GUNICORN_CONF = INFRA / "gunicorn.conf.py"
+
+# Regions the template is linted for: the portal's default (Paris), London, and cfn-lint's own.
+LINT_REGIONS = ["eu-west-3", "eu-west-2", "us-east-1"]
+SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|_KEY$")
+INTERPOLATION = re.compile(r"\$\{[A-Z0-9_]+(?::?[-?][^}]*)?\}")
+FOURTEEN_DAYS = 14 * 24 * 3600
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    """cfn-lint's loader: it understands !Ref, !Sub and !GetAtt, which plain YAML refuses."""
+    return cfn_yaml.load(str(TEMPLATE))
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def properties(template: dict[str, Any], name: str) -> dict[str, Any]:
+    return template["Resources"][name]["Properties"]
+
+
+def containers(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every container of every task definition, by container name."""
+    found = {}
+    for task in resources(template, "AWS::ECS::TaskDefinition").values():
+        for container in task["Properties"]["ContainerDefinitions"]:
+            found[container["Name"]] = container
+    return found
+
+
+def environment(container: dict[str, Any]) -> dict[str, Any]:
+    return {item["Name"]: item["Value"] for item in container.get("Environment", [])}
+
+
+def statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        statement
+        for policy in role["Properties"].get("Policies", [])
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def dockerfile_stages() -> list[tuple[str, list[str]]]:
+    """(FROM line, instructions) per stage, with continuation lines joined and comments dropped."""
+    instructions: list[str] = []
+    current = ""
+    for line in DOCKERFILE.read_text().splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        current = f"{current} {stripped}" if current else stripped
+        if current.endswith("\\"):
+            current = current[:-1].rstrip()
+            continue
+        instructions.append(current)
+        current = ""
+    stages: list[tuple[str, list[str]]] = []
+    for instruction in instructions:
+        if instruction.upper().startswith("FROM "):
+            stages.append((instruction, []))
+        elif stages:
+            stages[-1][1].append(instruction)
+    return stages
+
+
+def dockerfile_args() -> dict[str, str]:
+    """Global ARG defaults (before the first FROM), used to resolve the stages' base images."""
+    args = {}
+    for line in DOCKERFILE.read_text().splitlines():
+        if line.upper().startswith("FROM "):
+            break
+        match = re.match(r"ARG\s+(\w+)=(\S+)", line.strip())
+        if match:
+            args[match.group(1)] = match.group(2)
+    return args
+
+
+def env_file(path: Path) -> dict[str, str]:
+    values = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, _sep, value = line.partition("=")
+            values[name.strip()] = value.strip()
+    return values
+
+
+# --------------------------------------------------------------------------- CloudFormation
+
+
+def test_template_is_clean_for_cfn_lint_including_informational_checks():
+    """Errors would fail the deployment; warnings and informational checks flag real mistakes
+    (deprecated engine versions, stateful resources without a deletion policy), so none is
+    tolerated."""
+    matches = lint_file(TEMPLATE, config=ManualArgs(regions=LINT_REGIONS, include_checks=["I"]))
+    assert [f"{m.rule.id} line {m.linenumber}: {m.message}" for m in matches] == []
+
+
+def test_documents_bucket_is_private_and_encrypted_with_a_rotating_key(template):
+    """Applicants' identity documents: never public, always encrypted with our own KMS key."""
+    bucket = properties(template, "DocumentsBucket")
+    assert bucket["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    (rule,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    default = rule["ServerSideEncryptionByDefault"]
+    assert default["SSEAlgorithm"] == "aws:kms"
+    assert default["KMSMasterKeyID"] == {"Fn::GetAtt": ["DocumentsKey", "Arn"]}
+    assert properties(template, "DocumentsKey")["EnableKeyRotation"] is True
+    # Losing the key or the bucket with the stack would lose every document.
+    for name in ("DocumentsKey", "DocumentsBucket"):
+        assert template["Resources"][name]["DeletionPolicy"] == "Retain"
+
+
+def test_bucket_policy_refuses_requests_without_tls(template):
+    policy = properties(template, "DocumentsBucketPolicy")
+    assert policy["Bucket"] == {"Ref": "DocumentsBucket"}
+    denials = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+    assert any(
+        s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        and s["Principal"] == "*"
+        and s["Action"] == "s3:*"
+        and len(s["Resource"]) == 2  # the bucket and its objects
+        for s in denials
+    )
+
+
+def test_queues_redrive_to_the_dead_letter_queue_which_keeps_messages_fourteen_days(template):
+    dead_letter = properties(template, "DeadLetterQueue")
+    assert dead_letter["MessageRetentionPeriod"] == FOURTEEN_DAYS == 1209600
+    assert "RedrivePolicy" not in dead_letter
+    for name in ("CheckingQueue", "PriorityQueue"):
+        queue = properties(template, name)
+        assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {
+            "Fn::GetAtt": ["DeadLetterQueue", "Arn"]
+        }
+        assert queue["MessageRetentionPeriod"] == FOURTEEN_DAYS
+        assert queue["VisibilityTimeout"] == 1800
+
+
+def test_queue_settings_match_what_the_portal_is_told(template):
+    """The portal's lease and dead-letter count must be SQS's, or the two disagree on when an
+    application is abandoned or dead."""
+    for name in ("CheckingQueue", "PriorityQueue"):
+        queue = properties(template, name)
+        for container in containers(template).values():
+            env = environment(container)
+            assert env["PORTAL_QUEUE_LEASE_SECONDS"] == str(queue["VisibilityTimeout"])
+            assert env["PORTAL_QUEUE_MAX_RECEIVES"] == str(
+                queue["RedrivePolicy"]["maxReceiveCount"]
+            )
+
+
+def test_an_alarm_goes_off_when_the_dead_letter_queue_holds_a_message(template):
+    (alarm,) = resources(template, "AWS::CloudWatch::Alarm").values()
+    alarm = alarm["Properties"]
+    assert alarm["Namespace"] == "AWS/SQS"
+    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}}
+    ]
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert alarm["Threshold"] == 0
+    assert alarm["AlarmActions"]
+
+
+def test_database_is_postgresql_15_encrypted_private_and_protected(template):
+    database = properties(template, "Database")
+    assert database["Engine"] == "postgres"
+    assert database["EngineVersion"] == {"Ref": "DatabaseEngineVersion"}
+    assert template["Parameters"]["DatabaseEngineVersion"]["Default"].startswith("15.")
+    assert database["StorageEncrypted"] is True
+    assert database["PubliclyAccessible"] is False
+    assert database["DeletionProtection"] is True
+    assert database["MultiAZ"] == {"Ref": "MultiAZ"}
+    # The password is generated in Secrets Manager and never written in the template.
+    assert "{{resolve:secretsmanager:" in database["MasterUserPassword"]["Fn::Sub"]
+    parameters = properties(template, "DatabaseParameterGroup")
+    assert parameters["Parameters"]["rds.force_ssl"] == "1"
+
+
+def test_portal_is_served_over_https_and_checked_on_healthz(template):
+    https = properties(template, "HttpsListener")
+    assert https["Protocol"] == "HTTPS"
+    assert https["Certificates"] == [{"CertificateArn": {"Ref": "CertificateArn"}}]
+    http = properties(template, "HttpListener")
+    assert http["DefaultActions"][0]["RedirectConfig"]["Protocol"] == "HTTPS"
+    target = properties(template, "TargetGroup")
+    assert (target["HealthCheckPath"], target["Port"]) == ("/healthz", 8000)
+    service = properties(template, "PortalService")
+    assert service["LoadBalancers"][0]["ContainerPort"] == 8000
+    assert "LoadBalancers" not in properties(template, "RelayService")
+
+
+def test_containers_run_the_image_roles_and_share_one_environment(template):
+    """The three environments are written out three times (CloudFormation has no YAML aliases):
+    a variable added to one and forgotten in another would make that process behave
+    differently."""
+    found = containers(template)
+    assert found["portal"].get("Command") is None  # the image's gunicorn command
+    assert found["migrate"]["Command"] == ["flask", "--app", "portal", "init-db"]
+    assert found["relay"]["Command"] == ["flask", "--app", "portal", "relay"]
+    assert found["portal"]["DependsOn"] == [{"ContainerName": "migrate", "Condition": "SUCCESS"}]
+    names = {name: set(environment(c)) for name, c in found.items()}
+    assert names["portal"] - {"WEB_CONCURRENCY"} == names["migrate"] == names["relay"]
+    secret_sets = {name: {s["Name"] for s in c["Secrets"]} for name, c in found.items()}
+    assert secret_sets["portal"] == secret_sets["migrate"] == secret_sets["relay"]
+
+
+def test_task_settings_are_what_production_requires(template):
+    """PortalConfig.finalise() refuses the log backend, an http:// base URL and missing keys."""
+    assert template["Parameters"]["BaseUrl"]["AllowedPattern"].startswith("^https://")
+    for container in containers(template).values():
+        env = environment(container)
+        assert env["PORTAL_ENV"] == "production"
+        assert env["PORTAL_NOTIFY_BACKEND"] == "smtp"
+        assert env["PORTAL_DOCUMENT_STORAGE"] == "s3"
+        assert env["PORTAL_S3_BUCKET"] == {"Ref": "DocumentsBucket"}
+        assert env["PORTAL_QUEUE"] == "sqs"
+        injected = {s["Name"] for s in container["Secrets"]}
+        assert {"PORTAL_SECRET_KEY", "PORTAL_DOCUMENT_KEY", "DATABASE_URL"} <= injected
+        # A secret comes from Secrets Manager, never as a plain environment value.
+        assert not [
+            name for name in env if SECRET_NAME.search(name) and name != "PORTAL_S3_KMS_KEY_ID"
+        ]
+
+
+def test_task_roles_grant_only_what_each_process_calls(template):
+    """The web app reads and writes documents and consumes the queues; the relay only sends."""
+    portal = template["Resources"]["PortalTaskRole"]
+    relay = template["Resources"]["RelayTaskRole"]
+    portal_actions = {a for s in statements(portal) for a in as_list(s["Action"])}
+    assert portal_actions == {
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "s3:AbortMultipartUpload",
+        "s3:ListBucket",
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueAttributes",
+    }
+    assert {a for s in statements(relay) for a in as_list(s["Action"])} == {"sqs:SendMessage"}
+    for role in (portal, relay):
+        for statement in statements(role):
+            assert statement["Effect"] == "Allow"
+            assert "*" not in as_list(statement["Resource"])
+            assert not any(action.endswith(":*") for action in as_list(statement["Action"]))
+    objects = next(s for s in statements(portal) if s.get("Sid") == "Documents")
+    assert objects["Resource"] == {"Fn::Sub": "${DocumentsBucket.Arn}/documents/*"}
+
+
+# --------------------------------------------------------------------------- Compose
+
+
+def test_compose_has_the_services_and_starts_them_after_the_migration(compose):
+    services = compose["services"]
+    assert set(services) == {"portal", "relay", "migrate", "postgres", "redis"}
+    for name in ("portal", "relay"):
+        assert services[name]["depends_on"]["migrate"] == {
+            "condition": "service_completed_successfully"
+        }
+    assert services["migrate"]["depends_on"]["postgres"] == {"condition": "service_healthy"}
+    assert services["migrate"]["command"] == ["flask", "--app", "portal", "init-db"]
+    assert services["relay"]["command"] == ["flask", "--app", "portal", "relay"]
+    assert "command" not in services["portal"]  # the image's gunicorn command
+    for name in ("portal", "relay", "migrate"):
+        assert services[name]["build"] == {"context": "..", "dockerfile": "infra/Dockerfile"}
+        assert services[name]["read_only"] is True
+    assert services["postgres"]["image"] == "postgres:15"
+    assert services["postgres"]["healthcheck"]["test"][:2] == ["CMD", "pg_isready"]
+    assert services["redis"]["image"] == "redis:7"
+    # Published on the loopback only: TLS terminates in a proxy in front of it.
+    assert services["portal"]["ports"] == ["127.0.0.1:8000:8000"]
+
+
+def test_compose_holds_no_secret_values(compose):
+    """Secrets come from infra/portal.env or, for the database password, from Compose's
+    interpolation: the file itself must stay safe to commit."""
+    for name, service in compose["services"].items():
+        for key, value in (service.get("environment") or {}).items():
+            if SECRET_NAME.search(key):
+                assert value is None or INTERPOLATION.fullmatch(str(value)), (name, key)
+            if "://" in str(value) and "@" in str(value):
+                credentials = str(value).split("://", 1)[1].split("@", 1)[0]
+                password = credentials.partition(":")[2]
+                assert not password or INTERPOLATION.fullmatch(password), (name, key)
+    example = env_file(ENV_EXAMPLE)
+    for key in ("PORTAL_SECRET_KEY", "PORTAL_DOCUMENT_KEY", "PORTAL_SMTP_PASSWORD"):
+        assert example[key] == "", key
+
+
+def test_compose_settings_are_accepted_by_production_once_the_operator_fills_them_in(
+    compose, monkeypatch
+):
+    """The example env file plus Compose's own values pass finalise(); left empty, the portal
+    refuses to start rather than run with something unsafe."""
+    compose_env = {
+        key: INTERPOLATION.sub("password0123", str(value))
+        for key, value in compose["services"]["portal"]["environment"].items()
+    }
+    operator = {
+        "PORTAL_SECRET_KEY": secrets.token_urlsafe(48),
+        "PORTAL_DOCUMENT_KEY": new_key_text(),
+        "PORTAL_BASE_URL": "https://apply.example.org",
+        "PORTAL_SMTP_HOST": "smtp.example.org",
+        "PORTAL_SMTP_USERNAME": "portal",
+        "PORTAL_SMTP_PASSWORD": "smtp password",
+        "PORTAL_MAIL_FROM": "no-reply@apply.example.org",
+    }
+
+    def configure(env: dict[str, str]) -> PortalConfig:
+        for key in [*compose_env, *env_file(ENV_EXAMPLE), *operator]:
+            monkeypatch.delenv(key, raising=False)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        return PortalConfig.from_env()
+
+    # Compose gives `environment` precedence over `env_file`.
+    filled = configure({**env_file(ENV_EXAMPLE), **operator, **compose_env})
+    filled.finalise()
+    assert filled.is_production
+    assert filled.RATELIMIT_STORAGE_URL.startswith("redis://redis:")
+    with pytest.raises(ConfigError):
+        configure({**env_file(ENV_EXAMPLE), **compose_env}).finalise()
+
+
+# --------------------------------------------------------------------------- image
+
+
+def test_final_stage_is_slim_python_as_a_non_root_user_with_a_health_check():
+    (*builders, (base, final)) = dockerfile_stages()
+    args = dockerfile_args()
+    image = base.split()[1]
+    assert INTERPOLATION.sub(lambda m: args[m.group(0)[2:-1]], image) == "python:3.11-slim"
+    assert [b.split()[1] for b, _ in builders] == ["${NODE_IMAGE}", "${PYTHON_IMAGE}"]
+    assert args["NODE_IMAGE"] == "node:20-slim"
+    users = [i.split()[1] for i in final if i.upper().startswith("USER ")]
+    assert users and users[-1].split(":")[0] not in ("root", "0")
+    (healthcheck,) = [i for i in final if i.upper().startswith("HEALTHCHECK ")]
+    assert "/healthz" in healthcheck and "urllib" in healthcheck and "curl" not in healthcheck
+    assert "EXPOSE 8000" in final
+    assert final[-1] == 'CMD ["gunicorn", "-c", "infra/gunicorn.conf.py", "portal:create_app()"]'
+    # No build tools: nothing is installed in the final stage, it only copies built files.
+    assert not [i for i in final if re.search(r"\b(apt-get|apk|npm|pip)\b", i)]
+
+
+def test_image_installs_the_project_from_pyproject_and_builds_assets_and_catalogs():
+    stages = dict(dockerfile_stages())
+    assets = next(body for base, body in stages.items() if base.endswith("AS assets"))
+    python = next(body for base, body in stages.items() if base.endswith("AS python"))
+    assert any(i.startswith("RUN npm ci") for i in assets)
+    assert "RUN node static/build.mjs" in assets
+    install = next(i for i in python if i.startswith("RUN pip install ."))
+    assert "-e" not in install.split()
+    assert "RUN pybabel compile -d translations" in python
+
+
+def test_image_has_every_folder_the_portal_reads_beside_its_package():
+    """portal.config.PROJECT_ROOT is the folder above portal/: the app reads its templates,
+    assets, catalogs, migrations and queue schema there, so /app must hold them all."""
+    (*_builders, (_base, final)) = dockerfile_stages()
+    copied = " ".join(i for i in final if i.startswith("COPY "))
+    for needed in ("templates/", "migrations/", "docs/queue-message.schema.json"):
+        assert needed in copied, needed
+    assert "COPY --from=assets /src/static/dist /app/static/dist" in final
+    assert "COPY --from=python /app /app" in final  # portal/ and the compiled translations/
+    assert "PYTHONPATH=/app" in " ".join(final)
+
+
+def test_build_context_holds_what_the_dockerfile_copies_and_no_local_secrets():
+    """The ignore file is an allowlist: instance/ (development keys, uploaded files) stays out."""
+    lines = [
+        line.strip()
+        for line in DOCKERIGNORE.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert lines[0] == "*"
+    allowed = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
+    sources = []
+    for _base, body in dockerfile_stages():
+        for instruction in body:
+            parts = instruction.split()
+            if parts[0] == "COPY" and not parts[1].startswith("--from="):
+                sources += [p.rstrip("/") for p in parts[1:-1] if not p.startswith("--")]
+    assert sources
+    assert not [s for s in sources if s not in allowed]
+    assert not [a for a in allowed if a.startswith(("instance", ".venv", "node_modules", ".git"))]
+
+
+# --------------------------------------------------------------------------- gunicorn
+
+
+def gunicorn_settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, Any]:
+    for name in ("WEB_CONCURRENCY", "GUNICORN_THREADS", "FORWARDED_ALLOW_IPS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(GUNICORN_CONF))
+
+
+def test_gunicorn_settings_are_valid_and_read_from_the_environment(monkeypatch):
+    from gunicorn.config import Config
+
+    settings = gunicorn_settings(
+        monkeypatch, WEB_CONCURRENCY="5", FORWARDED_ALLOW_IPS="10.0.0.0/16"
+    )
+    config = Config()
+    for name, value in settings.items():
+        if name in config.settings:
+            config.set(name, value)  # runs gunicorn's own validators
+    assert config.workers == 5
+    assert config.forwarded_allow_ips == ["10.0.0.0/16"]
+    assert config.worker_class_str == "gthread"
+    assert config.threads > 1
+    assert config.bind == ["0.0.0.0:8000"]
+    assert config.accesslog is None  # the app logs each request itself, as JSON
+    assert config.max_requests > 0 and config.max_requests_jitter > 0
+    default = gunicorn_settings(monkeypatch)
+    assert default["workers"] == 2 * default["_cores"]() + 1
+
+
+def test_gunicorn_error_log_formatter_is_the_apps_json_formatter(monkeypatch):
+    from pythonjsonlogger.json import JsonFormatter
+
+    settings = gunicorn_settings(monkeypatch)
+    formatter = dict(settings["logconfig_dict"]["formatters"]["json"])
+    assert formatter.pop("()") == "pythonjsonlogger.json.JsonFormatter"
+    JsonFormatter(**formatter)  # accepts the arguments dictConfig will pass
+    # Any logconfig turns gunicorn's access log on: it must be sent nowhere.
+    assert settings["logconfig_dict"]["loggers"]["gunicorn.access"]["handlers"] == ["discard"]
+
+
+def test_gunicorn_timeouts_fit_the_load_balancer_and_the_task(template, monkeypatch):
+    """Keepalive above the ALB's idle timeout avoids 502s on reused connections; the graceful
+    timeout inside the task's stop timeout lets requests finish before SIGKILL."""
+    settings = gunicorn_settings(monkeypatch)
+    attributes = {
+        a["Key"]: a["Value"] for a in properties(template, "LoadBalancer")["LoadBalancerAttributes"]
+    }
+    assert settings["keepalive"] > int(attributes["idle_timeout.timeout_seconds"])
+    assert settings["graceful_timeout"] < containers(template)["portal"]["StopTimeout"]
+
+
+# --------------------------------------------------------------------------- dependencies
+
+
+def test_the_images_server_is_a_runtime_dependency_of_the_project():
+    """The image installs [project] dependencies only: gunicorn must be one of them."""
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
+    names = {
+        re.split(r"[\[=<>~! ]", spec, maxsplit=1)[0].lower() for spec in project["dependencies"]
+    }
+    assert "gunicorn" in names
