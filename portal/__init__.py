@@ -8,7 +8,7 @@ from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal import assets, errors, i18n, logs, notify, security
+from portal import assets, errors, i18n, logs, metrics, notify, security
 from portal.config import PROJECT_ROOT, PortalConfig
 from portal.documents import services as document_services
 from portal.extensions import babel, csrf, db, limiter, login_manager
@@ -45,6 +45,7 @@ def create_app(config: PortalConfig | None = None, **overrides: Any) -> Flask:
         notify,
         document_services,
         queue_backends,
+        metrics,
     ):
         module.init_app(app)
 

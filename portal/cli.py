@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from portal import migrate
+from portal import migrate, retention
 from portal.apply import windows
 from portal.appointments import centres
 from portal.appointments.slots import WeeklyPattern
@@ -43,6 +43,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(documents_clean_up)
     app.cli.add_command(relay)
     app.cli.add_command(send_reminders)
+    app.cli.add_command(retention_command)
 
 
 @click.command("init-db")
@@ -99,6 +100,21 @@ def seed_demo() -> None:
         worker.organisation_id = organisation.id
     db.session.commit()
     click.echo(f"Organisation: {DEMO_ORG}, with support@example.org as its support worker")
+
+
+@click.command("retention")
+@with_appcontext
+@click.option("--dry-run", is_flag=True, help="Count what is due, change nothing.")
+def retention_command(dry_run: bool) -> None:
+    """Delete documents and personal data PORTAL_RETENTION_DAYS after a final decision or a
+    withdrawal, keeping an anonymised record (for a scheduler, daily)."""
+    days = current_app.config["PORTAL"].RETENTION_DAYS
+    result = retention.run(utcnow(), timedelta(days=days), dry_run=dry_run)
+    verb = "due" if dry_run else "anonymised"
+    click.echo(
+        f"applications {verb}: {result.applications}, documents: {result.documents}, "
+        f"accounts closed: {result.accounts}"
+    )
 
 
 @click.command("send-reminders")

@@ -177,6 +177,8 @@ class PortalConfig:
     BOOKING_CUTOFF_HOURS: int = 48
     REMINDER_DAYS: int = 2
     NUDGE_DAYS: int = 3
+    METRICS_TOKEN: str = ""
+    RETENTION_DAYS: int = 365
 
     @classmethod
     def from_env(cls) -> PortalConfig:
@@ -226,6 +228,8 @@ class PortalConfig:
             BOOKING_CUTOFF_HOURS=_int("PORTAL_BOOKING_CUTOFF_HOURS", 48),
             REMINDER_DAYS=_int("PORTAL_REMINDER_DAYS", 2),
             NUDGE_DAYS=_int("PORTAL_NUDGE_DAYS", 3),
+            METRICS_TOKEN=_env("PORTAL_METRICS_TOKEN", "") or "",
+            RETENTION_DAYS=_int("PORTAL_RETENTION_DAYS", 365),
             QUEUE_MAX_RECEIVES=_int("PORTAL_QUEUE_MAX_RECEIVES", 5),
             SQS_QUEUE_URL=_env("PORTAL_SQS_QUEUE_URL", "") or "",
             SQS_PRIORITY_QUEUE_URL=_env("PORTAL_SQS_PRIORITY_QUEUE_URL", "") or "",

@@ -22,6 +22,7 @@ from portal.apply.families import family_group_for
 from portal.auth.services import absolute_url
 from portal.documents import services as document_services
 from portal.extensions import db
+from portal.metrics import SUBMISSIONS
 from portal.models import (
     Application,
     FamilyGroup,
@@ -100,6 +101,7 @@ def submit(
         outbox.enqueue(application, outbox.SUBMITTED, now)
         _send_confirmation(application)
         db.session.commit()
+        SUBMISSIONS.inc()
     except (lifecycle.IllegalTransition, IntegrityError):
         # Someone else (the same person's double click, a retry) sent it first.
         db.session.rollback()

@@ -25,6 +25,7 @@ from portal.appointments.forms import WHO_FAMILY, WHO_ME, CentreForm, TimeForm
 from portal.auth.forms import ConfirmForm
 from portal.extensions import db
 from portal.i18n import current_locale, isolate, time_of_day
+from portal.metrics import BOOKING_CONFLICTS
 from portal.models import Application, Appointment, Centre, Slot, Status, utcnow
 from portal.security import form_page
 
@@ -206,6 +207,8 @@ def times(application: Application, centre_id: str, day: str) -> Any:
             form.slot.errors = [_("Select a time")]
             status = 400
         except booking.BookingRefused as refused:
+            if refused.refusal is booking.Refusal.TAKEN:
+                BOOKING_CONFLICTS.inc()
             form.slot.errors = [refusal_message(refused.refusal)]
             status = 409
         else:

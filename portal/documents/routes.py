@@ -31,6 +31,7 @@ from portal.auth.forms import ConfirmForm
 from portal.documents import content, rules, services
 from portal.documents.forms import IdentityUploadForm, UploadForm
 from portal.extensions import db
+from portal.metrics import UPLOAD_REJECTIONS
 from portal.models import Application, Document, DocumentKind, Role
 from portal.security import form_page
 
@@ -115,6 +116,7 @@ def add(application: Application, kind: str) -> Any:
         try:
             document = services.upload(application, current_user, item, replace)
         except services.Refused as refused:
+            UPLOAD_REJECTIONS.labels(refused.reason).inc()
             if refused.reason == "not_a_draft":
                 return redirect(url_for("apply.status"))
             form.file.errors.append(_refusal(refused, name))

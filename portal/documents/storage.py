@@ -48,6 +48,10 @@ class Storage(Protocol):
 
     def keys(self, older_than: datetime) -> Iterator[str]: ...
 
+    def reachable(self) -> bool:
+        """Whether documents could be stored now (for the readiness check)."""
+        ...
+
 
 def new_key() -> str:
     """A random object key: unguessable, and never derived from anything a user sent."""
@@ -115,6 +119,9 @@ class LocalStorage:
         except OSError as exc:
             raise StorageError("could not list stored documents") from exc
 
+    def reachable(self) -> bool:
+        return self._root.is_dir() and os.access(self._root, os.W_OK | os.X_OK)
+
     def _path(self, key: str) -> Path:
         match = _KEY.fullmatch(key)
         if not match:
@@ -176,6 +183,13 @@ class S3Storage:
             self._client.delete_object(Bucket=self._bucket, Key=key)
         except (ClientError, BotoCoreError) as exc:
             raise StorageError(f"could not delete {key}") from exc
+
+    def reachable(self) -> bool:
+        try:
+            self._client.head_bucket(Bucket=self._bucket)
+        except (ClientError, BotoCoreError):
+            return False
+        return True
 
     def keys(self, older_than: datetime) -> Iterator[str]:
         cutoff = _aware(older_than)

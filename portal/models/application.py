@@ -96,6 +96,8 @@ class Application(HasId, HasCreatedAt, Base):
     submitted_at: Mapped[datetime | None]
     window_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("application_windows.id"))
     family_group_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("family_groups.id"))
+    # Set when the retention command has removed the personal data (see portal.retention).
+    anonymised_at: Mapped[datetime | None]
 
     family_group: Mapped[FamilyGroup | None] = relationship(back_populates="applications")
     window: Mapped[ApplicationWindow | None] = relationship()

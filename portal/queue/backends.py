@@ -54,6 +54,9 @@ class CheckingQueue(Protocol):
     def dead_letter_count(self) -> int:
         """Items that failed too many times and wait for an admin."""
 
+    def reachable(self) -> bool:
+        """Whether claims could be made now (for the readiness check)."""
+
 
 def waiting_condition(now: datetime, max_receives: int) -> ColumnElement[bool]:
     """Claimable now: not done, not dead, lease (if any) over, receives left."""
@@ -217,6 +220,10 @@ class DatabaseQueue(_Leases):
     def acknowledge(self, item_id: uuid.UUID) -> None:
         """The database queue's item is done when the caller's transaction commits."""
 
+    def reachable(self) -> bool:
+        """The database queue is the database, which the readiness check tries on its own."""
+        return True
+
     def dead_letter_count(self) -> int:
         return int(
             db.session.scalar(
@@ -347,6 +354,16 @@ class SqsQueue(_Leases):
             self.client.delete_message(QueueUrl=url, ReceiptHandle=handle)
         except Exception:
             log.exception("queue message not deleted; it will be dropped when seen again")
+
+    def reachable(self) -> bool:
+        try:
+            self.client.get_queue_attributes(
+                QueueUrl=self.queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+            )
+        except Exception:
+            log.warning("the SQS queue is not reachable", exc_info=True)
+            return False
+        return True
 
     def dead_letter_count(self) -> int:
         if not self.dead_letter_queue_url:

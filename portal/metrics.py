@@ -1,0 +1,109 @@
+"""Prometheus metrics, on an endpoint that only the monitoring system can read.
+
+Events (submissions, upload rejections, booking conflicts, request latency) are counted where they
+happen, with prometheus_client; under gunicorn, set PROMETHEUS_MULTIPROC_DIR (infra/gunicorn.conf.py
+does) so that every worker process adds to the same figures. The queue's state (depth, age of the
+oldest item, dead letters) is read from its source at each scrape, so it is right whichever
+process answers.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Flask, Response, abort, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+
+from portal.extensions import db
+from portal.models import QueueItem, utcnow
+
+SUBMISSIONS = Counter("portal_submissions", "Applications sent")
+UPLOAD_REJECTIONS = Counter("portal_upload_rejections", "Uploads refused, by reason", ["reason"])
+BOOKING_CONFLICTS = Counter(
+    "portal_booking_conflicts", "Bookings refused because the time had just been taken"
+)
+REQUEST_SECONDS = Histogram(
+    "portal_request_seconds",
+    "Time to answer a request, by endpoint",
+    ["endpoint", "method"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+class QueueCollector(Collector):
+    """The checking queue as it is now: waiting items, the oldest one's age, dead letters."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        from portal.queue.backends import checking_queue, waiting_condition
+
+        with self.app.app_context():
+            queue = checking_queue()
+            now = utcnow()
+            waiting = waiting_condition(now, queue.max_receives)
+            depth, oldest = db.session.execute(
+                select(func.count(), func.min(QueueItem.submitted_at)).where(waiting)
+            ).one()
+            dead = queue.dead_letter_count()
+            db.session.rollback()
+        yield GaugeMetricFamily("portal_queue_depth", "Applications waiting to be checked", depth)
+        age = (now - oldest).total_seconds() if oldest is not None else 0.0
+        yield GaugeMetricFamily(
+            "portal_queue_oldest_seconds", "How long the oldest waiting application has waited", age
+        )
+        yield GaugeMetricFamily("portal_queue_dead_letters", "Items that failed too often", dead)
+
+
+def registry(app: Flask) -> CollectorRegistry:
+    """This app's registry: its own events (or every worker's, in multiprocess mode) and the
+    queue read at scrape time."""
+    chosen = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.MultiProcessCollector(chosen)
+    else:
+        for collector in (SUBMISSIONS, UPLOAD_REJECTIONS, BOOKING_CONFLICTS, REQUEST_SECONDS):
+            chosen.register(collector)
+    chosen.register(QueueCollector(app))
+    return chosen
+
+
+def init_app(app: Flask) -> None:
+    """Time every request; serve /metrics to whoever holds PORTAL_METRICS_TOKEN, else 404."""
+    token = app.config["PORTAL"].METRICS_TOKEN
+    scraped = registry(app)
+
+    @app.before_request
+    def start_timer() -> None:
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def observe(response: Response) -> Response:
+        started = g.get("request_started")
+        if started is not None and request.endpoint not in (None, "metrics", "asset"):
+            REQUEST_SECONDS.labels(request.endpoint, request.method).observe(
+                time.perf_counter() - started
+            )
+        return response
+
+    @app.route("/metrics")
+    def metrics() -> Any:
+        offered = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if not token or not hmac.compare_digest(offered.encode(), token.encode()):
+            abort(404)
+        return Response(generate_latest(scraped), mimetype=CONTENT_TYPE_LATEST)
