@@ -33,7 +33,7 @@ from portal.apply import summary
 from portal.auth.access import signed_in_required, staff_required
 from portal.auth.forms import ConfirmForm
 from portal.auth.services import absolute_url
-from portal.extensions import db
+from portal.extensions import db, limiter
 from portal.i18n import text_direction
 from portal.models import Assistance, ConsentMethod, EndReason, Role, Status
 from portal.security import form_page
@@ -252,6 +252,7 @@ def end(assistance_id: str) -> Any:
 
 
 @support.route("/claim", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
 @form_page
 def claim() -> Any:
     form = ClaimCodeForm()
