@@ -11,7 +11,8 @@ PORT ?= 5000
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 LOCALES := en fr ar fa ps ckb ku ti am vi so
 
-.PHONY: help run test lint format assets translations translations-extract translations-update install
+.PHONY: help run test lint format assets translations translations-extract translations-update install \
+	page-weight lighthouse
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-22s %s\n", $$1, $$2}'
@@ -66,4 +67,35 @@ translations-update: translations-extract ## Merge new strings into every catalo
 		else \
 			$(BIN)/pybabel init -i translations/messages.pot -d translations -l $$locale; \
 		fi; \
+	done
+
+page-weight: install assets translations ## Bytes per page of the applicant's journey, against stock GOV.UK Frontend
+	$(BIN)/python bench/page_weight.py $(PAGE_WEIGHT_ARGS)
+
+# Lighthouse 13 needs Node >= 22.19; 12.8.2 is the newest that runs on Node 20. Run through npx,
+# not a devDependency: it would add ~180 MB and 170 packages to every `npm ci` (the image's too),
+# and a dependency of its own asks for `latest` versions, which breaks `npm ci` once they move.
+LIGHTHOUSE := npx --yes lighthouse@12.8.2
+LIGHTHOUSE_PORT ?= 5077
+LIGHTHOUSE_PAGES ?= /en/ /en/eligibility/in_france
+
+lighthouse: install assets translations ## Lighthouse (mobile) scores of the start page and a form page, on a throwaway demo instance
+	@set -euo pipefail; \
+	instance=$$(mktemp -d); \
+	export PORTAL_INSTANCE_PATH=$$instance DATABASE_URL=sqlite:///$$instance/portal.sqlite3 \
+		PORTAL_LOG_LEVEL=WARNING PORTAL_BASE_URL=http://$(HOST):$(LIGHTHOUSE_PORT); \
+	$(FLASK) init-db >/dev/null; \
+	$(FLASK) seed-demo >/dev/null; \
+	$(FLASK) run --host $(HOST) --port $(LIGHTHOUSE_PORT) >$$instance/server.log 2>&1 & server=$$!; \
+	trap 'kill $$server 2>/dev/null; rm -rf $$instance' EXIT; \
+	for _ in $$(seq 50); do curl -fs -o /dev/null http://$(HOST):$(LIGHTHOUSE_PORT)/healthz 2>/dev/null && break; sleep 0.2; done; \
+	printf '%-32s %11s %13s %14s %12s\n' page performance accessibility best-practices "bytes (LH)"; \
+	for path in $(LIGHTHOUSE_PAGES); do \
+		CHROME_PATH=/usr/bin/chromium $(LIGHTHOUSE) http://$(HOST):$(LIGHTHOUSE_PORT)$$path \
+			--quiet --form-factor=mobile --only-categories=performance,accessibility,best-practices \
+			--chrome-flags="--headless=new --no-sandbox" --output=json --output-path=$$instance/report.json; \
+		$(BIN)/python -c 'import json, sys; r = json.load(open(sys.argv[1])); c = r["categories"]; \
+			print("%-32s %11.0f %13.0f %14.0f %12.0f" % (sys.argv[2], *((c[k]["score"] or 0) * 100 \
+			for k in ("performance", "accessibility", "best-practices")), \
+			r["audits"]["total-byte-weight"]["numericValue"]))' $$instance/report.json $$path; \
 	done

@@ -115,19 +115,19 @@ logconfig_dict = {
     },
 }
 
+
 # Prometheus: every worker writes its counters to files in one directory that /metrics reads
-# (portal.metrics), so the figures add up whichever worker answers the scrape. The directory is
-# emptied when the master starts, since values from a previous run would be counted again.
-_METRICS_DIR = os.environ.setdefault(
-    "PROMETHEUS_MULTIPROC_DIR",
-    "/dev/shm/portal-metrics" if os.access("/dev/shm", os.W_OK) else "/tmp/portal-metrics",  # noqa: S108
-)
-
-
+# (portal.metrics), so the figures add up whichever worker answers the scrape. The master sets the
+# directory before it forks the workers (which load the app after the fork), and empties it, since
+# values from a previous run would be counted again.
 def on_starting(server: object) -> None:
-    os.makedirs(_METRICS_DIR, exist_ok=True)
-    for name in os.listdir(_METRICS_DIR):
-        os.remove(os.path.join(_METRICS_DIR, name))
+    directory = os.environ.setdefault(
+        "PROMETHEUS_MULTIPROC_DIR",
+        "/dev/shm/portal-metrics" if os.access("/dev/shm", os.W_OK) else "/tmp/portal-metrics",  # noqa: S108
+    )
+    os.makedirs(directory, exist_ok=True)
+    for name in os.listdir(directory):
+        os.remove(os.path.join(directory, name))
 
 
 def child_exit(server: object, worker: object) -> None:

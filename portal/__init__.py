@@ -75,6 +75,8 @@ def init_jinja(app: Flask) -> None:
 
 
 def init_extensions(app: Flask) -> None:
+    # First, so that Flask-Compress's after_request hook runs last, on the finished response.
+    assets.init_compression(app)
     db.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     csrf.init_app(app)

@@ -1,8 +1,35 @@
 // Progressive enhancement only: every page works without this file.
-import { initAll } from "__GOVUK_FRONTEND__";
+//
+// Only the GOV.UK Frontend components whose markup the portal renders (`data-module="govuk-…"`):
+// static/build.mjs bundles this file with esbuild, which leaves every other component out
+// (initAll would bring all of them). A page that starts using another one (accordion, tabs,
+// character count, exit this page, a file upload with `javascript: true`) must add it here;
+// tests/integration/test_assets.py checks the templates against this list.
+import {
+  Button,
+  Checkboxes,
+  createAll,
+  ErrorSummary,
+  NotificationBanner,
+  PasswordInput,
+  Radios,
+  ServiceNavigation,
+  SkipLink,
+} from "govuk-frontend";
 
 document.body.classList.add("js-enabled", "govuk-frontend-supported");
-initAll();
+for (const Component of [
+  Button,
+  Checkboxes,
+  ErrorSummary,
+  NotificationBanner,
+  PasswordInput,
+  Radios,
+  ServiceNavigation,
+  SkipLink,
+]) {
+  createAll(Component);
+}
 
 // Session timeout warning (GOV.UK pattern): shown two minutes before the idle timeout,
 // with a button that keeps the session alive so nothing typed is lost.
