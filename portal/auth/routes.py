@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
+from sqlalchemy.orm import joinedload
 
 from portal import audit
 from portal.auth import services, sessions, tokens, totp
@@ -268,7 +269,10 @@ def account() -> Any:
 def load_user(session_id: str) -> User | None:
     """Flask-Login's loader: the session row must exist, not be ended, idle or too old."""
     try:
-        row = db.session.get(UserSession, uuid.UUID(session_id))
+        # The user comes with the session row: one query per request, not two.
+        row = db.session.get(
+            UserSession, uuid.UUID(session_id), options=[joinedload(UserSession.user)]
+        )
     except ValueError:
         return None
     if row is None:

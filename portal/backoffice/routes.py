@@ -154,8 +154,11 @@ def _render_application(
         "can_decide_final": application.status_enum
         in (Status.BIOMETRICS_ENROLLED, Status.SECURITY_CHECKS),
     }
+    # Render before committing: a commit expires every row loaded above, and the template would
+    # then load each family member, document and status change again one by one (an N+1).
+    page = render_template("backoffice/application.html", **context)
     db.session.commit()
-    return render_template("backoffice/application.html", **context), status
+    return page, status
 
 
 @backoffice.route("/applications/<application_id>/release", methods=["POST"])
