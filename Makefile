@@ -12,7 +12,7 @@ PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 LOCALES := en fr ar fa ps ckb ku ti am vi so
 
 .PHONY: help run test lint format assets translations translations-extract translations-update install \
-	page-weight lighthouse
+	page-weight lighthouse bench
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-22s %s\n", $$1, $$2}'
@@ -68,6 +68,12 @@ translations-update: translations-extract ## Merge new strings into every catalo
 			$(BIN)/pybabel init -i translations/messages.pot -d translations -l $$locale; \
 		fi; \
 	done
+
+bench: install assets translations ## Every benchmark in one run: page weight, load test, queue and bookings (PostgreSQL)
+	$(BIN)/python bench/page_weight.py
+	$(BIN)/python bench/load_test.py
+	$(BIN)/python bench/queue_throughput.py
+	$(BIN)/python bench/booking_throughput.py
 
 page-weight: install assets translations ## Bytes per page of the applicant's journey, against stock GOV.UK Frontend
 	$(BIN)/python bench/page_weight.py $(PAGE_WEIGHT_ARGS)
