@@ -52,18 +52,9 @@ from portal.extensions import db  # noqa: E402
 from portal.models import Role, utcnow  # noqa: E402
 from tests.apply_helpers import ELIGIBLE, photo_bytes  # noqa: E402
 from tests.apply_helpers import MAIN_APPLICANT_ALONE as ANSWERS  # noqa: E402
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.helpers import PASSWORD  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 # What a phone shows: a small screen (the CSS is the same for every size anyway).
 VIEWPORT = {"width": 375, "height": 667}
 EMAIL = "amina@example.org"  # as MAIN_APPLICANT_ALONE's contact page answers

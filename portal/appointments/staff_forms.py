@@ -14,30 +14,16 @@ from wtforms import BooleanField, IntegerField, SelectMultipleField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
 
 from portal.appointments.slots import WeeklyPattern
+from portal.fields import text_field
 from portal.forms import PortalForm, strip_text
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
 class CentreAdminForm(PortalForm):
-    name = StringField(
-        "Name",
-        widget=GovTextInput(),
-        validators=[InputRequired("Enter the centre's name"), Length(max=120)],
-        filters=[strip_text],
-    )
-    address = StringField(
-        "Address",
-        widget=GovTextInput(),
-        validators=[InputRequired("Enter the address"), Length(max=300)],
-        filters=[strip_text],
-    )
-    city = StringField(
-        "City",
-        widget=GovTextInput(),
-        validators=[InputRequired("Enter the city"), Length(max=80)],
-        filters=[strip_text],
-    )
+    name = text_field("Name", "Enter the centre's name", max_length=120)
+    address = text_field("Address", "Enter the address", max_length=300)
+    city = text_field("City", "Enter the city", max_length=80)
     opening_hours = TextAreaField(
         "Opening hours",
         widget=GovTextArea(),

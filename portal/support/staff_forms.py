@@ -7,22 +7,13 @@ from wtforms import StringField
 from wtforms.validators import InputRequired, Length
 
 from portal.auth.forms import EmailAddress
+from portal.fields import text_field
 from portal.forms import PortalForm, strip_text
 
 
 class OrganisationForm(PortalForm):
-    name = StringField(
-        "Name",
-        widget=GovTextInput(),
-        validators=[InputRequired("Enter the organisation's name"), Length(max=200)],
-        filters=[strip_text],
-    )
-    city = StringField(
-        "City",
-        widget=GovTextInput(),
-        validators=[InputRequired("Enter the city"), Length(max=80)],
-        filters=[strip_text],
-    )
+    name = text_field("Name", "Enter the organisation's name", max_length=200)
+    city = text_field("City", "Enter the city", max_length=80)
     contact_email = StringField(
         "Contact email address",
         widget=GovTextInput(),
