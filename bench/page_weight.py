@@ -29,9 +29,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -42,7 +39,6 @@ sys.path.insert(0, str(ROOT))
 
 from flask import Flask  # noqa: E402
 from playwright.sync_api import BrowserContext, sync_playwright  # noqa: E402
-from werkzeug.serving import WSGIRequestHandler, make_server  # noqa: E402
 
 from portal import assets, create_app, migrate  # noqa: E402
 from portal.apply import windows  # noqa: E402
@@ -52,7 +48,7 @@ from portal.extensions import db  # noqa: E402
 from portal.models import Role, utcnow  # noqa: E402
 from tests.apply_helpers import ELIGIBLE, photo_bytes  # noqa: E402
 from tests.apply_helpers import MAIN_APPLICANT_ALONE as ANSWERS  # noqa: E402
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, serve  # noqa: E402
 from tests.helpers import PASSWORD  # noqa: E402
 
 # What a phone shows: a small screen (the CSS is the same for every size anyway).
@@ -135,25 +131,6 @@ def make_app(folder: Path, dist: Path, compress_html: bool) -> Flask:
 def html_is_compressed(app: Flask) -> bool:
     response = app.test_client().get("/en/", headers={"Accept-Encoding": CHROMIUM_ACCEPT_ENCODING})
     return "Content-Encoding" in response.headers
-
-
-class QuietRequestHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-
-@contextmanager
-def serve(app: Flask) -> Iterator[str]:
-    """One request at a time, as the browser tests serve the app (SQLite, one writer)."""
-    server = make_server("127.0.0.1", 0, app, request_handler=QuietRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, name="page-weight", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 def build_stock(folder: Path) -> Path:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal import audit
@@ -55,6 +55,10 @@ class Rules:
     horizon: timedelta
     cutoff: timedelta
 
+    @property
+    def cutoff_hours(self) -> int:
+        return int(self.cutoff.total_seconds() // 3600)
+
 
 def rules() -> Rules:
     settings = current_app.config["PORTAL"]
@@ -68,18 +72,23 @@ def active_centres() -> list[Centre]:
     return list(db.session.scalars(select(Centre).where(Centre.active).order_by(Centre.city)))
 
 
+def _bookable(now: datetime, places: int) -> tuple[ColumnElement[bool], ...]:
+    """What makes a slot bookable for `places` people: the same rule lists the free times and
+    guards the conditional UPDATE that takes them."""
+    return (
+        Slot.closed.is_(False),
+        Slot.starts_at > now,
+        Slot.starts_at <= now + rules().horizon,
+        Slot.booked + places <= Slot.capacity,
+    )
+
+
 def free_slots(centre: Centre, now: datetime, places: int = 1) -> list[Slot]:
     """Open slots with room for `places` people, from now to the booking horizon."""
     return list(
         db.session.scalars(
             select(Slot)
-            .where(
-                Slot.centre_id == centre.id,
-                Slot.closed.is_(False),
-                Slot.starts_at > now,
-                Slot.starts_at <= now + rules().horizon,
-                Slot.booked + places <= Slot.capacity,
-            )
+            .where(Slot.centre_id == centre.id, *_bookable(now, places))
             .order_by(Slot.starts_at)
         )
     )
@@ -158,13 +167,7 @@ def _take_places(slot_id: uuid.UUID, places: int, now: datetime) -> None:
     """Take places in a slot if it still has them: one conditional UPDATE, checked by row count."""
     taken = db.session.execute(
         update(Slot)
-        .where(
-            Slot.id == slot_id,
-            Slot.closed.is_(False),
-            Slot.starts_at > now,
-            Slot.starts_at <= now + rules().horizon,
-            Slot.booked + places <= Slot.capacity,
-        )
+        .where(Slot.id == slot_id, *_bookable(now, places))
         .values(booked=Slot.booked + places)
         .execution_options(synchronize_session=False)
     )

@@ -116,6 +116,17 @@ def close_slot(slot: Slot, admin: User, now: datetime) -> int:
     return len(booked)
 
 
+def record_outcome(appointment: Appointment, staff: User, now: datetime, *, enrolled: bool) -> None:
+    """At the desk: enrolled moves the application on; a no-show is told to the applicant, who
+    may book once more (raises BookingRefused if the appointment was already marked)."""
+    if enrolled:
+        booking.mark_attended(appointment, staff, now)
+        return
+    missed = booking.mark_no_show(appointment, staff, now)
+    messages.tell_missed(appointment, can_rebook=missed < booking.MAX_NO_SHOWS)
+    db.session.commit()
+
+
 def delete_slot(slot: Slot, admin: User) -> bool:
     """Only a slot nobody ever booked can go: appointments keep pointing at their slot."""
     used = db.session.scalar(

@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from flask import current_app
 from flask_babel import force_locale, gettext
 
 from portal import notify
+from portal.appointments import booking
 from portal.appointments.calendar import CalendarEvent, ics_bytes
 from portal.auth.services import absolute_url
 from portal.models import Application, Appointment, Centre, utcnow
@@ -30,7 +30,7 @@ def details(appointment: Appointment, locale: str) -> dict[str, Any]:
         "centre_address": centre.address,
         "map_url": map_url(centre),
         "appointment_url": absolute_url("appointments.overview", locale=locale),
-        "cutoff_hours": current_app.config["PORTAL"].BOOKING_CUTOFF_HOURS,
+        "cutoff_hours": booking.rules().cutoff_hours,
     }
 
 

@@ -48,7 +48,7 @@ def invited_view(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def refusal_message(refusal: booking.Refusal) -> str:
-    hours = booking.rules().cutoff.total_seconds() // 3600
+    hours = booking.rules().cutoff_hours
     return {
         booking.Refusal.TAKEN: _("That time has just been taken. Choose another time."),
         booking.Refusal.NOT_INVITED: _("You cannot book an appointment at the moment."),
@@ -92,22 +92,25 @@ def _local_day(slot: Slot) -> date:
     return slot.starts_at.astimezone(ZoneInfo(slot.centre.timezone)).date()
 
 
-@appointments.route("/application/appointment")
-@invited_view
-def overview(application: Application) -> Any:
-    appointment = booking.current_appointment(application)
-    now = utcnow()
+def _show(application: Application, appointment: Appointment | None, confirmation: bool) -> str:
+    """The appointment page; right after booking, the same page under a confirmation panel."""
     return render_template(
         "appointments/overview.html",
         application=application,
         appointment=appointment,
         can_book=booking.can_book(application),
-        can_change=appointment is not None and booking.can_change(appointment, now),
+        can_change=appointment is not None and booking.can_change(appointment, utcnow()),
         no_shows=booking.no_shows(application),
-        cutoff_hours=booking.rules().cutoff.total_seconds() // 3600,
+        cutoff_hours=booking.rules().cutoff_hours,
         map_url=messages.map_url(appointment.slot.centre) if appointment else None,
-        confirmation=False,
+        confirmation=confirmation,
     )
+
+
+@appointments.route("/application/appointment")
+@invited_view
+def overview(application: Application) -> Any:
+    return _show(application, booking.current_appointment(application), confirmation=False)
 
 
 @appointments.route("/application/appointment/confirmation")
@@ -116,17 +119,7 @@ def confirmation(application: Application) -> Any:
     appointment = booking.current_appointment(application)
     if appointment is None:
         return redirect(url_for("appointments.overview"))
-    return render_template(
-        "appointments/overview.html",
-        application=application,
-        appointment=appointment,
-        can_book=False,
-        can_change=booking.can_change(appointment, utcnow()),
-        no_shows=0,
-        cutoff_hours=booking.rules().cutoff.total_seconds() // 3600,
-        map_url=messages.map_url(appointment.slot.centre),
-        confirmation=True,
-    )
+    return _show(application, appointment, confirmation=True)
 
 
 @appointments.route("/application/appointment/centre", methods=["GET", "POST"])

@@ -14,7 +14,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from portal import audit
-from portal.appointments import booking, centres, messages
+from portal.appointments import booking, centres
 from portal.appointments.staff_forms import CentreAdminForm, SlotPatternForm
 from portal.auth.access import staff_required
 from portal.auth.forms import ConfirmForm
@@ -166,30 +166,24 @@ def _back_to_day(appointment: Appointment) -> Any:
 @staff_centres.route("/appointments/<appointment_id>/attended", methods=["POST"])
 @staff_required(*CASEWORK)
 def attended(appointment_id: str) -> Any:
-    appointment = object_or_404(Appointment, appointment_id)
-    if ConfirmForm().validate_on_submit():
-        try:
-            booking.mark_attended(appointment, current_user, utcnow())
-        except booking.BookingRefused:
-            db.session.rollback()
-            flash("This appointment was already marked.")
-        else:
-            flash(f"{appointment.application.reference}: biometrics enrolled.", "success")
-    return _back_to_day(appointment)
+    return _mark(appointment_id, enrolled=True)
 
 
 @staff_centres.route("/appointments/<appointment_id>/no-show", methods=["POST"])
 @staff_required(*CASEWORK)
 def no_show(appointment_id: str) -> Any:
+    return _mark(appointment_id, enrolled=False)
+
+
+def _mark(appointment_id: str, *, enrolled: bool) -> Any:
     appointment = object_or_404(Appointment, appointment_id)
     if ConfirmForm().validate_on_submit():
         try:
-            missed = booking.mark_no_show(appointment, current_user, utcnow())
+            centres.record_outcome(appointment, current_user, utcnow(), enrolled=enrolled)
         except booking.BookingRefused:
             db.session.rollback()
             flash("This appointment was already marked.")
         else:
-            messages.tell_missed(appointment, can_rebook=missed < booking.MAX_NO_SHOWS)
-            db.session.commit()
-            flash(f"{appointment.application.reference}: recorded as not attended.")
+            outcome = "biometrics enrolled" if enrolled else "recorded as not attended"
+            flash(f"{appointment.application.reference}: {outcome}.", "success")
     return _back_to_day(appointment)

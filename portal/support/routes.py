@@ -27,13 +27,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
-from portal import notify
 from portal.apply import services as apply_services
 from portal.apply import summary
 from portal.auth.access import signed_in_required, staff_required
 from portal.auth.forms import ConfirmForm
-from portal.auth.services import absolute_url
-from portal.extensions import db, limiter
+from portal.extensions import limiter
 from portal.i18n import text_direction
 from portal.models import Assistance, ConsentMethod, EndReason, Role, Status
 from portal.security import form_page
@@ -72,10 +70,6 @@ def _assistance_or_404(assistance_id: str) -> Assistance:
         return services.assistance_for_worker(current_user, assistance_id)
     except services.NotAllowed:
         abort(404)
-
-
-def claim_url(locale: str) -> str:
-    return absolute_url("support.claim", locale=locale)
 
 
 def render_in(locale: str, template: str, **context: Any) -> Markup:
@@ -209,27 +203,19 @@ def claim_code(assistance_id: str) -> Any:
     assistance = _assistance_or_404(assistance_id)
     if not ConfirmForm().validate_on_submit():
         return redirect(url_for("support.applicant", assistance_id=assistance.id))
-    code = services.issue_claim_code(assistance, current_user)
-    application = apply_services.active_application(assistance.applicant)
-    mobile = ((application.answers.get("contact") or {}).get("mobile")) if application else None
+    issued = services.issue_claim_code(assistance, current_user)
     locale = assistance.consent_locale
-    if mobile:
-        notify.send_sms(
-            mobile,
-            "claim_code",
-            locale,
-            code=code,
-            claim_url=claim_url(locale),
-        )
-        db.session.commit()
     instructions = render_in(
-        locale, "support/claim_instructions.html", code=code, claim_url=claim_url(locale)
+        locale,
+        "support/claim_instructions.html",
+        code=issued.code,
+        claim_url=services.claim_url(locale),
     )
     return render_template(
         "support/claim_code.html",
         assistance=assistance,
-        code=code,
-        sent_to=mobile,
+        code=issued.code,
+        sent_to=issued.sent_to,
         instructions=instructions,
         applicant_locale=locale,
         applicant_direction=text_direction(locale),

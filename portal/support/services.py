@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import g, has_request_context, session
 from flask_login import current_user
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 
-from portal import audit
+from portal import audit, notify
 from portal.apply import references
+from portal.apply.services import active_application
 from portal.auth import passwords
 from portal.auth.services import (
+    absolute_url,
     find_user,
     normalise_email,
     request_password_reset,
@@ -270,8 +274,15 @@ def normalise_claim_code(text: str) -> str:
     return "-".join(kept[index : index + 4] for index in range(0, len(kept), 4))
 
 
-def issue_claim_code(assistance: Assistance, worker: User) -> str:
-    """A new single-use code for the applicant to take over; older codes stop working."""
+@dataclass(frozen=True)
+class ClaimCode:
+    code: str
+    sent_to: str | None
+
+
+def issue_claim_code(assistance: Assistance, worker: User) -> ClaimCode:
+    """A new single-use code for the applicant to take over (older codes stop working), also
+    texted to the mobile number of their application if it has one."""
     revoke_tokens(assistance.applicant, TokenPurpose.CLAIM_ACCOUNT)
     code = new_claim_code()
     issue_token(assistance.applicant, TokenPurpose.CLAIM_ACCOUNT, CLAIM_CODE_LIFETIME, raw=code)
@@ -281,8 +292,43 @@ def issue_claim_code(assistance: Assistance, worker: User) -> str:
         subject_type="assistance",
         subject_id=assistance.id,
     )
+    application = active_application(assistance.applicant)
+    mobile = (application.answers.get("contact") or {}).get("mobile") if application else None
+    if mobile:
+        locale = assistance.consent_locale
+        notify.send_sms(mobile, "claim_code", locale, code=code, claim_url=claim_url(locale))
     db.session.commit()
-    return code
+    return ClaimCode(code, mobile)
+
+
+def claim_url(locale: str) -> str:
+    return absolute_url("support.claim", locale=locale)
+
+
+class NameTaken(Exception):
+    """Another organisation has this name."""
+
+
+def create_organisation(
+    admin: User, *, name: str, city: str, contact_email: str, contact_phone: str
+) -> Organisation:
+    organisation = Organisation(
+        name=name, city=city, contact_email=contact_email, contact_phone=contact_phone
+    )
+    db.session.add(organisation)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise NameTaken from None
+    audit.record(
+        "organisation.created",
+        actor_id=admin.id,
+        subject_type="organisation",
+        subject_id=organisation.id,
+    )
+    db.session.commit()
+    return organisation
 
 
 def claimable(code: str) -> User | None:

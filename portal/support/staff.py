@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
 
 from portal import audit
 from portal.auth.access import staff_required
@@ -29,19 +28,17 @@ organisations.before_request(english_only)
 def organisation_list() -> Any:
     form = OrganisationForm()
     if form.validate_on_submit():
-        organisation = Organisation()
-        form.populate_obj(organisation)
-        db.session.add(organisation)
         try:
-            db.session.flush()
-        except IntegrityError:
-            db.session.rollback()
+            organisation = services.create_organisation(
+                current_user,
+                name=form.name.data,
+                city=form.city.data,
+                contact_email=form.contact_email.data,
+                contact_phone=form.contact_phone.data or "",
+            )
+        except services.NameTaken:
             form.name.errors = ["An organisation already has this name"]
         else:
-            audit.record(
-                "organisation.created", subject_type="organisation", subject_id=organisation.id
-            )
-            db.session.commit()
             flash(f"{organisation.name} is added. Now add its support workers.", "success")
             return redirect(
                 url_for("organisations.organisation_page", organisation_id=organisation.id)

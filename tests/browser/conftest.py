@@ -14,6 +14,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -83,15 +84,15 @@ class QuietRequestHandler(WSGIRequestHandler):
         pass
 
 
-@pytest.fixture
-def live_server(app: Flask) -> Iterator[str]:
-    """The test app on 127.0.0.1 and a free port; yields its base URL (no trailing slash).
+@contextmanager
+def serve(app: Flask, name: str = "live-server") -> Iterator[str]:
+    """The app on 127.0.0.1 and a free port; yields its base URL (no trailing slash).
 
     Single-threaded on purpose: one request at a time, like the test client, so SQLite never
     sees two writers.
     """
     server = make_server("127.0.0.1", 0, app, request_handler=QuietRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
@@ -99,6 +100,13 @@ def live_server(app: Flask) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """The test app served on a real port for the browser."""
+    with serve(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="package")
