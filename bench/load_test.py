@@ -294,7 +294,7 @@ def server_environment(url: str, folder: Path) -> dict[str, str]:
 
 def process_cpu(pid: int) -> float:
     """CPU seconds used so far by a gunicorn master and its workers, including the workers it
-    has already replaced (max_requests recycles them every thousand requests or so)."""
+    has already replaced (max_requests recycles them every ten thousand requests or so)."""
     import psutil
 
     try:

@@ -42,10 +42,12 @@ worker_class = "gthread"
 # worker never queues on its own pool. Raise the pool before raising this.
 threads = _int_env("GUNICORN_THREADS", 4)
 
-# Recycle a worker after about a thousand requests: Pillow, pikepdf and pillow-heif hold on to
-# fragmented memory after large uploads. The jitter keeps the workers from restarting together.
-max_requests = _int_env("GUNICORN_MAX_REQUESTS", 1000)
-max_requests_jitter = _int_env("GUNICORN_MAX_REQUESTS_JITTER", 100)
+# Recycle a worker after about ten thousand requests: Pillow, pikepdf and pillow-heif hold on to
+# fragmented memory after large uploads. Not sooner: a new worker costs about 1.5 s of CPU
+# (imports, the app, compiling templates), which at a thousand requests was a tenth of the
+# servers' CPU under load (bench/load_test.py). The jitter keeps workers from restarting together.
+max_requests = _int_env("GUNICORN_MAX_REQUESTS", 10000)
+max_requests_jitter = _int_env("GUNICORN_MAX_REQUESTS_JITTER", 1000)
 
 # A worker whose main loop is silent this long is killed and replaced. An upload is the longest
 # request: a 10 MiB body, image and PDF checks, a clamd scan (30 s limit) and an S3 put.

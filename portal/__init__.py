@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import MutableMapping
 from typing import Any
 
 from flask import Flask
+from flask.templating import Environment
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -15,13 +18,31 @@ from portal.extensions import babel, csrf, db, limiter, login_manager
 from portal.queue import backends as queue_backends
 
 
+class PortalEnvironment(Environment):
+    """Flask's Jinja environment, with each template's globals as one flat dict.
+
+    Jinja chains a template's globals onto the environment's (a ChainMap), so that later changes
+    show through. Every `{% from ... import %}` (each GOV.UK macro runs a few, on every call)
+    then compares the importing page's global names with that ChainMap's, in Python, name by
+    name: a tenth of a question page's time. Every global is registered in `create_app`, before
+    any template loads, so a flat copy is the same map and the comparison runs in C.
+    """
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return {**self.globals, **(d or {})}
+
+
+class PortalFlask(Flask):
+    jinja_environment = PortalEnvironment
+
+
 def create_app(config: PortalConfig | None = None, **overrides: Any) -> Flask:
     """Build the application: settings from the environment unless a config is given (tests)."""
     settings = config or PortalConfig.from_env()
     settings.finalise()
     logs.configure_logging(settings.LOG_LEVEL)
 
-    app = Flask(
+    app = PortalFlask(
         __name__,
         static_folder=None,
         template_folder=str(PROJECT_ROOT / "templates"),
@@ -78,6 +99,7 @@ def init_extensions(app: Flask) -> None:
     # First, so that Flask-Compress's after_request hook runs last, on the finished response.
     assets.init_compression(app)
     db.init_app(app)
+    drop_async_teardown(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -86,6 +108,17 @@ def init_extensions(app: Flask) -> None:
     from govuk_frontend_wtf.main import WTFormsHelpers
 
     WTFormsHelpers(app)
+
+
+def drop_async_teardown(app: Flask) -> None:
+    """Flask-SQLAlchemy-Lite always registers a coroutine to close async sessions, and Flask runs
+    a coroutine through asgiref: a new thread and event loop at the end of every request, a
+    tenth of a question page's time. The portal has no async engine, so nothing is lost."""
+    app.teardown_appcontext_funcs[:] = [
+        teardown
+        for teardown in app.teardown_appcontext_funcs
+        if not inspect.iscoroutinefunction(teardown)
+    ]
 
 
 def register_blueprints(app: Flask) -> None:

@@ -14,12 +14,12 @@ import phonenumbers
 import pycountry
 from babel import Locale
 from flask_babel import lazy_gettext as _l
-from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSelect, GovTextInput
+from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovTextInput
 from wtforms import Field, Form, RadioField, SelectField, StringField
 from wtforms.validators import InputRequired, ValidationError
 
 from portal.i18n import current_locale
-from portal.widgets import DateInput
+from portal.widgets import DateInput, KeptSelect
 
 YES, NO = "yes", "no"
 
@@ -178,7 +178,7 @@ def country_field(label: Any, message: Any, **kwargs: Any) -> SelectField:
     return SelectField(
         label,
         choices=country_choices,
-        widget=GovSelect(),
+        widget=KeptSelect(),
         validators=[InputRequired(message)],
         **kwargs,
     )

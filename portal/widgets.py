@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from govuk_frontend_wtf.wtforms_widgets import GovDateInput
+from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovSelect
+from markupsafe import Markup
 
 DATE_PART_LABELS = (_l("Day"), _l("Month"), _l("Year"))
 
@@ -25,3 +29,35 @@ class DateInput(GovDateInput):
         wanted = {"day": 0, "month": 1, "year": 2}
         params["items"] = [items[wanted[part]] for part in self.parts]
         return params
+
+
+class KeptSelect(GovSelect):
+    """GOV.UK's select, keeping the HTML it rendered for each distinct set of parameters.
+
+    A country question lists about 250 options and GOV.UK's macro renders each through nested
+    macro calls: 11 ms a page, more than the rest of the page. The HTML depends only on the
+    parameters (the names in the reader's language, the answer, the error), which repeat from
+    one applicant to the next, so each set is rendered once and kept, the least recently used
+    dropped past `KEPT`. The key is the parameters' repr, which tells Markup from plain text.
+    """
+
+    KEPT = 512
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._kept: OrderedDict[bytes, Markup] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def render(self, params: dict[str, Any]) -> Markup:
+        key = hashlib.blake2b(repr(params).encode(), digest_size=16).digest()
+        with self._lock:
+            html = self._kept.get(key)
+            if html is not None:
+                self._kept.move_to_end(key)
+                return html
+        html = super().render(params)
+        with self._lock:
+            self._kept[key] = html
+            if len(self._kept) > self.KEPT:
+                self._kept.popitem(last=False)
+        return html

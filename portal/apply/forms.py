@@ -30,6 +30,7 @@ from portal.fields import (
 )
 from portal.forms import PortalForm
 from portal.i18n import native_name
+from portal.widgets import KeptSelect
 
 
 def details_field(label: object) -> TextAreaField:
@@ -185,7 +186,7 @@ class NationalityForm(PortalForm):
     other_nationality = SelectField(
         _l("Other nationality (if you have one)"),
         choices=lambda: [("", str(_l("I have no other nationality"))), *country_choices()[1:]],
-        widget=GovSelect(),
+        widget=KeptSelect(),
     )
 
     def validate_other_nationality(self, field: SelectField) -> None:

@@ -130,8 +130,8 @@ def question(application: Application, name: str) -> Any:
     step = steps.step(name)
     form = step.form(data=answers.get(name))
     if form.validate_on_submit():
-        services.save_step(application, name, services.answers_from_form(form))
-        return _after_save(application, name)
+        saved = services.save_step(application, name, services.answers_from_form(form))
+        return _after_save(saved, name)
     return render_template(
         "apply/question.html",
         form=form,
@@ -141,12 +141,12 @@ def question(application: Application, name: str) -> Any:
     )
 
 
-def _after_save(application: Application, name: str) -> Any:
+def _after_save(answers: dict[str, Any], name: str) -> Any:
     if "save_and_exit" in request.form:
         flash(_("Your answers are saved. You can come back at any time."), "success")
         return redirect(url_for("apply.task_list"))
-    upcoming = steps.next_step(application.answers, name)
-    if request.args.get("change") and steps.is_complete(application.answers):
+    upcoming = steps.next_step(answers, name)
+    if request.args.get("change") and steps.is_complete(answers):
         return redirect(url_for("apply.check_answers"))
     if upcoming is None:
         return redirect(url_for("apply.check_answers"))
@@ -173,7 +173,7 @@ def _family_members(application: Application) -> Any:
     form = FamilyMemberForm()
     if request.method == "POST" and "finished" in request.form:
         if services.complete_family_members(application):
-            return _after_save(application, "family_members")
+            return _after_save(application.answers, "family_members")
         form.form_errors.append(_("Add at least one family member"))
     elif form.validate_on_submit():
         services.add_family_member(application, services.answers_from_form(form))

@@ -50,13 +50,17 @@ def answers_from_form(form: Form) -> dict[str, Any]:
     return data
 
 
-def save_step(application: Application, step_name: str, data: dict[str, Any]) -> None:
-    """Save one page's answers at once, and drop answers that no longer apply."""
+def save_step(application: Application, step_name: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Save one page's answers at once, and drop answers that no longer apply. Returns the
+    answers as saved: reading them back from the application after the commit would load the
+    row again."""
     _require_draft(application)
     answers = dict(application.answers)
     answers[step_name] = data
-    application.answers = steps.prune(answers)
+    saved = steps.prune(answers)
+    application.answers = saved
     db.session.commit()
+    return saved
 
 
 def add_family_member(application: Application, member: dict[str, Any]) -> None:
