@@ -1,16 +1,19 @@
-"""flask --app portal <command>: database, demo data, accounts, document storage and the relay."""
+"""flask --app portal <command>: database, demo data, accounts, document storage, the relay and the
+scheduler of the timed commands."""
 
 from __future__ import annotations
 
 import signal
 from datetime import time, timedelta
+from types import FrameType
 
 import click
+from apscheduler.events import EVENT_SCHEDULER_STARTED, SchedulerEvent
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from portal import migrate, retention
+from portal import migrate, retention, schedule
 from portal.apply import windows
 from portal.appointments import centres
 from portal.appointments.slots import WeeklyPattern
@@ -44,6 +47,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(relay)
     app.cli.add_command(send_reminders)
     app.cli.add_command(retention_command)
+    app.cli.add_command(scheduler)
 
 
 @click.command("init-db")
@@ -197,3 +201,29 @@ def relay(once: bool, interval: float, batch: int) -> None:
     signal.signal(signal.SIGINT, loop.stop)
     click.echo("relay running; stop with SIGTERM or Ctrl-C")
     click.echo(f"relay stopped after sending {loop.run()} message(s)")
+
+
+@click.command("scheduler")
+def scheduler() -> None:
+    """Run send-reminders, announce-windows, documents-clean-up and retention at the times in
+    portal/schedule.py, each in its own process. For Compose or a plain machine: on AWS,
+    EventBridge Scheduler runs the same commands instead. Run one of the two, never both.
+
+    Stops on SIGTERM or SIGINT: no new run starts, and one in progress is left to finish."""
+    runner = schedule.build_scheduler()
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        if runner.running:  # a second signal changes nothing: the run in progress still ends
+            runner.shutdown(wait=False)
+
+    def started(_event: SchedulerEvent) -> None:
+        # Only now: a signal before the scheduler starts ends the process the default way.
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        for job in runner.get_jobs():
+            click.echo(f"{job.name:<20} next run {job.next_run_time:%Y-%m-%d %H:%M %Z}")
+        click.echo("scheduler running; stop with SIGTERM or Ctrl-C")
+
+    runner.add_listener(started, EVENT_SCHEDULER_STARTED)
+    runner.start()
+    click.echo("scheduler stopped")

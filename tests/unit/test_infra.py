@@ -8,6 +8,7 @@ secret in a file, settings that production accepts, values that must match acros
 
 from __future__ import annotations
 
+import json
 import re
 import runpy
 import secrets
@@ -21,6 +22,7 @@ from cfnlint.api import lint_file
 from cfnlint.config import ManualArgs
 from cfnlint.decode import cfn_yaml
 
+from portal import schedule
 from portal.config import PROJECT_ROOT, ConfigError, PortalConfig
 from portal.documents.crypto import new_key_text
 
@@ -80,6 +82,20 @@ def statements(role: dict[str, Any]) -> list[dict[str, Any]]:
         for policy in role["Properties"].get("Policies", [])
         for statement in policy["PolicyDocument"]["Statement"]
     ]
+
+
+def schedules(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each EventBridge schedule's properties, by the command its task is told to run."""
+    found: dict[str, dict[str, Any]] = {}
+    for resource in resources(template, "AWS::Scheduler::Schedule").values():
+        settings = resource["Properties"]
+        (override,) = json.loads(settings["Target"]["Input"])["containerOverrides"]
+        assert override["name"] == "jobs"
+        *prefix, command = override["command"]
+        assert prefix == ["flask", "--app", "portal"]
+        assert command not in found, f"two schedules run {command}"
+        found[command] = settings
+    return found
 
 
 def as_list(value: Any) -> list[Any]:
@@ -241,18 +257,32 @@ def test_portal_is_served_over_https_and_checked_on_healthz(template):
 
 
 def test_containers_run_the_image_roles_and_share_one_environment(template):
-    """The three environments are written out three times (CloudFormation has no YAML aliases):
+    """The four environments are written out four times (CloudFormation has no YAML aliases):
     a variable added to one and forgotten in another would make that process behave
     differently."""
     found = containers(template)
+    assert set(found) == {"portal", "migrate", "relay", "jobs"}
     assert found["portal"].get("Command") is None  # the image's gunicorn command
     assert found["migrate"]["Command"] == ["flask", "--app", "portal", "init-db"]
     assert found["relay"]["Command"] == ["flask", "--app", "portal", "relay"]
+    # The schedules name the command; without one the task only prints the help and stops.
+    assert found["jobs"]["Command"] == ["flask", "--app", "portal", "--help"]
+    assert "PortMappings" not in found["jobs"]
     assert found["portal"]["DependsOn"] == [{"ContainerName": "migrate", "Condition": "SUCCESS"}]
     names = {name: set(environment(c)) for name, c in found.items()}
-    assert names["portal"] - {"WEB_CONCURRENCY"} == names["migrate"] == names["relay"]
+    assert (
+        names["portal"] - {"WEB_CONCURRENCY"} == names["migrate"] == names["relay"] == names["jobs"]
+    )
     secret_sets = {name: {s["Name"] for s in c["Secrets"]} for name, c in found.items()}
-    assert secret_sets["portal"] == secret_sets["migrate"] == secret_sets["relay"]
+    assert (
+        secret_sets["portal"]
+        == secret_sets["migrate"]
+        == secret_sets["relay"]
+        == secret_sets["jobs"]
+    )
+    # Processes that serve no requests keep no rate-limit counters, and need no way to Redis.
+    for name in ("relay", "jobs"):
+        assert environment(found[name])["PORTAL_RATELIMIT_STORAGE_URL"] == "memory://"
 
 
 def test_task_settings_are_what_production_requires(template):
@@ -274,9 +304,11 @@ def test_task_settings_are_what_production_requires(template):
 
 
 def test_task_roles_grant_only_what_each_process_calls(template):
-    """The web app reads and writes documents and consumes the queues; the relay only sends."""
+    """The web app reads and writes documents and consumes the queues; the relay only sends; the
+    jobs only list and delete stored documents."""
     portal = template["Resources"]["PortalTaskRole"]
     relay = template["Resources"]["RelayTaskRole"]
+    jobs = template["Resources"]["JobsTaskRole"]
     portal_actions = {a for s in statements(portal) for a in as_list(s["Action"])}
     assert portal_actions == {
         "s3:GetObject",
@@ -292,13 +324,85 @@ def test_task_roles_grant_only_what_each_process_calls(template):
         "sqs:GetQueueAttributes",
     }
     assert {a for s in statements(relay) for a in as_list(s["Action"])} == {"sqs:SendMessage"}
-    for role in (portal, relay):
+    assert {a for s in statements(jobs) for a in as_list(s["Action"])} == {
+        "s3:DeleteObject",
+        "s3:ListBucket",
+    }
+    for role in (portal, relay, jobs):
         for statement in statements(role):
             assert statement["Effect"] == "Allow"
             assert "*" not in as_list(statement["Resource"])
             assert not any(action.endswith(":*") for action in as_list(statement["Action"]))
     objects = next(s for s in statements(portal) if s.get("Sid") == "Documents")
     assert objects["Resource"] == {"Fn::Sub": "${DocumentsBucket.Arn}/documents/*"}
+    deletes = next(s for s in statements(jobs) if s["Action"] == "s3:DeleteObject")
+    assert deletes["Resource"] == {"Fn::Sub": "${DocumentsBucket.Arn}/documents/*"}
+    for role in (portal, jobs):
+        listing = next(s for s in statements(role) if s["Action"] == "s3:ListBucket")
+        assert listing["Resource"] == {"Fn::GetAtt": ["DocumentsBucket", "Arn"]}
+        assert listing["Condition"] == {"StringLike": {"s3:prefix": "documents/*"}}
+    task_definitions = resources(template, "AWS::ECS::TaskDefinition")
+    assert task_definitions["JobsTaskDefinition"]["Properties"]["TaskRoleArn"] == {
+        "Fn::GetAtt": ["JobsTaskRole", "Arn"]
+    }
+
+
+def test_every_job_in_the_table_has_one_schedule_with_its_time_and_command(template):
+    """portal/schedule.py is the one table of the timed jobs: the compose scheduler reads it, and
+    the template must say the same, nothing more."""
+    found = schedules(template)
+    assert set(found) == {job.command for job in schedule.JOBS}
+    for job in schedule.JOBS:
+        settings = found[job.command]
+        assert settings["ScheduleExpression"] == schedule.eventbridge_expression(job)
+        assert settings["ScheduleExpressionTimezone"] == schedule.TIMEZONE
+        assert settings["FlexibleTimeWindow"] == {"Mode": "OFF"}
+        target = settings["Target"]
+        assert target["Arn"] == {"Fn::GetAtt": ["Cluster", "Arn"]}
+        assert target["RoleArn"] == {"Fn::GetAtt": ["SchedulerRole", "Arn"]}
+        assert target["RetryPolicy"] == {
+            "MaximumRetryAttempts": 2,
+            "MaximumEventAgeInSeconds": 3600,
+        }
+        ecs = target["EcsParameters"]
+        assert ecs["TaskDefinitionArn"] == {"Ref": "JobsTaskDefinition"}
+        assert ecs["LaunchType"] == "FARGATE"
+        assert ecs["NetworkConfiguration"]["AwsvpcConfiguration"] == {
+            "AssignPublicIp": "DISABLED",
+            "Subnets": {"Ref": "PrivateSubnetIds"},
+            "SecurityGroups": [{"Ref": "JobsSecurityGroup"}],
+        }
+
+
+def test_the_scheduler_may_only_start_job_tasks_in_this_cluster(template):
+    """EventBridge may start any task it can pass roles to: only the jobs', only here."""
+    role = template["Resources"]["SchedulerRole"]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    granted = statements(template["Resources"]["SchedulerRole"])
+    assert {s["Action"] for s in granted} == {"ecs:RunTask", "iam:PassRole"}
+    run = next(s for s in granted if s["Action"] == "ecs:RunTask")
+    assert "task-definition/${AWS::StackName}-jobs:" in run["Resource"]["Fn::Sub"]
+    assert properties(template, "JobsTaskDefinition")["Family"] == {
+        "Fn::Sub": "${AWS::StackName}-jobs"
+    }
+    assert run["Condition"] == {"ArnEquals": {"ecs:cluster": {"Fn::GetAtt": ["Cluster", "Arn"]}}}
+    passed = next(s for s in granted if s["Action"] == "iam:PassRole")
+    assert passed["Resource"] == [
+        {"Fn::GetAtt": ["ExecutionRole", "Arn"]},
+        {"Fn::GetAtt": ["JobsTaskRole", "Arn"]},
+    ]
+
+
+def test_job_tasks_reach_the_database_and_nothing_reaches_them(template):
+    assert "SecurityGroupIngress" not in properties(template, "JobsSecurityGroup")
+    sources = [
+        rule["SourceSecurityGroupId"]
+        for rule in properties(template, "DatabaseSecurityGroup")["SecurityGroupIngress"]
+        if rule["FromPort"] == rule["ToPort"] == 5432
+    ]
+    assert {"Ref": "JobsSecurityGroup"} in sources
 
 
 # --------------------------------------------------------------------------- Compose
@@ -306,16 +410,20 @@ def test_task_roles_grant_only_what_each_process_calls(template):
 
 def test_compose_has_the_services_and_starts_them_after_the_migration(compose):
     services = compose["services"]
-    assert set(services) == {"portal", "relay", "migrate", "postgres", "redis"}
-    for name in ("portal", "relay"):
+    assert set(services) == {"portal", "relay", "scheduler", "migrate", "postgres", "redis"}
+    for name in ("portal", "relay", "scheduler"):
         assert services[name]["depends_on"]["migrate"] == {
             "condition": "service_completed_successfully"
         }
     assert services["migrate"]["depends_on"]["postgres"] == {"condition": "service_healthy"}
     assert services["migrate"]["command"] == ["flask", "--app", "portal", "init-db"]
     assert services["relay"]["command"] == ["flask", "--app", "portal", "relay"]
+    assert services["scheduler"]["command"] == ["flask", "--app", "portal", "scheduler"]
+    assert services["scheduler"]["restart"] == "unless-stopped"
+    assert services["scheduler"]["healthcheck"] == {"disable": True}
+    assert services["scheduler"]["stop_grace_period"] == "30s"
     assert "command" not in services["portal"]  # the image's gunicorn command
-    for name in ("portal", "relay", "migrate"):
+    for name in ("portal", "relay", "scheduler", "migrate"):
         assert services[name]["build"] == {"context": "..", "dockerfile": "infra/Dockerfile"}
         assert services[name]["read_only"] is True
     assert services["postgres"]["image"] == "postgres:15"
@@ -496,10 +604,18 @@ def test_gunicorn_timeouts_fit_the_load_balancer_and_the_task(template, monkeypa
 # --------------------------------------------------------------------------- dependencies
 
 
-def test_the_images_server_is_a_runtime_dependency_of_the_project():
-    """The image installs [project] dependencies only: gunicorn must be one of them."""
+def runtime_dependencies() -> set[str]:
     project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
-    names = {
+    return {
         re.split(r"[\[=<>~! ]", spec, maxsplit=1)[0].lower() for spec in project["dependencies"]
     }
-    assert "gunicorn" in names
+
+
+def test_the_images_server_is_a_runtime_dependency_of_the_project():
+    """The image installs [project] dependencies only: gunicorn must be one of them."""
+    assert "gunicorn" in runtime_dependencies()
+
+
+def test_the_compose_scheduler_is_a_runtime_dependency_of_the_project():
+    """`flask --app portal scheduler` runs in the same image, on APScheduler."""
+    assert "apscheduler" in runtime_dependencies()
