@@ -30,7 +30,7 @@ from portal import audit
 from portal.apply import summary
 from portal.appointments.booking import appointments_of
 from portal.auth.access import staff_required
-from portal.backoffice import dashboard, services
+from portal.backoffice import dashboard, dead_letters, services
 from portal.backoffice.decisions import RULE_NAMES, Decision, FinalDecision
 from portal.backoffice.forms import (
     CHECK_LABELS,
@@ -270,6 +270,27 @@ def decisions_export() -> Any:
             "Cache-Control": "no-store",
         },
     )
+
+
+@backoffice.route("/dead-letters")
+@staff_required(Role.ADMIN)
+def dead_letters_page() -> Any:
+    """Admins see the applications that failed too many times, which no caseworker can claim."""
+    listing = dead_letters.dead_letters(utcnow())
+    audit.record("dead_letters_viewed", subject_type="queue", count=len(listing.applications))
+    page = render_template("backoffice/dead_letters.html", listing=listing)
+    db.session.commit()
+    return page
+
+
+# Not a form_page: this POST has no form to refuse it, so after a refused CSRF token it must not
+# run again; the error page is the answer.
+@backoffice.route("/dead-letters", methods=["POST"])
+@staff_required(Role.ADMIN)
+def return_dead_letters() -> Any:
+    returned = dead_letters.return_to_queue()
+    flash(dead_letters.returned_message(returned), "success" if returned else "message")
+    return redirect(url_for("backoffice.dead_letters_page"))
 
 
 @backoffice.route("/returns", methods=["GET", "POST"])

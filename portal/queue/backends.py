@@ -54,6 +54,10 @@ class CheckingQueue(Protocol):
     def dead_letter_count(self) -> int:
         """Items that failed too many times and wait for an admin."""
 
+    def return_dead_letters(self, now: datetime | None = None) -> int:
+        """Put every dead-lettered, unfinished item back in the queue with a fresh set of
+        receives; returns how many applications went back. Commits."""
+
     def reachable(self) -> bool:
         """Whether claims could be made now (for the readiness check)."""
 
@@ -78,6 +82,14 @@ def dead_condition(now: datetime, max_receives: int) -> ColumnElement[bool]:
             and_(QueueItem.receive_count >= max_receives, QueueItem.available_at <= now),
         ),
     )
+
+
+def message_attributes(kind: str, body: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """The SQS message attributes of a queue message, so a consumer can route on them unread."""
+    return {
+        "kind": {"DataType": "String", "StringValue": kind},
+        "schema_version": {"DataType": "Number", "StringValue": str(body["schema_version"])},
+    }
 
 
 def _held_by(item_id: uuid.UUID, worker_id: uuid.UUID, now: datetime) -> ColumnElement[bool]:
@@ -135,6 +147,24 @@ class _Leases:
             .execution_options(synchronize_session=False)
         )
         return result.rowcount == 1
+
+    def _return_rows(self, condition: ColumnElement[bool], now: datetime, **values: Any) -> int:
+        """Give the matching rows a fresh set of receives, claimable at once, in one update."""
+        result = db.session.execute(
+            update(QueueItem)
+            .where(condition)
+            .values(
+                dead_lettered_at=None,
+                receive_count=0,
+                claimed_by_id=None,
+                claimed_at=None,
+                receipt_handle=None,
+                available_at=now,
+                **values,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)
 
     def complete(self, item_id: uuid.UUID, worker_id: uuid.UUID) -> bool:
         result = db.session.execute(
@@ -234,6 +264,19 @@ class DatabaseQueue(_Leases):
             or 0
         )
 
+    def return_dead_letters(self, now: datetime | None = None) -> int:
+        """One conditional update: the dead rows are the dead letters, so a completed item (which
+        `dead_condition` excludes) is never returned."""
+        now = now or utcnow()
+        try:
+            returned = self._return_rows(dead_condition(now, self.max_receives), now)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+        log.warning("dead letters returned to the queue", extra={"count": returned})
+        return returned
+
 
 class SqsQueue(_Leases):
     """Amazon SQS: two queues (priority applications first) that redrive to one dead-letter queue.
@@ -243,6 +286,10 @@ class SqsQueue(_Leases):
     """
 
     RECEIVES_PER_CLAIM = 10
+    # Moving the dead letters back: up to this many receives of 10 in one admin request (a few
+    # seconds against SQS); whatever is left waits for the admin to press again.
+    DEAD_LETTER_BATCHES = 50
+    DEAD_LETTER_VISIBILITY_SECONDS = 60
 
     def __init__(
         self,
@@ -364,6 +411,106 @@ class SqsQueue(_Leases):
             log.warning("the SQS queue is not reachable", exc_info=True)
             return False
         return True
+
+    def return_dead_letters(self, now: datetime | None = None) -> int:
+        """Move the dead-letter queue's messages back by hand (moto, unlike SQS, has no
+        StartMessageMoveTask), then reset the rows still counted as dead.
+
+        Each message is sent again before it is deleted from the dead-letter queue: a failure in
+        between leaves a duplicate, which `claim` drops, never a lost application.
+        """
+        now = now or utcnow()
+        returned: set[uuid.UUID] = set()
+        emptied = self._drain_dead_letters(now, returned) if self.dead_letter_queue_url else True
+        count = len(returned)
+        if emptied:
+            count += self._return_stranded_rows(now)
+        else:
+            log.warning("the dead-letter queue was not emptied in one pass; return again")
+        log.warning("dead letters returned to the queue", extra={"count": count})
+        return count
+
+    def _drain_dead_letters(self, now: datetime, returned: set[uuid.UUID]) -> bool:
+        """Receive the dead-letter queue in batches until it answers empty (True) or the bound is
+        reached (False), adding the ids of the items sent back to `returned`."""
+        for _batch in range(self.DEAD_LETTER_BATCHES):
+            answer = self.client.receive_message(
+                QueueUrl=self.dead_letter_queue_url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=self.DEAD_LETTER_VISIBILITY_SECONDS,
+                WaitTimeSeconds=0,
+            )
+            received = answer.get("Messages") or []
+            if not received:
+                return True
+            for message in received:
+                item_id = self._return_message(message, now, returned)
+                if item_id is not None:
+                    returned.add(item_id)
+        return False
+
+    def _return_message(
+        self, message: dict[str, Any], now: datetime, returned: set[uuid.UUID]
+    ) -> uuid.UUID | None:
+        """Send one dead letter back to its queue if its row still waits for a caseworker; delete
+        it from the dead-letter queue either way. Returns the item's id when it went back."""
+        handle = message["ReceiptHandle"]
+        try:
+            body = json.loads(message["Body"])
+            item_id = uuid.UUID(body["message_id"])
+        except (ValueError, KeyError, TypeError):
+            log.error("unreadable dead letter deleted")
+            self._delete_dead_letter(handle)
+            return None
+        if item_id in returned:
+            # A second copy of a message already sent back in this pass.
+            self._delete_dead_letter(handle)
+            return None
+        # Not finished and not held under a live lease (the condition `claim` takes an item
+        # under): a held row's caseworker has another copy of this message.
+        waiting = and_(
+            QueueItem.id == item_id,
+            QueueItem.completed_at.is_(None),
+            QueueItem.available_at <= now,
+        )
+        try:
+            reset = self._return_rows(waiting, now) == 1
+            row = db.session.execute(
+                select(QueueItem.priority, QueueItem.kind).where(QueueItem.id == item_id)
+            ).first()
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+        if not reset or row is None:
+            log.info("dead letter of a finished or held item deleted", extra={"item": str(item_id)})
+            self._delete_dead_letter(handle)
+            return None
+        self.client.send_message(
+            QueueUrl=self.url_for(row.priority),
+            MessageBody=message["Body"],
+            MessageAttributes=message_attributes(row.kind, body),
+        )
+        self._delete_dead_letter(handle)
+        return item_id
+
+    def _delete_dead_letter(self, handle: str) -> None:
+        self.client.delete_message(QueueUrl=self.dead_letter_queue_url, ReceiptHandle=handle)
+
+    def _return_stranded_rows(self, now: datetime) -> int:
+        """Rows counted as dead whose message was not in the dead-letter queue: still in the main
+        queue waiting for SQS to move it on its next receive, or gone (the dead-letter queue's
+        retention ran out). Marked unsent, so the relay publishes a fresh copy; an old copy that
+        turns up later, in either queue, is dropped once its row is taken or done."""
+        try:
+            stranded = self._return_rows(
+                dead_condition(now, self.max_receives), now, relayed_at=None
+            )
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+        return stranded
 
     def dead_letter_count(self) -> int:
         if not self.dead_letter_queue_url:

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 
 from portal.extensions import db
 from portal.models import QueueItem, utcnow
-from portal.queue.backends import SqsQueue
+from portal.queue.backends import SqsQueue, message_attributes
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +69,7 @@ def _send_batch(queue: SqsQueue, url: str, rows: list[QueueItem]) -> list[object
         {
             "Id": str(index),
             "MessageBody": json.dumps(row.body, separators=(",", ":")),
-            "MessageAttributes": {
-                "kind": {"DataType": "String", "StringValue": row.kind},
-                "schema_version": {
-                    "DataType": "Number",
-                    "StringValue": str(row.body["schema_version"]),
-                },
-            },
+            "MessageAttributes": message_attributes(row.kind, row.body),
         }
         for index, row in enumerate(rows)
     ]

@@ -39,6 +39,7 @@ from portal.models import (
     Assistance,
     FamilyGroup,
     Organisation,
+    QueueItem,
     Role,
     Status,
     User,
@@ -74,6 +75,7 @@ BUDGETS: dict[str, int] = {
     "status, family of 5": 8,  # 6, and 6 with 20
     "casework dashboard": 12,  # 10, with 10 or 40 queue items
     "casework application": 21,  # 18, family group of 5 or 20
+    "dead letters": 6,  # 4, with 2 or 8 dead letters
     "support list": 5,  # 3, with 1 or 20 applicants
 }
 
@@ -354,6 +356,34 @@ def test_the_application_page_does_not_grow_with_the_family_group(app, client):
     assert response.status_code == 200
     assert all(f"Member {n} Kareem" in response.text for n in range(1, 20))
     same_count("casework application", five, twenty, (5, 20))
+
+
+def dead_letters(app: Flask, count: int) -> None:
+    """`count` more queue items that failed too many times, straight in the database."""
+    ids = queued_applications(app, count)
+    with app.app_context():
+        db.session.execute(
+            update(QueueItem)
+            .where(QueueItem.id.in_(ids))
+            .values(receive_count=5, dead_lettered_at=utcnow())
+        )
+        db.session.commit()
+
+
+def test_the_dead_letters_page_does_not_grow_with_the_dead_letters(app):
+    admin = app.test_client()
+    make_user(app, "admin@example.org", Role.ADMIN)
+    sign_in_staff(admin, app, "admin@example.org")
+    dead_letters(app, 2)
+    admin.get("/en/casework/dead-letters")
+    response, small = counted(app, admin, "GET", "/en/casework/dead-letters")
+    assert response.status_code == 200 and response.text.count("/applications/") == 2
+    within_budget("dead letters", small)
+
+    dead_letters(app, 6)
+    response, large = counted(app, admin, "GET", "/en/casework/dead-letters")
+    assert response.status_code == 200 and response.text.count("/applications/") == 8
+    same_count("dead letters", small, large, (2, 8))
 
 
 # --- The support worker's list -------------------------------------------------------------------
