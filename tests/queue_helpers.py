@@ -7,11 +7,13 @@ import uuid
 from datetime import datetime, timedelta
 
 from flask import Flask
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from portal.apply import references
 from portal.extensions import db
 from portal.models import Application, QueueItem, Role, Status, User, utcnow
+from portal.queue.backends import checking_queue
+from tests.helpers import make_user
 
 
 def queued_applications(
@@ -63,3 +65,19 @@ def queued_applications(
                 db.session.execute(insert(table), rows[chunk : chunk + 500])
         db.session.commit()
     return [item["id"] for item in items]
+
+
+def dead_letter(app, count: int = 1) -> list[uuid.UUID]:
+    """`count` applications claimed the most times allowed, a day ago, each lease left to run out,
+    until the database queue dead-letters them; returns their item ids, oldest first."""
+    ids = queued_applications(app, count, start=utcnow() - timedelta(days=2))
+    worker = make_user(app, f"slow-{uuid.uuid4().hex}@example.org", Role.CASEWORKER)
+    with app.app_context():
+        queue = checking_queue()
+        now = utcnow() - timedelta(days=1)
+        while (claim := queue.claim(worker.id, now=now)) is not None:
+            now = claim.lease_until + timedelta(seconds=1)
+        rows = db.session.scalars(select(QueueItem).where(QueueItem.id.in_(ids)))
+        assert all(row.dead_lettered_at is not None for row in rows)
+        assert all(row.receive_count == queue.max_receives for row in rows)
+    return ids

@@ -18,6 +18,7 @@ from tests.browser.conftest import (
     sign_in,
 )
 from tests.browser.test_accessibility import SMALL_SCREEN
+from tests.queue_helpers import dead_letter
 
 pytestmark = pytest.mark.browser
 
@@ -128,3 +129,22 @@ def test_the_returns_list_page_for_an_admin(new_context, app):
     expect(page.get_by_role("heading", level=1)).to_have_text("Returns list")
     assert_no_axe_violations(page)
     assert not scrolls_horizontally(page)
+
+
+def test_an_admin_returns_the_dead_letters_to_the_queue(new_context, app):
+    off_loop(dead_letter, app, 2)
+    page = new_context(viewport=SMALL_SCREEN).new_page()
+    off_loop(make_user, app, "admin@example.org", Role.ADMIN)
+    sign_in(page, "admin@example.org")
+    set_up_two_factor(page, app, "admin@example.org")
+    page.goto("/en/casework/")
+    page.get_by_role("link", name="See and return them").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Dead letters")
+    expect(page.locator(".govuk-summary-list__row")).to_have_count(2)
+    assert_no_axe_violations(page)
+    assert not scrolls_horizontally(page)
+    page.get_by_role("button", name="Return them to the queue").click()
+    expect(page.get_by_text("2 applications returned to the queue")).to_be_visible()
+    expect(page.get_by_text("There are no dead letters")).to_be_visible()
+    expect(page.get_by_role("button", name="Return them to the queue")).to_have_count(0)
+    assert_no_axe_violations(page)

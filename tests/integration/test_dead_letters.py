@@ -22,7 +22,7 @@ from tests.integration.test_queue_sqs import (  # noqa: F401
     sqs_config,
 )
 from tests.moto_server import moto_server  # noqa: F401
-from tests.queue_helpers import queued_applications
+from tests.queue_helpers import dead_letter, queued_applications
 
 CASEWORK = "/en/casework"
 DEAD_LETTERS = CASEWORK + "/dead-letters"
@@ -43,22 +43,6 @@ def dashboard_dead_letters(client) -> int:
     page = client.get(CASEWORK + "/")
     assert page.status_code == 200
     return int(_DEAD_COUNT.search(page.text).group(1).replace(",", ""))
-
-
-def dead_letter(app, count: int = 1) -> list[uuid.UUID]:
-    """`count` applications claimed the most times allowed, a day ago, each lease left to run out,
-    until the database queue dead-letters them; returns their item ids, oldest first."""
-    ids = queued_applications(app, count, start=utcnow() - timedelta(days=2))
-    worker = make_user(app, f"slow-{uuid.uuid4().hex}@example.org", Role.CASEWORKER)
-    with app.app_context():
-        queue = checking_queue()
-        now = utcnow() - timedelta(days=1)
-        while (claim := queue.claim(worker.id, now=now)) is not None:
-            now = claim.lease_until + timedelta(seconds=1)
-        rows = db.session.scalars(select(QueueItem).where(QueueItem.id.in_(ids)))
-        assert all(row.dead_lettered_at is not None for row in rows)
-        assert all(row.receive_count == queue.max_receives for row in rows)
-    return ids
 
 
 def row(app, item_id: uuid.UUID) -> QueueItem:
