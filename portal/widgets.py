@@ -35,7 +35,7 @@ class KeptSelect(GovSelect):
     """GOV.UK's select, keeping the HTML it rendered for each distinct set of parameters.
 
     A country question lists about 250 options and GOV.UK's macro renders each through nested
-    macro calls: 11 ms a page, more than the rest of the page. The HTML depends only on the
+    macro calls: about 9 ms, more than the rest of the page. The HTML depends only on the
     parameters (the names in the reader's language, the answer, the error), which repeat from
     one applicant to the next, so each set is rendered once and kept, the least recently used
     dropped past `KEPT`. The key is the parameters' repr, which tells Markup from plain text.
