@@ -216,8 +216,8 @@ def build_app(url: str, instance: Path) -> Flask:
     """The portal's app with a pool of one connection per client (and a spare for setting up),
     so no client waits for a connection: what is measured is the database's work."""
     config = make_config(url, instance)
-    engine_url = config.flask_settings()["SQLALCHEMY_ENGINES"]["default"]
-    engines = {"default": {"url": engine_url, "pool_size": max(CLIENTS) + 2, "max_overflow": 0}}
+    options = config.flask_settings()["SQLALCHEMY_ENGINES"]["default"]
+    engines = {"default": {**options, "pool_size": max(CLIENTS) + 2, "max_overflow": 0}}
     return create_app(config, SQLALCHEMY_ENGINES=engines)
 
 

@@ -19,6 +19,10 @@ def run_migrations_online() -> None:
                 # Fail fast rather than queue behind live traffic; one migrator at a time.
                 connection.execute(text("SET lock_timeout = '10s'"))
                 connection.execute(text("SELECT pg_advisory_xact_lock(727262)"))
+            if connection.dialect.name == "sqlite":
+                # Batch migrations copy and drop tables: SQLite's foreign key checks (on for
+                # every connection of the app) are off while they run, as Alembic advises.
+                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             context.configure(
                 connection=connection,
                 target_metadata=Base.metadata,
@@ -28,6 +32,9 @@ def run_migrations_online() -> None:
             with context.begin_transaction():
                 context.run_migrations()
             connection.commit()
+            if connection.dialect.name == "sqlite":
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 run_migrations_online()

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 from flask.templating import Environment
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from sqlalchemy import Engine, event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import assets, errors, i18n, logs, metrics, notify, security
@@ -99,6 +100,8 @@ def init_extensions(app: Flask) -> None:
     # First, so that Flask-Compress's after_request hook runs last, on the finished response.
     assets.init_compression(app)
     db.init_app(app)
+    with app.app_context():
+        enforce_foreign_keys(db.engine)
     drop_async_teardown(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     csrf.init_app(app)
@@ -108,6 +111,22 @@ def init_extensions(app: Flask) -> None:
     from govuk_frontend_wtf.main import WTFormsHelpers
 
     WTFormsHelpers(app)
+
+
+def enforce_foreign_keys(engine: Engine) -> None:
+    """SQLite checks foreign keys only when each connection asks it to; PostgreSQL always does.
+
+    Without this, the embedded default accepted rows naming rows that do not exist (a queue item
+    for no application) that production would refuse: the two databases must keep one truth.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _foreign_keys_on(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
 
 
 def drop_async_teardown(app: Flask) -> None:

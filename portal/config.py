@@ -306,7 +306,7 @@ class PortalConfig:
             "PORTAL": self,
             "SECRET_KEY": self.SECRET_KEY,
             "TESTING": self.TESTING,
-            "SQLALCHEMY_ENGINES": {"default": _engine_url(self.DATABASE_URL)},
+            "SQLALCHEMY_ENGINES": {"default": engine_options(self.DATABASE_URL)},
             "SESSION_COOKIE_NAME": "__Host-session" if production else "session",
             "SESSION_COOKIE_SECURE": production,
             "SESSION_COOKIE_HTTPONLY": True,
@@ -326,6 +326,17 @@ class PortalConfig:
             "MAX_FORM_MEMORY_SIZE": 500 * 1024,
             "PREFERRED_URL_SCHEME": "https" if production else "http",
         }
+
+
+def engine_options(url: str) -> dict[str, Any]:
+    """The engine's URL and the options every process uses.
+
+    `pool_pre_ping`: a connection that the server closed (a restart, a failover, an idle timeout)
+    is found and replaced when it is taken from the pool, instead of failing the request that took
+    it. `hide_parameters`: an error's message never carries the statement's values (email
+    addresses, password hashes) into the logs.
+    """
+    return {"url": _engine_url(url), "pool_pre_ping": True, "hide_parameters": True}
 
 
 def _engine_url(url: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,6 +37,8 @@ from portal.queue import outbox
 
 PRESENCE_LINK_LIFETIME = timedelta(hours=24)
 
+logger = logging.getLogger(__name__)
+
 
 class Outcome(enum.Enum):
     SUBMITTED = "submitted"
@@ -43,6 +46,7 @@ class Outcome(enum.Enum):
     NO_WINDOW = "no_window"
     INCOMPLETE = "incomplete"
     FAMILY_WINDOW_MISMATCH = "family_window_mismatch"
+    FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -102,10 +106,22 @@ def submit(
         _send_confirmation(application)
         db.session.commit()
         SUBMISSIONS.inc()
-    except (lifecycle.IllegalTransition, IntegrityError):
-        # Someone else (the same person's double click, a retry) sent it first.
+    except lifecycle.IllegalTransition:
+        # The conditional update found it sent: a double click, a retry or a race got there first.
         db.session.rollback()
         return SubmitResult(Outcome.ALREADY_SUBMITTED, _reload(application))
+    except IntegrityError:
+        db.session.rollback()
+        reloaded = _reload(application)
+        if reloaded.status_enum is not Status.DRAFT:
+            # The same form's key, committed by the request that won: already sent.
+            return SubmitResult(Outcome.ALREADY_SUBMITTED, reloaded)
+        # Any other refusal (a reference drawn twice, a constraint a change broke) is a failure
+        # that the applicant is told about and that is logged; the draft is as it was.
+        logger.exception(
+            "submission refused by the database", extra={"application": str(application.id)}
+        )
+        return SubmitResult(Outcome.FAILED, reloaded)
     return SubmitResult(Outcome.SUBMITTED, application)
 
 

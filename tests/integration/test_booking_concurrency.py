@@ -38,8 +38,8 @@ def app(config: PortalConfig) -> Iterator[Flask]:
     """The usual app with a pool that has a connection for every thread: with the default pool
     (5 + 10 overflow) most threads would wait for a connection while the rest wait at the
     barrier, and the bookings would not start at once."""
-    url = config.flask_settings()["SQLALCHEMY_ENGINES"]["default"]
-    engines = {"default": {"url": url, "pool_size": THREADS + 5, "max_overflow": 0}}
+    options = config.flask_settings()["SQLALCHEMY_ENGINES"]["default"]
+    engines = {"default": {**options, "pool_size": THREADS + 5, "max_overflow": 0}}
     application = create_app(config, SQLALCHEMY_ENGINES=engines)
     yield application
     with application.app_context():

@@ -53,7 +53,11 @@ def test_production_settings_harden_cookies():
     assert settings["SESSION_COOKIE_SECURE"] is True
     assert settings["SESSION_COOKIE_HTTPONLY"] is True
     assert settings["SESSION_COOKIE_SAMESITE"] == "Lax"
-    assert settings["SQLALCHEMY_ENGINES"]["default"].startswith("postgresql+psycopg://")
+    engine = settings["SQLALCHEMY_ENGINES"]["default"]
+    assert engine["url"].startswith("postgresql+psycopg://")
+    # A connection the server closed is replaced, and errors never log the statement's values.
+    assert engine["pool_pre_ping"] is True
+    assert engine["hide_parameters"] is True
 
 
 def test_development_fills_in_sqlite_and_a_kept_secret(tmp_path):
@@ -73,7 +77,10 @@ def test_from_env_reads_portal_variables(monkeypatch):
     config = PortalConfig.from_env()
     assert config.SESSION_IDLE_MINUTES == 15
     assert config.RATELIMIT_STORAGE_URL == "redis://127.0.0.1:6379/0"
-    assert config.flask_settings()["SQLALCHEMY_ENGINES"]["default"] == "postgresql+psycopg://u@h/d"
+    assert (
+        config.flask_settings()["SQLALCHEMY_ENGINES"]["default"]["url"]
+        == "postgresql+psycopg://u@h/d"
+    )
 
 
 def test_a_malformed_number_is_refused_with_its_name(monkeypatch):
