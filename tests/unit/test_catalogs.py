@@ -8,10 +8,13 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from gettext import c2py
 from pathlib import Path
 
 import pytest
+from babel import Locale
 from babel.messages.pofile import read_po
+from babel.plural import _plural_tags as _PLURAL_TAGS
 
 from portal.config import PROJECT_ROOT
 
@@ -82,3 +85,24 @@ def test_no_fuzzy_entries_and_markers_kept(locale):
             assert sorted(_MARKERS.findall(string)) == expected, (
                 f"{locale}: {ids[0]!r} -> {string!r}"
             )
+
+
+# Babel has no data of its own for Dari; Afghan Persian's is the same language's.
+_CLDR_LOCALE = {"prs": "fa_AF"}
+
+
+@pytest.mark.parametrize("locale", COMPLETE_LOCALES)
+def test_plural_forms_follow_cldr(locale):
+    """The catalog's Plural-Forms picks, for every count a page can show, the form that CLDR's
+    rule names: Arabic 11 to 99 take the "many" form, Amharic and Tigrinya say 0 as they say 1.
+
+    Counts up to 10,000 and a few millions (French's "many": "1 000 000 de pages") are compared.
+    """
+    catalog = load(locale)
+    cldr = Locale.parse(_CLDR_LOCALE.get(locale, locale))
+    tags = [tag for tag in _PLURAL_TAGS if tag in cldr.plural_form.tags | {"other"}]
+    assert catalog.num_plurals == len(tags), f"{locale}: {catalog.num_plurals} forms, CLDR {tags}"
+    chosen = c2py(catalog.plural_expr)
+    counts = [*range(10_001), 1_000_000, 2_000_000, 2_500_000]
+    wrong = [n for n in counts if chosen(n) != tags.index(cldr.plural_form(n))]
+    assert not wrong, f"{locale}: counts {wrong[:5]} take the wrong plural form"
