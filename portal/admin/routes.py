@@ -13,6 +13,7 @@ from sqlalchemy import select
 from portal import audit
 from portal.admin.forms import WindowForm, parse_time
 from portal.apply import windows
+from portal.auth import throttle
 from portal.auth.access import staff_required
 from portal.extensions import db
 from portal.models import Role, User, utcnow
@@ -34,9 +35,21 @@ def staff_accounts() -> list[User]:
 @staff_required(Role.ADMIN)
 def staff_list() -> Any:
     accounts = staff_accounts()
-    audit.record("viewed_staff_accounts", subject_type="user_list", count=len(accounts))
+    # Accounts that reached the ceiling of consecutive wrong passwords: an admin looks into them.
+    under_attack = throttle.accounts_at_ceiling()
+    audit.record(
+        "viewed_staff_accounts",
+        subject_type="user_list",
+        count=len(accounts),
+        under_attack=[str(user.id) for user, _row in under_attack],
+    )
     db.session.commit()
-    return render_template("admin/staff.html", accounts=accounts)
+    return render_template(
+        "admin/staff.html",
+        accounts=accounts,
+        under_attack=under_attack,
+        ceiling=throttle.CEILING,
+    )
 
 
 def paris_time(day: Any, time_text: str) -> datetime:

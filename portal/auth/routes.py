@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -14,6 +16,7 @@ from flask import (
     current_app,
     flash,
     g,
+    make_response,
     redirect,
     render_template,
     request,
@@ -26,7 +29,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy.orm import joinedload
 
-from portal import audit
+from portal import audit, i18n
 from portal.auth import services, sessions, tokens, totp
 from portal.auth.access import second_factor_redirect, signed_in_required
 from portal.auth.forms import (
@@ -39,9 +42,11 @@ from portal.auth.forms import (
     TwoFactorSetupForm,
 )
 from portal.extensions import db, limiter, login_manager
-from portal.i18n import native_name
 from portal.models import Role, TokenPurpose, User, UserSession, utcnow
+from portal.ratelimit import client_address
 from portal.security import form_page
+
+PARIS = ZoneInfo("Europe/Paris")
 
 auth = Blueprint("auth", __name__)
 
@@ -98,17 +103,22 @@ def confirm_email(token: str) -> Any:
 @auth.route("/sign-in", methods=["GET", "POST"])
 @form_page
 @limiter.limit("20 per minute", methods=["POST"])
-@limiter.limit("10 per 15 minutes", methods=["POST"], key_func=_submitted_email)
 def sign_in() -> Any:
+    """Wrong passwords are slowed per account and per client in the database (auth.throttle), not
+    by a per-account rate limit: that counted every post naming the email, so anyone could keep
+    its holder out."""
     next_url = _safe_next(request.args.get("next"))
     if current_user.is_authenticated and not current_user.needs_second_factor:
         return redirect(next_url or _landing_page(current_user))
     form = SignInForm()
     if form.validate_on_submit():
-        outcome, user = services.authenticate(form.email.data, form.password.data)
-        if outcome is services.SignInOutcome.UNCONFIRMED:
+        result = services.authenticate(form.email.data, form.password.data, client_address())
+        user = result.user
+        if result.outcome is services.SignInOutcome.SLOWED and result.retry_at is not None:
+            return _slowed(form, result.retry_at)
+        if result.outcome is services.SignInOutcome.UNCONFIRMED:
             return render_template("auth/check_email.html", email=user.email if user else None)
-        if outcome is services.SignInOutcome.OK and user is not None:
+        if result.outcome is services.SignInOutcome.OK and user is not None:
             _start_session(user)
             if user.needs_second_factor:
                 session["after_second_factor"] = next_url
@@ -120,6 +130,22 @@ def sign_in() -> Any:
             _("Enter a correct email address and password"),
         ]
     return render_template("auth/sign_in.html", form=form)
+
+
+def _slowed(form: SignInForm, retry_at: datetime) -> Response:
+    """The sign-in page again, with the time (in Paris, rounded up to the minute) to try again."""
+    shown = (retry_at + timedelta(seconds=59)).replace(second=0, microsecond=0)
+    same_day = shown.astimezone(PARIS).date() == utcnow().astimezone(PARIS).date()
+    moment = i18n.time_of_day(shown) if same_day else i18n.date_time(shown, "short")
+    form.password.errors = [
+        _(
+            "Too many attempts to sign in. Try again after %(time)s, or reset your password.",
+            time=moment,
+        )
+    ]
+    response = make_response(render_template("auth/sign_in.html", form=form), 429)
+    response.headers["Retry-After"] = str(max(1, math.ceil((retry_at - utcnow()).total_seconds())))
+    return response
 
 
 def _landing_page(user: User) -> str:
@@ -342,7 +368,7 @@ def role_name(role: str) -> str:
 
 def init_login(app: Flask) -> None:
     app.add_template_global(role_name)
-    app.add_template_global(native_name, "language_name")
+    app.add_template_global(i18n.native_name, "language_name")
     login_manager.user_loader(load_user)
     login_manager.unauthorized_handler(unauthorized)
     # Our sessions are server-side rows; Flask-Login's IP heuristics would sign out people whose

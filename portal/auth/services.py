@@ -7,13 +7,14 @@ email addresses are the same, so nobody can find out who has an account.
 from __future__ import annotations
 
 import enum
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from flask import current_app, url_for
 from sqlalchemy import select
 
 from portal import audit, notify
-from portal.auth import passwords, sessions, tokens, totp
+from portal.auth import passwords, sessions, throttle, tokens, totp
 from portal.extensions import db
 from portal.models import Role, TokenPurpose, User, UserSession, utcnow
 
@@ -22,6 +23,15 @@ class SignInOutcome(enum.Enum):
     OK = "ok"
     BAD_CREDENTIALS = "bad_credentials"
     UNCONFIRMED = "unconfirmed"
+    SLOWED = "slowed"
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    outcome: SignInOutcome
+    user: User | None = None
+    # SLOWED: when this client may try again.
+    retry_at: datetime | None = None
 
 
 def normalise_email(email: str) -> str:
@@ -113,10 +123,28 @@ def confirm_email(raw: str) -> User | None:
     return user
 
 
-def authenticate(email: str, password: str) -> tuple[SignInOutcome, User | None]:
-    """Check the password; an unknown address costs the same hashing time as a known one."""
+def authenticate(email: str, password: str, address: str) -> SignInResult:
+    """Check the password, unless this client must wait (see portal.auth.throttle).
+
+    Call only with a form that passed its CSRF check. An unknown address costs the same hashing
+    time as a known one, and is slowed in the same way.
+    """
+    now = utcnow()
+    email = normalise_email(email)
     user = find_user(email)
+    retry_at = throttle.blocked_until(email, address, now)
+    if retry_at is not None:
+        audit.record(
+            "sign_in_slowed",
+            actor_id=None,
+            subject_type="user" if user else None,
+            subject_id=user.id if user else None,
+        )
+        db.session.commit()
+        return SignInResult(SignInOutcome.SLOWED, retry_at=retry_at)
     valid = passwords.verify_password(user.password_hash if user else None, password)
+    if not valid:
+        _count_failure(email, address, user, now)
     if user is None or not valid or not user.active:
         audit.record(
             "sign_in_failed",
@@ -125,7 +153,8 @@ def authenticate(email: str, password: str) -> tuple[SignInOutcome, User | None]
             subject_id=user.id if user else None,
         )
         db.session.commit()
-        return SignInOutcome.BAD_CREDENTIALS, None
+        return SignInResult(SignInOutcome.BAD_CREDENTIALS)
+    throttle.record_success(email, address, user, now)
     if user.password_hash and passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     if user.email_verified_at is None:
@@ -134,8 +163,34 @@ def authenticate(email: str, password: str) -> tuple[SignInOutcome, User | None]
             "sign_in_unconfirmed", actor_id=user.id, subject_type="user", subject_id=user.id
         )
         db.session.commit()
-        return SignInOutcome.UNCONFIRMED, user
-    return SignInOutcome.OK, user
+        return SignInResult(SignInOutcome.UNCONFIRMED, user)
+    return SignInResult(SignInOutcome.OK, user)
+
+
+def _count_failure(email: str, address: str, user: User | None, now: datetime) -> None:
+    """A wrong password: slow the guesser; tell the holder once per episode; alert at the ceiling.
+
+    At the ceiling the account is not locked (a lock is what a stranger could set): new addresses
+    wait a day per try, and admins see the account on their staff page to look into it.
+    """
+    failure = throttle.record_failure(email, address, user, now)
+    if user is None:
+        return
+    if failure.warn_holder and user.active and user.email:
+        notify.send_email(
+            user.email,
+            "sign_in_slowed",
+            user.locale,
+            reset_url=absolute_url("auth.forgot_password", locale=user.locale),
+        )
+        audit.record("sign_in_slowed_holder_told", subject_type="user", subject_id=user.id)
+    if failure.ceiling_reached:
+        audit.record(
+            "sign_in_failure_ceiling_reached",
+            subject_type="user",
+            subject_id=user.id,
+            failures=failure.failures,
+        )
 
 
 def begin_session(user: User) -> UserSession:
@@ -179,6 +234,7 @@ def reset_password(raw: str, new_password: str) -> User | None:
         db.session.rollback()
         return None
     user.password_hash = passwords.hash_password(new_password)
+    throttle.forget_failures(normalise_email(user.email or ""))
     if user.email_verified_at is None:
         # The link reached them by email, which proves the address as well as a confirmation would.
         user.email_verified_at = utcnow()

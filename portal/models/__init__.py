@@ -29,7 +29,15 @@ from portal.models.casework import (
 from portal.models.document import Document, DocumentKind
 from portal.models.notification import Notification
 from portal.models.support import Assistance, ConsentMethod, EndReason, Organisation
-from portal.models.user import AccountToken, RecoveryCode, Role, TokenPurpose, User, UserSession
+from portal.models.user import (
+    AccountToken,
+    RecoveryCode,
+    Role,
+    SignInThrottle,
+    TokenPurpose,
+    User,
+    UserSession,
+)
 
 __all__ = [
     "AccountToken",
@@ -59,6 +67,7 @@ __all__ = [
     "ReturnedPerson",
     "Role",
     "SentReminder",
+    "SignInThrottle",
     "Slot",
     "Status",
     "StatusChange",

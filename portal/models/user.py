@@ -1,4 +1,4 @@
-"""Accounts and what hangs off them: sessions, one-time links, recovery codes."""
+"""Accounts and what hangs off them: sessions, one-time links, recovery codes, sign-in counters."""
 
 from __future__ import annotations
 
@@ -114,3 +114,33 @@ class RecoveryCode(HasId, Base):
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
     code_hash: Mapped[str] = mapped_column(String(64))
     used_at: Mapped[datetime | None]
+
+
+class SignInThrottle(HasId, Base):
+    """Consecutive wrong passwords for one email address, or for one email address from one client.
+
+    Kept in the database rather than in the rate-limit storage: the counts must survive a restart
+    and be shared by every gunicorn worker and server (the embedded rate-limit storage is memory,
+    per process), and they follow the same clock as the rest of the portal. Rows are named by a
+    keyed hash, so neither the addresses of strangers nor the emails they type are stored; rows
+    exist for emails without an account too, so that both are slowed alike.
+    """
+
+    __tablename__ = "sign_in_throttles"
+    __table_args__ = (CheckConstraint("scope IN ('account', 'client')", name="scope_known"),)
+
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The account row's key_hash, on the account row and on every client row of that account.
+    account_hash: Mapped[str] = mapped_column(String(64), index=True)
+    scope: Mapped[str] = mapped_column(String(10))
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime | None]
+    blocked_until: Mapped[datetime | None]
+    # Client rows: the account has signed in from this client, so the account-wide delay spares it.
+    succeeded_at: Mapped[datetime | None]
+    # Account rows: when the holder was told that sign-in is slowed, and when admins were alerted.
+    warned_at: Mapped[datetime | None]
+    ceiling_reached_at: Mapped[datetime | None]
