@@ -9,7 +9,7 @@ FLASK := $(BIN)/flask --app portal
 HOST ?= 127.0.0.1
 PORT ?= 5000
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
-LOCALES := en fr ar fa ps ckb ku ti am vi so
+LOCALES := en fr ar fa prs ps ckb ku ti am vi so
 
 .PHONY: help run test lint format assets translations translations-extract translations-update install \
 	page-weight lighthouse bench

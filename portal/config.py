@@ -12,7 +12,22 @@ from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-LOCALES: tuple[str, ...] = ("en", "fr", "ar", "fa", "ps", "ckb", "ku", "ti", "am", "vi", "so")
+# fa is Iranian Persian, prs is Dari (the Persian of Afghanistan): the words for an identity card, a
+# family name or a mobile phone differ between the two, so Afghan readers get their own catalog.
+LOCALES: tuple[str, ...] = (
+    "en",
+    "fr",
+    "ar",
+    "fa",
+    "prs",
+    "ps",
+    "ckb",
+    "ku",
+    "ti",
+    "am",
+    "vi",
+    "so",
+)
 
 
 class ConfigError(RuntimeError):

@@ -11,18 +11,41 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from babel import Locale
+from babel import Locale, localedata
 from babel.numbers import format_decimal
 from flask import Flask, abort, g, request, session, url_for
 from flask_babel import format_date, format_datetime, format_time, get_locale
 from markupsafe import Markup, escape
+from werkzeug.datastructures import LanguageAccept
 
 from portal.config import LOCALES
 
 DEFAULT_LOCALE = "en"
 
-# Language tags that browsers send for languages we serve under another code.
-ALIASES = {"prs": "fa", "kmr": "ku", "sdh": "ckb"}
+# Language tags that browsers send for languages we serve under another code: Northern Kurdish is
+# our ku, Southern Kurdish readers read Sorani, and Persian as written in Afghanistan (fa-AF) is Dari.
+# Plain fa and fa-IR stay Iranian Persian.
+ALIASES = {"kmr": "ku", "sdh": "ckb", "fa-af": "prs"}
+
+# Our locale codes that CLDR files under another identifier. CLDR has no `prs`: Dari's dates,
+# numbers (Persian digits), plural rules and its own name («دری») are CLDR's fa_AF.
+CLDR_IDENTIFIERS = {"prs": "fa_AF"}
+
+
+def _teach_babel_our_codes() -> None:
+    """Let `Locale.parse("prs")` give CLDR's fa_AF data under the code prs.
+
+    Flask-Babel's get_locale and force_locale (emails and SMS in the recipient's language) parse the
+    portal's code, and the catalog is looked up under str(locale): the code must stay `prs` for
+    translations/prs/ to be found, while the formatting data is fa_AF's. Babel (pinned) has no public
+    hook for extra locale data, so its loaded-data cache is seeded; tests/unit/test_i18n.py proves it.
+    """
+    for code, identifier in CLDR_IDENTIFIERS.items():
+        if not localedata.exists(code):
+            localedata._cache[code] = localedata.load(identifier)
+
+
+_teach_babel_our_codes()
 
 
 @dataclass(frozen=True)
@@ -36,28 +59,41 @@ class LanguageChoice:
 
 @cache
 def text_direction(code: str) -> str:
-    """`rtl` for Arabic, Persian, Pashto and Sorani; `ltr` otherwise (from CLDR, not a list of ours)."""
+    """`rtl` for Arabic, Persian, Dari, Pashto and Sorani; `ltr` otherwise (from CLDR, not ours)."""
     return Locale.parse(code).text_direction
 
 
 @cache
 def native_name(code: str) -> str:
-    """A language's name written in that language, as the switcher shows it."""
-    name = Locale.parse(code).get_display_name(code) or code
+    """A language's name written in that language, as the switcher shows it (CLDR's own name)."""
+    locale = Locale.parse(code)
+    identifier = CLDR_IDENTIFIERS.get(code)
+    name = (
+        (identifier and locale.languages.get(identifier)) or locale.get_display_name(code) or code
+    )
     return name[:1].upper() + name[1:]
 
 
-def guess_locale(accept_language: Any, remembered: str | None) -> str:
-    """The locale to send a visitor to when the URL does not say: remembered, then the browser's."""
+def served_code(tag: str) -> str:
+    """The code we would serve a browser's language tag under: fa-AF (or fa-Arab-AF) is prs, kmr
+    is ku; any other tag is its primary language (fa-IR is fa, en-GB is en)."""
+    subtags = tag.lower().replace("_", "-").split("-")
+    regions = [subtag for subtag in subtags[1:] if len(subtag) == 2 and subtag.isalpha()]
+    for key in [f"{subtags[0]}-{region}" for region in regions[:1]] + [subtags[0]]:
+        if key in ALIASES:
+            return ALIASES[key]
+    return subtags[0]
+
+
+def guess_locale(accept_language: LanguageAccept, remembered: str | None) -> str:
+    """The locale to send a visitor to when the URL does not say: remembered, then the first of the
+    browser's languages (best first) that we serve, each read as the code we serve it under."""
     if remembered in LOCALES:
         return remembered
-    best = accept_language.best_match(LOCALES)
-    if best:
-        return best
     for tag, _quality in accept_language:
-        primary = tag.split("-")[0].lower()
-        if primary in ALIASES:
-            return ALIASES[primary]
+        code = served_code(tag)
+        if code in LOCALES:
+            return code
     return DEFAULT_LOCALE
 
 
@@ -130,7 +166,7 @@ def _digit_table(code: str) -> dict[int, str] | None:
 
 
 def native_digits(text: str, code: str | None = None) -> str:
-    """Dates and numbers in the digits the reader's language writes (Persian digits in fa and ps,
+    """Dates and numbers in the digits the reader's language writes (Persian digits in fa, prs and ps,
     Arabic-Indic in ckb). Babel formats dates in Latin digits whatever the locale, so the portal
     turns them here; user data (references, phone numbers) never passes through this."""
     table = _digit_table(code or str(get_locale()))

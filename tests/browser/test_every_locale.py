@@ -1,6 +1,6 @@
 """Every page of the applicant's journey in every language, on a 320 px wide screen.
 
-Translations change the length of every line and, for Arabic, Persian, Pashto and Sorani, the
+Translations change the length of every line and, for Arabic, Persian, Dari, Pashto and Sorani, the
 direction of the whole page: a layout that holds in English can scroll sideways, cut words off or
 stay left-aligned in another language. Each page is checked for its language and direction, axe
 violations, sideways scrolling, clipped text and (right to left) mirroring, and photographed into
@@ -43,7 +43,7 @@ from tests.helpers import submit
 pytestmark = pytest.mark.browser
 
 EMAIL = "amina@example.org"
-RIGHT_TO_LEFT = frozenset({"ar", "fa", "ps", "ckb"})
+RIGHT_TO_LEFT = frozenset({"ar", "fa", "prs", "ps", "ckb"})
 SCREENSHOTS = PROJECT_ROOT / "test-output" / "screenshots"
 QUESTIONS = "/application/questions"
 SISTER = {

@@ -21,7 +21,9 @@ PUBLIC_PAGES = [
 
 
 @pytest.mark.parametrize("path", PUBLIC_PAGES)
-@pytest.mark.parametrize(("locale", "direction"), [("en", "ltr"), ("fr", "ltr"), ("ar", "rtl")])
+@pytest.mark.parametrize(
+    ("locale", "direction"), [("en", "ltr"), ("fr", "ltr"), ("ar", "rtl"), ("prs", "rtl")]
+)
 def test_public_page_has_language_direction_title_and_csrf(client, path, locale, direction):
     response = client.get(path.format(locale=locale))
     assert response.status_code == 200
@@ -33,7 +35,11 @@ def test_public_page_has_language_direction_title_and_csrf(client, path, locale,
     [
         ("ar,en;q=0.5", "/ar/"),
         ("fr-FR,fr;q=0.9", "/fr/"),
-        ("prs", "/fa/"),
+        ("prs", "/prs/"),
+        ("prs-AF,en;q=0.5", "/prs/"),
+        ("fa-AF,fa;q=0.9", "/prs/"),
+        ("fa", "/fa/"),
+        ("fa-IR,fa;q=0.9,en;q=0.5", "/fa/"),
         ("de-DE", "/en/"),
         ("", "/en/"),
     ],
@@ -52,14 +58,24 @@ def test_chosen_language_is_remembered_over_browser_language(client):
 
 def test_language_switcher_links_to_the_same_page_in_every_language(client):
     html = client.get("/en/privacy").text
-    for code in ("fr", "ar", "fa", "ps", "ckb", "ku", "ti", "am", "vi", "so"):
+    for code in ("fr", "ar", "fa", "prs", "ps", "ckb", "ku", "ti", "am", "vi", "so"):
         assert f'href="/{code}/privacy" lang="{code}"' in html
     assert 'lang="ar" hreflang="ar" dir="rtl">العربية<' in html
+    assert 'lang="fa" hreflang="fa" dir="rtl">فارسی<' in html
+    assert 'lang="prs" hreflang="prs" dir="rtl">دری<' in html
     assert 'aria-current="true">English<' in html
+
+
+def test_dari_pages_name_their_language_in_dari(client):
+    response = client.get("/prs/privacy")
+    check_page(response, "prs", "rtl")
+    assert 'lang="prs" dir="rtl" aria-current="true">دری<' in response.text
+    assert 'href="/fa/privacy" lang="fa" hreflang="fa" dir="rtl">فارسی<' in response.text
 
 
 def test_right_to_left_pages_use_the_mirrored_stylesheet(client):
     assert "/assets/portal-rtl." in client.get("/ar/").text
+    assert "/assets/portal-rtl." in client.get("/prs/").text
     assert "/assets/portal-rtl." not in client.get("/en/").text
 
 

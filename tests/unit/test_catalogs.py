@@ -18,7 +18,7 @@ from babel.plural import _plural_tags as _PLURAL_TAGS
 
 from portal.config import PROJECT_ROOT
 
-COMPLETE_LOCALES = ("en", "fr", "ps", "ku", "vi", "ti", "fa", "ar", "so", "ckb", "am")
+COMPLETE_LOCALES = ("en", "fr", "ps", "ku", "vi", "ti", "fa", "prs", "ar", "so", "ckb", "am")
 _MARKERS = re.compile(r"%\(\w+\)[sd]|</?[a-z][a-z0-9]*[^>]*>")
 
 

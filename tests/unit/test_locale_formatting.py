@@ -1,4 +1,4 @@
-"""Dates and numbers as each language writes them: Persian digits in fa and ps, Arabic-Indic in
+"""Dates and numbers as each language writes them: Persian digits in fa, prs and ps, Arabic-Indic in
 ckb, Latin elsewhere (as CLDR says), and user data never converted."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from portal.config import LOCALES
 PERSIAN = set("۰۱۲۳۴۵۶۷۸۹")
 ARABIC_INDIC = set("٠١٢٣٤٥٦٧٨٩")
 LATIN = set("0123456789")
-EXPECTED = {"fa": PERSIAN, "ps": PERSIAN, "ckb": ARABIC_INDIC}
+EXPECTED = {"fa": PERSIAN, "prs": PERSIAN, "ps": PERSIAN, "ckb": ARABIC_INDIC}
 
 
 @pytest.mark.parametrize("locale", LOCALES)
