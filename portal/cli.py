@@ -171,12 +171,15 @@ def documents_key() -> None:
 @click.option("--older-than-minutes", default=60, show_default=True, type=int)
 @with_appcontext
 def documents_clean_up(older_than_minutes: int) -> None:
-    """Delete stored files that no document row names (left by a failure between the two).
+    """Delete stored files that no document row names (left by a failure between the two) and
+    temporary files that an upload killed mid-write left.
 
-    Only files older than the given age are touched, so an upload in progress is never removed.
+    Only files older than the given age are touched, so an upload in progress is never removed:
+    keep it longer than the longest upload can take (a few minutes for the largest file).
     """
-    removed = document_services.clean_up_orphans(utcnow() - timedelta(minutes=older_than_minutes))
-    click.echo(f"removed {len(removed)} stored file(s) that no document names")
+    result = document_services.clean_up(utcnow() - timedelta(minutes=older_than_minutes))
+    click.echo(f"removed {len(result.orphans)} stored file(s) that no document names")
+    click.echo(f"removed {result.temporaries} temporary file(s) left by interrupted uploads")
 
 
 @click.command("relay")

@@ -270,13 +270,21 @@ def read(document: Document, *, thumbnail: bool = False) -> Iterator[bytes]:
     return storage().open(key)
 
 
-def clean_up_orphans(older_than: datetime) -> list[str]:
-    """Delete stored objects that no row names (left by a crash between object and row)."""
+@dataclass(frozen=True)
+class CleanUp:
+    orphans: list[str]
+    temporaries: int
+
+
+def clean_up(older_than: datetime) -> CleanUp:
+    """Delete what a crash left in storage: objects that no row names (a crash between object
+    and row) and half-written temporary files (a crash during the write)."""
+    temporaries = storage().remove_abandoned(older_than)
     known = set(db.session.scalars(select(Document.storage_key)))
     known.update(k for k in db.session.scalars(select(Document.thumbnail_key)) if k)
     removed = [key for key in storage().keys(older_than) if key not in known]
     _delete_objects(removed)
-    return removed
+    return CleanUp(orphans=removed, temporaries=temporaries)
 
 
 def _keys_of(document: Document) -> list[str]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
+import subprocess
+import sys
 from datetime import timedelta
 
 import pikepdf
@@ -359,3 +361,44 @@ def test_the_clean_up_command_removes_objects_no_row_names(applicant, app, monke
     assert sorted(remaining) == sorted(set(kept) - set(orphans))
     with app.app_context():
         assert db.session.scalar(select(func.count(Document.id))) == 1
+
+
+CRASH_MID_WRITE = """
+import os, sys
+from io import BytesIO
+from pathlib import Path
+from portal.documents.storage import LocalStorage, new_key
+
+class DiesMidWay(BytesIO):
+    def read(self, size=-1):
+        chunk = super().read(64 * 1024)
+        if self.tell() > 256 * 1024:
+            os._exit(9)  # killed mid-write: no except, no finally runs
+        return chunk
+
+LocalStorage(Path(sys.argv[1]), bytes.fromhex(sys.argv[2])).put(
+    new_key(), DiesMidWay(os.urandom(512 * 1024))
+)
+"""
+
+
+def test_the_clean_up_command_removes_what_a_crash_mid_upload_left(app, config):
+    from portal.documents.crypto import parse_key
+
+    root = config.INSTANCE_PATH / "documents"
+    key = parse_key(config.DOCUMENT_KEY).hex()
+    crashed = subprocess.run([sys.executable, "-c", CRASH_MID_WRITE, str(root), key], check=False)
+    assert crashed.returncode == 9
+    (left,) = [p for p in root.rglob("*") if p.is_file()]
+    assert left.name.startswith(".") and left.name.endswith(".tmp")
+    assert left.stat().st_size > 64 * 1024, "a whole document's worth of ciphertext"
+
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["documents-clean-up"])
+    assert result.exit_code == 0, result.output
+    assert left.exists(), "an upload may still be writing a file this young"
+
+    result = runner.invoke(args=["documents-clean-up", "--older-than-minutes", "-5"])
+    assert result.exit_code == 0, result.output
+    assert "removed 1 temporary file(s) left by interrupted uploads" in result.output
+    assert not [p for p in root.rglob("*") if p.is_file()]
