@@ -18,6 +18,7 @@ from portal.apply import windows
 from portal.appointments import centres
 from portal.appointments.slots import WeeklyPattern
 from portal.auth import passwords, services
+from portal.documents import quarantine
 from portal.documents import services as document_services
 from portal.documents.crypto import new_key_text
 from portal.extensions import db
@@ -44,6 +45,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(create_user)
     app.cli.add_command(documents_key)
     app.cli.add_command(documents_clean_up)
+    app.cli.add_command(scan_documents)
     app.cli.add_command(relay)
     app.cli.add_command(send_reminders)
     app.cli.add_command(retention_command)
@@ -171,12 +173,41 @@ def documents_key() -> None:
 @click.option("--older-than-minutes", default=60, show_default=True, type=int)
 @with_appcontext
 def documents_clean_up(older_than_minutes: int) -> None:
-    """Delete stored files that no document row names (left by a failure between the two).
+    """Delete stored files that no document row names (left by a failure between the two) and
+    temporary files that an upload killed mid-write left.
 
-    Only files older than the given age are touched, so an upload in progress is never removed.
+    Only files older than the given age are touched, so an upload in progress is never removed:
+    keep it longer than the longest upload can take (a few minutes for the largest file).
     """
-    removed = document_services.clean_up_orphans(utcnow() - timedelta(minutes=older_than_minutes))
-    click.echo(f"removed {len(removed)} stored file(s) that no document names")
+    result = document_services.clean_up(utcnow() - timedelta(minutes=older_than_minutes))
+    click.echo(f"removed {len(result.orphans)} stored file(s) that no document names")
+    click.echo(f"removed {result.temporaries} temporary file(s) left by interrupted uploads")
+
+
+@click.command("scan-documents")
+@with_appcontext
+def scan_documents() -> None:
+    """Scan the files kept "not scanned" (uploaded while no scanner was configured), once each.
+
+    For a scheduler: runs at the same time never scan one file twice. If the scanner does not
+    answer, the files stay "not scanned" for the next run and the command exits 1."""
+    if not document_services.scanning_configured():
+        click.echo(
+            f"no virus scanner is configured: {quarantine.waiting()} document(s) wait for one"
+        )
+        return
+    timeout = current_app.config["PORTAL"].CLAMD_TIMEOUT_SECONDS
+    run = quarantine.scan_waiting(
+        document_services.scanner(),
+        document_services.storage(),
+        hold=timedelta(seconds=2 * timeout + 60),
+    )
+    click.echo(f"scanned {run.scanned} document(s): {run.clean} clean, {run.infected} infected")
+    if run.skipped:
+        click.echo(f"skipped {len(run.skipped)} document(s) whose stored file is missing")
+    if run.stopped:
+        click.echo(f"stopped: {run.stopped}; {quarantine.waiting()} document(s) wait")
+        raise SystemExit(1)
 
 
 @click.command("relay")
@@ -205,9 +236,9 @@ def relay(once: bool, interval: float, batch: int) -> None:
 
 @click.command("scheduler")
 def scheduler() -> None:
-    """Run send-reminders, announce-windows, documents-clean-up and retention at the times in
-    portal/schedule.py, each in its own process. For Compose or a plain machine: on AWS,
-    EventBridge Scheduler runs the same commands instead. Run one of the two, never both.
+    """Run send-reminders, announce-windows, documents-clean-up, scan-documents and retention at
+    the times in portal/schedule.py, each in its own process. For Compose or a plain machine: on
+    AWS, EventBridge Scheduler runs the same commands instead. Run one of the two, never both.
 
     Stops on SIGTERM or SIGINT: no new run starts, and one in progress is left to finish."""
     runner = schedule.build_scheduler()

@@ -111,7 +111,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PORTAL_IMAGE_MAX_PIXELS", "50000000", "larger images are refused unopened"),
     Setting("PORTAL_IMAGE_MAX_SIDE", "2000", "images are scaled down to this many pixels"),
     Setting("PORTAL_PDF_MAX_PAGES", "20", "longest PDF accepted"),
-    Setting("PORTAL_CLAMD_SOCKET", "", "clamd's unix socket: turns virus scanning on"),
+    Setting(
+        "PORTAL_CLAMD_SOCKET",
+        "",
+        "clamd's unix socket: turns virus scanning on (production needs it or the host)",
+    ),
     Setting("PORTAL_CLAMD_HOST", "", "clamd's host, when it listens on TCP"),
     Setting("PORTAL_CLAMD_PORT", "3310", "clamd's TCP port"),
     Setting("PORTAL_CLAMD_TIMEOUT_SECONDS", "30", "how long to wait for a scan"),
@@ -283,6 +287,11 @@ class PortalConfig:
                 raise ConfigError("PORTAL_BASE_URL must be an https:// address in production")
             if not self.DOCUMENT_KEY:
                 raise ConfigError("PORTAL_DOCUMENT_KEY must be set in production")
+            if not (self.CLAMD_SOCKET or self.CLAMD_HOST):
+                # Staff must never open a file no scanner has passed, and without one none would be.
+                raise ConfigError(
+                    "PORTAL_CLAMD_SOCKET or PORTAL_CLAMD_HOST must name a virus scanner in production"
+                )
             self._check_documents()
             return
         self.INSTANCE_PATH.mkdir(parents=True, exist_ok=True)

@@ -58,6 +58,13 @@ JOBS: tuple[Job, ...] = (
         why="at any hour: it only removes files over an hour old that no row names",
     ),
     Job(
+        command="scan-documents",
+        minute=10,
+        hour="*",
+        why="at any hour: files kept unscanned (no scanner at upload) are opened by no one but "
+        "their uploader until it has scanned them",
+    ),
+    Job(
         command="retention",
         minute=30,
         hour="3",

@@ -1,7 +1,8 @@
 """A real clamd for the tests, with a signature database made at test time from the EICAR string.
 
 Nothing is downloaded: `sigtool --md5` turns the EICAR test file into a one-line hash signature,
-and clamd loads only that, so it starts in seconds. Starting is still the slow part of these
+and a body signature finds the EICAR string inside any file (a PDF carrying it, as an attacker's
+would); clamd loads only those two, so it starts in seconds. Starting is still the slow part of these
 tests, so one clamd serves the whole session; import its fixture where needed:
 `from tests.clamd import clamd  # noqa: F401`.
 """
@@ -23,6 +24,8 @@ CLAMD = "/usr/sbin/clamd"
 SIGTOOL = "/usr/bin/sigtool"
 # The standard anti-virus test file, split so that this source file is not itself detected.
 EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$" + b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+# The body signature's name: what clamd reports for the EICAR string inside another file.
+EICAR_INSIDE = "Portal.Test.EICAR-Inside"
 START_SECONDS = 60
 # As in Debian's packaged clamd.conf (the built-in default is 100M); uploads stop at 10 MB anyway.
 STREAM_MAX_BYTES = 25 * 1024 * 1024
@@ -81,6 +84,7 @@ def start_clamd(tmp_dir: Path, *, tcp_port: int | None = None) -> ClamdProcess:
         [SIGTOOL, "--md5", str(sample)], check=True, capture_output=True, cwd=tmp_dir
     ).stdout
     (database / "test.hdb").write_bytes(signature)
+    (database / "test.ndb").write_text(f"{EICAR_INSIDE}:0:*:{EICAR.hex()}\n")
     settings = [
         f"LocalSocket {socket_path}",
         f"DatabaseDirectory {database}",

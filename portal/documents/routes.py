@@ -1,7 +1,8 @@
 """The applicant's documents pages, and the only ways a stored file is ever read back.
 
 Files are served by these views alone, never from a public path: to the applicant who owns
-them, and to a caseworker past two-factor (audited). Anything else is a 404, and logged.
+them, and to a caseworker past two-factor (audited) once a virus scanner has passed them. A file
+found infected is opened by nobody. Anything else is a 404, and logged.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from portal.documents import content, rules, services
 from portal.documents.forms import IdentityUploadForm, UploadForm
 from portal.extensions import db
 from portal.metrics import UPLOAD_REJECTIONS
-from portal.models import Application, Document, DocumentKind, Role
+from portal.models import Application, Document, DocumentKind, Role, ScanResult
 from portal.security import form_page
 
 logger = logging.getLogger(__name__)
@@ -162,7 +163,7 @@ def remove(application: Application, document_id: str) -> Any:
 @applicant_view
 def file(application: Application | None, document_id: str) -> Any:
     document = services.find(application, document_id) if application else None
-    if document is None:
+    if document is None or document.scan_enum is ScanResult.INFECTED:
         return _refuse(document_id)
     return _send(document, attachment=bool(request.args.get("download")))
 
@@ -171,7 +172,11 @@ def file(application: Application | None, document_id: str) -> Any:
 @applicant_view
 def thumbnail(application: Application | None, document_id: str) -> Any:
     document = services.find(application, document_id) if application else None
-    if document is None or document.thumbnail_key is None:
+    if (
+        document is None
+        or document.thumbnail_key is None
+        or document.scan_enum is ScanResult.INFECTED
+    ):
         return _refuse(document_id)
     return _send(document, thumbnail=True)
 
@@ -187,6 +192,17 @@ def staff_file(document_id: str) -> Any:
     document = services.find_any(document_id) if allowed else None
     if document is None:
         return _refuse(document_id)
+    if not document.staff_may_open:
+        logger.warning(
+            "document not opened: no scanner has passed it",
+            extra={"document_id": str(document.id), "scan_result": document.scan_result},
+        )
+        page = render_template(
+            "documents/staff_not_openable.html",
+            document=document,
+            infected=document.scan_enum is ScanResult.INFECTED,
+        )
+        return page, 403
     audit.record(
         "document_viewed",
         subject_type="application",

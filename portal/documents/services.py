@@ -22,10 +22,10 @@ from sqlalchemy import select, update
 from portal import audit
 from portal.documents import rules, validation
 from portal.documents.crypto import parse_key
-from portal.documents.scanning import Scanner, ScannerUnavailable, scanner_for
+from portal.documents.scanning import NoScanner, Scanner, ScannerUnavailable, scanner_for
 from portal.documents.storage import LocalStorage, S3Storage, Storage, StorageError, new_key
 from portal.extensions import db
-from portal.models import Application, Document, DocumentKind, Status, User, utcnow
+from portal.models import Application, Document, DocumentKind, ScanResult, Status, User, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +80,11 @@ def scanner() -> Scanner:
     return current_app.extensions["portal.scanner"]
 
 
+def scanning_configured() -> bool:
+    """Whether files can be scanned now; without a scanner they wait as "not scanned"."""
+    return not isinstance(scanner(), NoScanner)
+
+
 def limits() -> validation.Limits:
     settings = current_app.config["PORTAL"]
     return validation.Limits(
@@ -101,9 +106,12 @@ def documents_of(application: Application) -> list[Document]:
 
 
 def counts(documents: list[Document]) -> dict[DocumentKind, int]:
+    """Files per kind; an infected file counts for nothing, so it has to be replaced or removed
+    before the application can be sent (and another may be added meanwhile)."""
     result: dict[DocumentKind, int] = {}
     for document in documents:
-        result[document.kind_enum] = result.get(document.kind_enum, 0) + 1
+        if document.scan_enum is not ScanResult.INFECTED:
+            result[document.kind_enum] = result.get(document.kind_enum, 0) + 1
     return result
 
 
@@ -173,7 +181,7 @@ def upload(
         thumbnail_key=new_key() if cleaned.thumbnail else None,
         uploaded_by_id=uploader.id,
         uploaded_by_role=uploader.role,
-        scan_result="clean" if verdict.scanned else "not_scanned",
+        scan_result=(ScanResult.CLEAN if verdict.scanned else ScanResult.NOT_SCANNED).value,
     )
     stored = _store(document, cleaned)
     try:
@@ -270,13 +278,21 @@ def read(document: Document, *, thumbnail: bool = False) -> Iterator[bytes]:
     return storage().open(key)
 
 
-def clean_up_orphans(older_than: datetime) -> list[str]:
-    """Delete stored objects that no row names (left by a crash between object and row)."""
+@dataclass(frozen=True)
+class CleanUp:
+    orphans: list[str]
+    temporaries: int
+
+
+def clean_up(older_than: datetime) -> CleanUp:
+    """Delete what a crash left in storage: objects that no row names (a crash between object
+    and row) and half-written temporary files (a crash during the write)."""
+    temporaries = storage().remove_abandoned(older_than)
     known = set(db.session.scalars(select(Document.storage_key)))
     known.update(k for k in db.session.scalars(select(Document.thumbnail_key)) if k)
     removed = [key for key in storage().keys(older_than) if key not in known]
     _delete_objects(removed)
-    return removed
+    return CleanUp(orphans=removed, temporaries=temporaries)
 
 
 def _keys_of(document: Document) -> list[str]:
@@ -295,9 +311,8 @@ def _delete_objects(keys: list[str]) -> None:
 
 
 def find_any(document_id: str) -> Document | None:
-    """A sent application's document, for staff views (access-checked and audited by the caller).
-
-    Drafts stay the applicant's own until they are sent.
+    """A sent application's document, for staff views (access-checked and audited by the caller,
+    who opens it only if `staff_may_open`). Drafts stay the applicant's own until they are sent.
     """
     try:
         wanted = uuid.UUID(document_id)

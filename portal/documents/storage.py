@@ -30,6 +30,10 @@ CHUNK_BYTES = 64 * 1024
 _KEY = re.compile(r"documents/([0-9a-f]{2})([0-9a-f]{30})")
 _SHARD = re.compile(r"[0-9a-f]{2}")
 _FILE = re.compile(r"([0-9a-f]{30})\.bin")
+# What put() writes before its rename; a crash between the two leaves one behind.
+_TEMPORARY = re.compile(r"\..+\.tmp")
+_TEMPORARY_PREFIX = "."
+_TEMPORARY_SUFFIX = ".tmp"
 _MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
 
 
@@ -47,6 +51,10 @@ class Storage(Protocol):
     def delete(self, key: str) -> None: ...
 
     def keys(self, older_than: datetime) -> Iterator[str]: ...
+
+    def remove_abandoned(self, older_than: datetime) -> int:
+        """Remove what interrupted writes left that is older than the cut-off; returns how many."""
+        ...
 
     def reachable(self) -> bool:
         """Whether documents could be stored now (for the readiness check)."""
@@ -73,7 +81,9 @@ class LocalStorage:
         try:
             _private_dir(path.parent)
             # A reader sees the old file or the new one, never half of one: write aside, then rename.
-            fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+            fd, temporary = tempfile.mkstemp(
+                dir=path.parent, prefix=_TEMPORARY_PREFIX, suffix=_TEMPORARY_SUFFIX
+            )
             try:
                 with os.fdopen(fd, "wb") as sink:
                     crypto.encrypt_stream(self._key, key.encode(), source, sink)
@@ -118,6 +128,24 @@ class LocalStorage:
                         yield f"{PREFIX}{shard.name}{match.group(1)}"
         except OSError as exc:
             raise StorageError("could not list stored documents") from exc
+
+    def remove_abandoned(self, older_than: datetime) -> int:
+        """Delete temporary files that a put() killed mid-write (a crash, an OOM kill) left.
+
+        put() removes its own on any error it lives through; only a dead process leaves one, and
+        it holds a whole encrypted document. Younger files may still be being written.
+        """
+        cutoff = _aware(older_than).timestamp()
+        removed = 0
+        try:
+            for shard in sorted(p for p in self._root.iterdir() if _SHARD.fullmatch(p.name)):
+                for path in sorted(shard.iterdir()):
+                    if _TEMPORARY.fullmatch(path.name) and path.stat().st_mtime < cutoff:
+                        path.unlink(missing_ok=True)
+                        removed += 1
+        except OSError as exc:
+            raise StorageError("could not remove abandoned temporary files") from exc
+        return removed
 
     def reachable(self) -> bool:
         return self._root.is_dir() and os.access(self._root, os.W_OK | os.X_OK)
@@ -201,6 +229,12 @@ class S3Storage:
                         yield item["Key"]
         except (ClientError, BotoCoreError) as exc:
             raise StorageError("could not list stored documents") from exc
+
+    def remove_abandoned(self, older_than: datetime) -> int:
+        """Nothing to do here: S3 never shows a half-written object, and the parts of a multipart
+        upload cut short are aborted by the bucket's lifecycle rule (infra/cloudformation.yaml)."""
+        _aware(older_than)
+        return 0
 
 
 class _Chunks(Iterator[bytes]):

@@ -26,7 +26,7 @@ from portal.models.casework import (
     QueueItem,
     ReturnedPerson,
 )
-from portal.models.document import Document, DocumentKind
+from portal.models.document import Document, DocumentKind, ScanResult
 from portal.models.notification import Notification
 from portal.models.support import Assistance, ConsentMethod, EndReason, Organisation
 from portal.models.user import (
@@ -66,6 +66,7 @@ __all__ = [
     "RecoveryCode",
     "ReturnedPerson",
     "Role",
+    "ScanResult",
     "SentReminder",
     "SignInThrottle",
     "Slot",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid
+from datetime import datetime
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -18,7 +19,16 @@ class DocumentKind(enum.StrEnum):
     OTHER = "other"
 
 
+class ScanResult(enum.StrEnum):
+    """Where a file stands with the virus scanner: only `clean` may be opened by staff."""
+
+    NOT_SCANNED = "not_scanned"
+    CLEAN = "clean"
+    INFECTED = "infected"
+
+
 _KINDS = ", ".join(f"'{kind.value}'" for kind in DocumentKind)
+_SCAN_RESULTS = ", ".join(f"'{result.value}'" for result in ScanResult)
 
 
 class Document(HasId, HasCreatedAt, Base):
@@ -29,7 +39,10 @@ class Document(HasId, HasCreatedAt, Base):
     """
 
     __tablename__ = "documents"
-    __table_args__ = (CheckConstraint(f"kind IN ({_KINDS})", name="kind_known"),)
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({_KINDS})", name="kind_known"),
+        CheckConstraint(f"scan_result IN ({_SCAN_RESULTS})", name="scan_result_known"),
+    )
 
     application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("applications.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))
@@ -47,9 +60,22 @@ class Document(HasId, HasCreatedAt, Base):
     thumbnail_key: Mapped[str | None] = mapped_column(String(100), unique=True)
     uploaded_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     uploaded_by_role: Mapped[str] = mapped_column(String(20))
-    # "clean" when the scanner passed it, "not_scanned" where no scanner is configured.
-    scan_result: Mapped[str] = mapped_column(String(20))
+    # "clean" when the scanner passed it, "not_scanned" until one has seen it (no scanner was
+    # configured at upload), "infected" when `scan-documents` found a virus in a stored file.
+    scan_result: Mapped[str] = mapped_column(String(20), index=True)
+    # A `scan-documents` run holds the file until then: a second run at the same time skips it,
+    # and a run that died lets it go when this passes.
+    scan_claimed_until: Mapped[datetime | None]
 
     @property
     def kind_enum(self) -> DocumentKind:
         return DocumentKind(self.kind)
+
+    @property
+    def scan_enum(self) -> ScanResult:
+        return ScanResult(self.scan_result)
+
+    @property
+    def staff_may_open(self) -> bool:
+        """Staff open only what a scanner passed; the uploader also opens what none has seen."""
+        return self.scan_enum is ScanResult.CLEAN

@@ -11,10 +11,12 @@ from portal.extensions import db
 from portal.models import (
     Application,
     AuditEvent,
+    Document,
     FamilyGroup,
     QueueItem,
     ReturnedPerson,
     Role,
+    ScanResult,
     Status,
     utcnow,
 )
@@ -108,6 +110,12 @@ def test_claim_view_check_and_invite(app, applicant):
     assert page.status_code == 200
     for shown in ("Amina", "Kareem", "Aleppo", "N0123456", application.reference):
         assert shown in page.text, shown
+    assert page.text.count("waiting for the virus scan") == 2, "the tests' set-up has no scanner"
+    assert "/staff/documents/" not in page.text
+    with app.app_context():
+        db.session.execute(update(Document).values(scan_result=ScanResult.CLEAN.value))
+        db.session.commit()
+    page = client.get(path)
     assert page.text.count("/staff/documents/") == 2
     assert "No one on the returns list matches" in page.text
 

@@ -321,3 +321,24 @@ def test_s3_unreachable_endpoint_fails_fast_with_a_storage_error(moto_server: st
             attempt()
         assert caught.value.__cause__ is not None
     assert time.monotonic() - started < 30
+
+
+def test_local_remove_abandoned_deletes_only_old_temporary_files(
+    local: LocalStorage, tmp_path: Path
+) -> None:
+    kept = new_key()
+    local.put(kept, BytesIO(b"a stored document"))
+    shard = tmp_path / "documents" / "ab"
+    shard.mkdir(exist_ok=True)
+    old, young = shard / ".old0a1b.tmp", shard / ".young0a1b.tmp"
+    old.write_bytes(b"ciphertext of a whole document")
+    young.write_bytes(b"still being written")
+    age(old, hours=3)
+    kept_hex = kept.removeprefix("documents/")
+    age(tmp_path / "documents" / kept_hex[:2] / f"{kept_hex[2:]}.bin", hours=3)
+
+    assert local.remove_abandoned(datetime.now(UTC) - timedelta(hours=1)) == 1
+    assert not old.exists() and young.exists()
+    assert read_all(local.open(kept)) == b"a stored document"
+    with pytest.raises(ValueError, match="timezone-aware"):
+        local.remove_abandoned(datetime.now())

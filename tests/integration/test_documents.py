@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import io
 import logging
+import subprocess
+import sys
 from datetime import timedelta
 
 import pikepdf
 import pytest
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from portal.documents import services as document_services
 from portal.extensions import db
-from portal.models import Application, AuditEvent, Document, Role, utcnow
+from portal.models import Application, AuditEvent, Document, DocumentKind, Role, ScanResult, utcnow
 from tests.apply_helpers import (
     MAIN_APPLICANT_ALONE,
     fill_in,
@@ -35,6 +37,15 @@ def stored_keys(app) -> list[str]:
 def document_rows(app) -> list[Document]:
     with app.app_context():
         return list(db.session.scalars(select(Document).order_by(Document.created_at)))
+
+
+def mark_scanned(app, document_id, result: ScanResult) -> None:
+    """What `scan-documents` records (tests/integration/test_virus_scanning.py runs it for real)."""
+    with app.app_context():
+        db.session.execute(
+            update(Document).where(Document.id == document_id).values(scan_result=result.value)
+        )
+        db.session.commit()
 
 
 def gps_photo() -> bytes:
@@ -312,6 +323,15 @@ def test_a_caseworker_views_a_sent_applications_document_and_it_is_audited(clien
     make_user(app, "caseworker@example.org", Role.CASEWORKER)
     caseworker = app.test_client()
     sign_in_staff(caseworker, app, "caseworker@example.org")
+    waiting = caseworker.get(f"/en/staff/documents/{identity.id}")
+    assert waiting.status_code == 403, "no scanner has passed it: refused, and not a 500"
+    assert "waiting for the virus scan" in waiting.text
+    with app.app_context():
+        assert not db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "document_viewed")
+        ).all()
+
+    mark_scanned(app, identity.id, ScanResult.CLEAN)
     response = caseworker.get(f"/en/staff/documents/{identity.id}")
     assert response.status_code == 200 and response.headers["Content-Type"] == "image/jpeg"
     with app.app_context():
@@ -359,3 +379,76 @@ def test_the_clean_up_command_removes_objects_no_row_names(applicant, app, monke
     assert sorted(remaining) == sorted(set(kept) - set(orphans))
     with app.app_context():
         assert db.session.scalar(select(func.count(Document.id))) == 1
+
+
+CRASH_MID_WRITE = """
+import os, sys
+from io import BytesIO
+from pathlib import Path
+from portal.documents.storage import LocalStorage, new_key
+
+class DiesMidWay(BytesIO):
+    def read(self, size=-1):
+        chunk = super().read(64 * 1024)
+        if self.tell() > 256 * 1024:
+            os._exit(9)  # killed mid-write: no except, no finally runs
+        return chunk
+
+LocalStorage(Path(sys.argv[1]), bytes.fromhex(sys.argv[2])).put(
+    new_key(), DiesMidWay(os.urandom(512 * 1024))
+)
+"""
+
+
+def test_the_clean_up_command_removes_what_a_crash_mid_upload_left(app, config):
+    from portal.documents.crypto import parse_key
+
+    root = config.INSTANCE_PATH / "documents"
+    key = parse_key(config.DOCUMENT_KEY).hex()
+    crashed = subprocess.run([sys.executable, "-c", CRASH_MID_WRITE, str(root), key], check=False)
+    assert crashed.returncode == 9
+    (left,) = [p for p in root.rglob("*") if p.is_file()]
+    assert left.name.startswith(".") and left.name.endswith(".tmp")
+    assert left.stat().st_size > 64 * 1024, "a whole document's worth of ciphertext"
+
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["documents-clean-up"])
+    assert result.exit_code == 0, result.output
+    assert left.exists(), "an upload may still be writing a file this young"
+
+    result = runner.invoke(args=["documents-clean-up", "--older-than-minutes", "-5"])
+    assert result.exit_code == 0, result.output
+    assert "removed 1 temporary file(s) left by interrupted uploads" in result.output
+    assert not [p for p in root.rglob("*") if p.is_file()]
+
+
+def test_a_file_found_infected_is_shown_as_unsafe_to_its_uploader_and_opened_by_nobody(
+    applicant, app
+):
+    upload(applicant, "identity", photo_bytes(), "passport.jpg", part="data_page")
+    upload(applicant, "photo", photo_bytes(colour="orange"), "face.jpg")
+    face = next(d for d in document_rows(app) if d.kind == "photo")
+    mark_scanned(app, face.id, ScanResult.INFECTED)
+
+    overview = applicant.get("/en/application/documents")
+    check_page(overview, "en", "ltr")
+    assert "Our safety check found a virus in this file" in overview.text
+    assert f"/application/documents/{face.id}/file" not in overview.text
+    assert f"/application/documents/{face.id}/thumbnail" not in overview.text
+    for path in ("file", "thumbnail"):
+        assert applicant.get(f"/en/application/documents/{face.id}/{path}").status_code == 404
+    with app.app_context():
+        application = db.session.get(Application, face.application_id)
+        assert document_services.missing_kinds(application) == [DocumentKind.PHOTO], (
+            "an infected file meets no requirement: it must be replaced before sending"
+        )
+
+    in_french = applicant.get("/fr/application/documents")
+    assert "Notre contrôle de sécurité a trouvé un virus dans ce fichier" in in_french.text
+    assert (
+        upload(
+            applicant, "photo", photo_bytes(), "new face.jpg", query=f"?replace={face.id}"
+        ).status_code
+        == 302
+    )
+    assert "Our safety check found a virus" not in applicant.get("/en/application/documents").text

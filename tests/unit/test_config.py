@@ -19,6 +19,7 @@ def production(**overrides: object) -> PortalConfig:
         NOTIFY_BACKEND="smtp",
         BASE_URL="https://apply.example.org",
         DOCUMENT_KEY=new_key_text(),
+        CLAMD_HOST="127.0.0.1",
     )
     for key, value in overrides.items():
         setattr(config, key, value)
@@ -38,6 +39,8 @@ def production(**overrides: object) -> PortalConfig:
         ({"DOCUMENT_KEY": "not a key"}, "PORTAL_DOCUMENT_KEY"),
         ({"DOCUMENT_STORAGE": "ftp"}, "PORTAL_DOCUMENT_STORAGE"),
         ({"DOCUMENT_STORAGE": "s3", "S3_BUCKET": ""}, "PORTAL_S3_BUCKET"),
+        ({"CLAMD_HOST": ""}, "PORTAL_CLAMD_SOCKET or PORTAL_CLAMD_HOST"),
+        ({"CLAMD_HOST": "clamd", "CLAMD_SOCKET": "/run/clamd.sock"}, "not both"),
     ],
 )
 def test_production_refuses_to_start_with_unsafe_settings(overrides, message):

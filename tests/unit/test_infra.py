@@ -64,11 +64,13 @@ def properties(template: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def containers(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Every container of every task definition, by container name."""
+    """Every container of the portal's image in every task definition, by container name (the
+    clamd sidecars run ClamAV's image: test_clamd_runs_beside_the_portal_and_the_jobs)."""
     found = {}
     for task in resources(template, "AWS::ECS::TaskDefinition").values():
         for container in task["Properties"]["ContainerDefinitions"]:
-            found[container["Name"]] = container
+            if container["Image"] != {"Ref": "ClamavImage"}:
+                found[container["Name"]] = container
     return found
 
 
@@ -268,7 +270,10 @@ def test_containers_run_the_image_roles_and_share_one_environment(template):
     # The schedules name the command; without one the task only prints the help and stops.
     assert found["jobs"]["Command"] == ["flask", "--app", "portal", "--help"]
     assert "PortMappings" not in found["jobs"]
-    assert found["portal"]["DependsOn"] == [{"ContainerName": "migrate", "Condition": "SUCCESS"}]
+    assert found["portal"]["DependsOn"] == [
+        {"ContainerName": "migrate", "Condition": "SUCCESS"},
+        {"ContainerName": "clamd", "Condition": "HEALTHY"},
+    ]
     names = {name: set(environment(c)) for name, c in found.items()}
     assert (
         names["portal"] - {"WEB_CONCURRENCY"} == names["migrate"] == names["relay"] == names["jobs"]
@@ -291,6 +296,7 @@ def test_task_settings_are_what_production_requires(template):
     for container in containers(template).values():
         env = environment(container)
         assert env["PORTAL_ENV"] == "production"
+        assert env["PORTAL_CLAMD_HOST"] == "127.0.0.1", "production refuses to start without it"
         assert env["PORTAL_NOTIFY_BACKEND"] == "smtp"
         assert env["PORTAL_DOCUMENT_STORAGE"] == "s3"
         assert env["PORTAL_S3_BUCKET"] == {"Ref": "DocumentsBucket"}
@@ -327,6 +333,8 @@ def test_task_roles_grant_only_what_each_process_calls(template):
     assert {a for s in statements(jobs) for a in as_list(s["Action"])} == {
         "s3:DeleteObject",
         "s3:ListBucket",
+        "s3:GetObject",  # scan-documents reads the files it scans
+        "kms:Decrypt",
     }
     for role in (portal, relay, jobs):
         for statement in statements(role):
@@ -345,6 +353,28 @@ def test_task_roles_grant_only_what_each_process_calls(template):
     assert task_definitions["JobsTaskDefinition"]["Properties"]["TaskRoleArn"] == {
         "Fn::GetAtt": ["JobsTaskRole", "Arn"]
     }
+
+
+def test_clamd_runs_beside_the_portal_and_the_jobs(template):
+    """Production scans every upload inline, and scan-documents runs in the jobs task: both tasks
+    carry clamd, and what uses it waits until it answers."""
+    tasks = resources(template, "AWS::ECS::TaskDefinition")
+    for task_name, user, essential in (
+        ("PortalTaskDefinition", "portal", True),
+        ("JobsTaskDefinition", "jobs", False),
+    ):
+        by_name = {c["Name"]: c for c in tasks[task_name]["Properties"]["ContainerDefinitions"]}
+        clamd = by_name["clamd"]
+        assert clamd["Image"] == {"Ref": "ClamavImage"}
+        assert clamd["Essential"] is essential
+        assert clamd["HealthCheck"]["Command"] == ["CMD", "clamdcheck.sh"]
+        assert {"ContainerName": "clamd", "Condition": "HEALTHY"} in by_name[user]["DependsOn"]
+    assert not template["Parameters"]["ClamavImage"]["Default"].endswith("_base")
+    # clamd holds about 1.5 GB of signatures, twice that while it reloads them.
+    assert int(template["Parameters"]["PortalMemory"]["Default"]) >= 4096
+    assert int(tasks["JobsTaskDefinition"]["Properties"]["Memory"]) >= 4096
+    relay = tasks["RelayTaskDefinition"]["Properties"]["ContainerDefinitions"]
+    assert [c["Name"] for c in relay] == ["relay"], "the relay never scans a file"
 
 
 def test_every_job_in_the_table_has_one_schedule_with_its_time_and_command(template):
@@ -410,7 +440,15 @@ def test_job_tasks_reach_the_database_and_nothing_reaches_them(template):
 
 def test_compose_has_the_services_and_starts_them_after_the_migration(compose):
     services = compose["services"]
-    assert set(services) == {"portal", "relay", "scheduler", "migrate", "postgres", "redis"}
+    assert set(services) == {
+        "portal",
+        "relay",
+        "scheduler",
+        "migrate",
+        "postgres",
+        "redis",
+        "clamd",
+    }
     for name in ("portal", "relay", "scheduler"):
         assert services[name]["depends_on"]["migrate"] == {
             "condition": "service_completed_successfully"
@@ -431,6 +469,15 @@ def test_compose_has_the_services_and_starts_them_after_the_migration(compose):
     assert services["redis"]["image"] == "redis:7"
     # Published on the loopback only: TLS terminates in a proxy in front of it.
     assert services["portal"]["ports"] == ["127.0.0.1:8000:8000"]
+    # Uploads are scanned as they come, and scan-documents runs from the scheduler.
+    assert services["clamd"]["image"].startswith("clamav/clamav:")
+    assert not services["clamd"]["image"].endswith("_base")
+    assert "ports" not in services["clamd"], "reached on Compose's network only"
+    assert services["clamd"]["healthcheck"]["test"] == ["CMD", "clamdcheck.sh"]
+    assert "clamav:/var/lib/clamav" in services["clamd"]["volumes"]
+    for name in ("portal", "scheduler"):
+        assert services[name]["depends_on"]["clamd"] == {"condition": "service_healthy"}
+        assert services[name]["environment"]["PORTAL_CLAMD_HOST"] == "clamd"
 
 
 def test_compose_holds_no_secret_values(compose):

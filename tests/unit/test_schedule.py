@@ -62,6 +62,7 @@ def test_the_times_are_what_people_are_promised():
         "send-reminders": (0, "8-20"),
         "announce-windows": (5, "8-20"),
         "documents-clean-up": (20, "*"),
+        "scan-documents": (10, "*"),
         "retention": (30, "3"),
     }
     assert all(entry.why for entry in schedule.JOBS)
@@ -88,6 +89,7 @@ def test_eventbridge_expressions_have_six_fields_and_the_same_times():
         "send-reminders": "cron(0 8-20 * * ? *)",
         "announce-windows": "cron(5 8-20 * * ? *)",
         "documents-clean-up": "cron(20 * * * ? *)",
+        "scan-documents": "cron(10 * * * ? *)",
         "retention": "cron(30 3 * * ? *)",
     }
 
