@@ -1,7 +1,7 @@
 """sign-in throttles: consecutive wrong passwords per account and per account and client
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 Create Date: 2026-12-01 10:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import portal.models.base
 
 revision: str = "0010"
-down_revision: str | None = "0007"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
