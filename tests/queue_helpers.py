@@ -81,3 +81,35 @@ def dead_letter(app, count: int = 1) -> list[uuid.UUID]:
         assert all(row.dead_lettered_at is not None for row in rows)
         assert all(row.receive_count == queue.max_receives for row in rows)
     return ids
+
+
+def assert_nothing_lost(app: Flask, now: datetime | None = None) -> None:
+    """The invariant of the checking queue: each sent application is done, listed for admins as a
+    dead letter, or claimable within one lease plus one visibility timeout from `now`."""
+    from portal.queue.reconcile import reconcile
+
+    from portal.backoffice.dead_letters import dead_letters
+    from portal.queue.backends import SqsQueue
+    from portal.queue.relay import relay_once
+
+    with app.app_context():
+        queue = checking_queue()
+        # The claim sets each message's visibility timeout to the lease.
+        later = (now or utcnow()) + queue.lease + queue.lease
+        reconcile(queue, later)
+        if isinstance(queue, SqsQueue):
+            relay_once(queue, now=later)
+        worker = make_user(app, f"invariant-{uuid.uuid4().hex}@example.org", Role.CASEWORKER)
+        claimed = set()
+        while (claim := queue.claim(worker.id, now=later)) is not None:
+            claimed.add(claim.item_id)
+        dead = {letter.application_id for letter in dead_letters(later).applications}
+        rows = db.session.execute(
+            select(QueueItem.id, QueueItem.application_id, QueueItem.completed_at)
+        ).all()
+        lost = [
+            row.id
+            for row in rows
+            if row.completed_at is None and row.id not in claimed and row.application_id not in dead
+        ]
+        assert lost == [], f"queue items neither done, dead nor claimable: {lost}"
