@@ -33,6 +33,7 @@ def queued_applications(
         user_id, application_id, item_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
         sent = start + timedelta(seconds=index)
         reference = references.new_reference()
+        priority = priority_of(index) if callable(priority_of) else 0
         users.append(
             {"id": user_id, "email": f"queued-{user_id.hex}@example.org", "role": Role.APPLICANT}
         )
@@ -47,13 +48,23 @@ def queued_applications(
                 "submitted_at": sent,
             }
         )
-        priority = priority_of(index) if callable(priority_of) else 0
         items.append(
             {
                 "id": item_id,
                 "application_id": application_id,
                 "kind": "application_submitted",
-                "body": {"schema_version": 1, "message_id": str(item_id), "reference": reference},
+                "body": {
+                    "schema_version": 1,
+                    "message_id": str(item_id),
+                    "kind": "application_submitted",
+                    "application_id": str(application_id),
+                    "reference": reference,
+                    "family_reference": None,
+                    "priority": priority,
+                    "priority_reasons": [],
+                    "submitted_at": sent.isoformat(),
+                    "documents": [],
+                },
                 "priority": priority,
                 "submitted_at": sent,
                 "available_at": sent,
@@ -86,10 +97,9 @@ def dead_letter(app, count: int = 1) -> list[uuid.UUID]:
 def assert_nothing_lost(app: Flask, now: datetime | None = None) -> None:
     """The invariant of the checking queue: each sent application is done, listed for admins as a
     dead letter, or claimable within one lease plus one visibility timeout from `now`."""
-    from portal.queue.reconcile import reconcile
-
     from portal.backoffice.dead_letters import dead_letters
     from portal.queue.backends import SqsQueue
+    from portal.queue.reconcile import reconcile
     from portal.queue.relay import relay_once
 
     with app.app_context():

@@ -25,6 +25,7 @@ from portal.models.casework import (
     InformationRequest,
     QueueItem,
     ReturnedPerson,
+    UnreadableQueueMessage,
 )
 from portal.models.document import Document, DocumentKind
 from portal.models.notification import Notification
@@ -63,6 +64,7 @@ __all__ = [
     "Status",
     "StatusChange",
     "TokenPurpose",
+    "UnreadableQueueMessage",
     "User",
     "UserSession",
     "utcnow",
