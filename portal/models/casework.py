@@ -64,8 +64,9 @@ class UnreadableQueueMessage(HasId, HasCreatedAt, Base):
 
     __tablename__ = "unreadable_queue_messages"
 
-    # The queue it was read from, to send it back to; SQS's own id, so that a second delivery of
-    # the same message (its delete failed) is kept once.
+    # The queue to send it back to (the one it was read from, or the checking queue for one found
+    # in the dead-letter queue); SQS's own id, so that a second delivery of the same message (its
+    # delete failed) is kept once.
     queue_url: Mapped[str] = mapped_column(Text)
     sqs_message_id: Mapped[str] = mapped_column(String(100), unique=True)
     body: Mapped[str] = mapped_column(Text)

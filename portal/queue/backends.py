@@ -405,10 +405,12 @@ class SqsQueue(_Leases):
             self._set_visibility(url, handle, 0)
         return None
 
-    def _keep_unreadable(self, url: str, message: dict[str, Any], problem: str) -> None:
-        """Keep the message for admins, committed, before deleting it from SQS."""
+    def _keep_unreadable(
+        self, url: str, message: dict[str, Any], problem: str, send_back_to: str | None = None
+    ) -> None:
+        """Keep the message for admins, committed, before deleting it from the queue at `url`."""
         try:
-            unreadable.keep(url, message, problem)
+            unreadable.keep(send_back_to or url, message, problem)
             db.session.commit()
         except Exception:
             db.session.rollback()
@@ -527,7 +529,10 @@ class SqsQueue(_Leases):
         try:
             item_id = messages.item_id_of(message["Body"])
         except messages.InvalidMessage as problem:
-            self._keep_unreadable(self.dead_letter_queue_url, message, str(problem))
+            # Kept to go back to the checking queue: the dead-letter queue is read only here.
+            self._keep_unreadable(
+                self.dead_letter_queue_url, message, str(problem), send_back_to=self.queue_url
+            )
             return 0
         try:
             # Redriven while its row still waits (copies received while held count too): send
