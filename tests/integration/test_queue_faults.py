@@ -256,8 +256,9 @@ def test_an_admin_sees_unreadable_messages_and_sends_back_or_discards_each(sqs):
         admin.post(url.format(kept["plain garbage"]), data={"action": "discard"}).status_code == 400
     )
     caseworker = staff(app, "other@example.org")
+    own_token = csrf_token(caseworker.get(CASEWORK + "/").text)
     refused = caseworker.post(
-        url.format(kept["plain garbage"]), data={"action": "discard", "csrf_token": token}
+        url.format(kept["plain garbage"]), data={"action": "discard", "csrf_token": own_token}
     )
     assert refused.status_code == 404
 
