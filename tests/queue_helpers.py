@@ -11,7 +11,7 @@ from sqlalchemy import insert, select
 
 from portal.apply import references
 from portal.extensions import db
-from portal.models import Application, QueueItem, Role, Status, User, utcnow
+from portal.models import Application, QueueItem, Role, Status, UnreadableQueueMessage, User, utcnow
 from portal.queue.backends import checking_queue
 from tests.helpers import make_user
 
@@ -123,3 +123,17 @@ def assert_nothing_lost(app: Flask, now: datetime | None = None) -> None:
             if row.completed_at is None and row.id not in claimed and row.application_id not in dead
         ]
         assert lost == [], f"queue items neither done, dead nor claimable: {lost}"
+
+
+def kept_unreadable(app: Flask, body: str, problem: str = "not JSON") -> uuid.UUID:
+    """An unreadable message as the SQS claim keeps it; returns its id."""
+    with app.app_context():
+        kept = UnreadableQueueMessage(
+            queue_url="https://sqs.eu-west-3.amazonaws.com/123456789012/checking",
+            sqs_message_id=str(uuid.uuid4()),
+            body=body,
+            problem=problem,
+        )
+        db.session.add(kept)
+        db.session.commit()
+        return kept.id
