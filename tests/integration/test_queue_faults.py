@@ -150,6 +150,7 @@ def test_an_application_whose_message_was_lost_is_still_claimed(sqs):
     with app.app_context():
         application_id = db.session.get(QueueItem, item_id).application_id
     assert claim_next(caseworker).endswith(f"/applications/{application_id}")
+    assert_nothing_lost(app)
 
 
 # --- 3. A message id that is not a string ---------------------------------------------------------
