@@ -24,6 +24,7 @@ from portal.documents.crypto import new_key_text
 from portal.extensions import db
 from portal.models import Organisation, Role, utcnow
 from portal.queue.backends import SqsQueue, checking_queue
+from portal.queue.reconcile import reconcile
 from portal.queue.relay import Relay, relay_once
 
 DEMO_PASSWORD = "demo password for staff"  # noqa: S105 - printed for local demo use only
@@ -47,6 +48,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(documents_clean_up)
     app.cli.add_command(scan_documents)
     app.cli.add_command(relay)
+    app.cli.add_command(reconcile_queue)
     app.cli.add_command(send_reminders)
     app.cli.add_command(retention_command)
     app.cli.add_command(scheduler)
@@ -234,11 +236,28 @@ def relay(once: bool, interval: float, batch: int) -> None:
     click.echo(f"relay stopped after sending {loop.run()} message(s)")
 
 
+@click.command("reconcile-queue")
+@with_appcontext
+def reconcile_queue() -> None:
+    """Mark for the relay every application that waits but whose SQS message may be gone: neither
+    done nor dead, lease over, last published more than a visibility timeout ago (for a
+    scheduler, every ten minutes; idempotent)."""
+    queue = checking_queue()
+    if not isinstance(queue, SqsQueue):
+        click.echo(
+            "PORTAL_QUEUE is `database`: the outbox is the queue, there is nothing to reconcile"
+        )
+        return
+    marked = reconcile(queue)
+    click.echo(f"{marked} application(s) marked to be published again")
+
+
 @click.command("scheduler")
 def scheduler() -> None:
-    """Run send-reminders, announce-windows, documents-clean-up, scan-documents and retention at
-    the times in portal/schedule.py, each in its own process. For Compose or a plain machine: on
-    AWS, EventBridge Scheduler runs the same commands instead. Run one of the two, never both.
+    """Run send-reminders, announce-windows, documents-clean-up, scan-documents, reconcile-queue and
+    retention at the times in portal/schedule.py, each in its own process. For Compose or a plain
+    machine: on AWS, EventBridge Scheduler runs the same commands instead. Run one of the two, never
+    both.
 
     Stops on SIGTERM or SIGINT: no new run starts, and one in progress is left to finish."""
     runner = schedule.build_scheduler()

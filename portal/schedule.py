@@ -30,10 +30,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Job:
-    """One CLI command and when it runs (cron minute and hour fields, in TIMEZONE)."""
+    """One CLI command and when it runs (cron minute and hour fields, in TIMEZONE; "0/10" is
+    every ten minutes from the hour, in both APScheduler and EventBridge)."""
 
     command: str
-    minute: int
+    minute: int | str
     hour: str
     why: str
 
@@ -63,6 +64,12 @@ JOBS: tuple[Job, ...] = (
         hour="*",
         why="at any hour: files kept unscanned (no scanner at upload) are opened by no one but "
         "their uploader until it has scanned them",
+    ),
+    Job(
+        command="reconcile-queue",
+        minute="0/10",
+        hour="*",
+        why="an application whose SQS message was lost is published again well within a lease",
     ),
     Job(
         command="retention",

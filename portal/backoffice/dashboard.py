@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from portal.apply import windows
+from portal.backoffice import dead_letters
 from portal.backoffice.services import Parity, parity_now
 from portal.extensions import db
 from portal.models import Application, PresenceCheck, QueueItem, User
@@ -73,7 +74,7 @@ def figures(now: datetime) -> Figures:
         waiting=sum(count for _priority, count in by_priority),
         oldest_wait=now - oldest if oldest else None,
         in_progress=[InProgress(r, str(i), e, until) for r, i, e, until in held],
-        dead_letters=queue.dead_letter_count(),
+        dead_letters=dead_letters.count(now),
         not_relayed=not_relayed,
         places_left=window.places - window.places_taken if window else None,
         window_name=window.name if window else None,

@@ -293,6 +293,21 @@ def return_dead_letters() -> Any:
     return redirect(url_for("backoffice.dead_letters_page"))
 
 
+# Not a form_page either, for the same reason.
+@backoffice.route("/dead-letters/unreadable/<message_id>", methods=["POST"])
+@staff_required(Role.ADMIN)
+def unreadable_message(message_id: str) -> Any:
+    """An admin sends a kept unreadable message back to its queue, or discards it."""
+    action = request.form.get("action")
+    if action == "send_back":
+        flash(dead_letters.send_back(message_id))
+    elif action == "discard":
+        flash(dead_letters.discard(message_id))
+    else:
+        flash("Choose to send the message back or to discard it.")
+    return redirect(url_for("backoffice.dead_letters_page"))
+
+
 @backoffice.route("/returns", methods=["GET", "POST"])
 @form_page
 @staff_required(Role.ADMIN)

@@ -25,6 +25,7 @@ from portal.models.casework import (
     InformationRequest,
     QueueItem,
     ReturnedPerson,
+    UnreadableQueueMessage,
 )
 from portal.models.document import Document, DocumentKind, ScanResult
 from portal.models.notification import Notification
@@ -73,6 +74,7 @@ __all__ = [
     "Status",
     "StatusChange",
     "TokenPurpose",
+    "UnreadableQueueMessage",
     "User",
     "UserSession",
     "utcnow",

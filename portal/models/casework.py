@@ -57,6 +57,22 @@ class QueueItem(HasId, HasCreatedAt, Base):
     application: Mapped[Application] = relationship()
 
 
+class UnreadableQueueMessage(HasId, HasCreatedAt, Base):
+    """A message that SQS delivered but the portal could not act on (not JSON, not the schema, or
+    naming no queue item), kept with its body for an admin to send back or discard: deleting it
+    from SQS with only a log line would hide it from everyone who could tell what it was."""
+
+    __tablename__ = "unreadable_queue_messages"
+
+    # The queue to send it back to (the one it was read from, or the checking queue for one found
+    # in the dead-letter queue); SQS's own id, so that a second delivery of the same message (its
+    # delete failed) is kept once.
+    queue_url: Mapped[str] = mapped_column(Text)
+    sqs_message_id: Mapped[str] = mapped_column(String(100), unique=True)
+    body: Mapped[str] = mapped_column(Text)
+    problem: Mapped[str] = mapped_column(Text)
+
+
 class CheckName(enum.StrEnum):
     IDENTITY = "identity"
     ELIGIBILITY = "eligibility"

@@ -8,21 +8,25 @@ write.
 
 from __future__ import annotations
 
-import json
 import logging
+import math
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from botocore.exceptions import BotoCoreError, ClientError
 from flask import Flask, current_app
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 
 from portal.extensions import db
 from portal.models import QueueItem, utcnow
+from portal.queue import messages, unreadable
 
 log = logging.getLogger(__name__)
+
+# What an SQS call raises when the service refuses it or cannot be reached.
+SQS_ERRORS = (BotoCoreError, ClientError)
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,9 @@ def _held_by(item_id: uuid.UUID, worker_id: uuid.UUID, now: datetime) -> ColumnE
 class _Leases:
     """What both backends do in the outbox rows."""
 
+    # Claims lost to a concurrent claim before giving up (each loss means another got a row).
+    ATTEMPTS = 20
+
     def __init__(self, lease: timedelta, max_receives: int) -> None:
         self.lease = lease
         self.max_receives = max_receives
@@ -166,25 +173,10 @@ class _Leases:
         )
         return int(result.rowcount)
 
-    def complete(self, item_id: uuid.UUID, worker_id: uuid.UUID) -> bool:
-        result = db.session.execute(
-            update(QueueItem)
-            .where(_held_by(item_id, worker_id, utcnow()))
-            .values(completed_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
-        return result.rowcount == 1
-
-
-class DatabaseQueue(_Leases):
-    """The outbox table as the queue. On PostgreSQL the next item is locked with
-    `FOR UPDATE SKIP LOCKED`, so concurrent claims pass each other instead of queueing; on SQLite
-    writes are serialised anyway and the conditional update settles any race."""
-
-    ATTEMPTS = 20
-
-    def claim(self, worker_id: uuid.UUID, now: datetime | None = None) -> Claim | None:
-        now = now or utcnow()
+    def _claim_from_database(self, worker_id: uuid.UUID, now: datetime) -> Claim | None:
+        """The next waiting row by priority and age, taken under a lease; commits. On PostgreSQL
+        the candidate is locked with `FOR UPDATE SKIP LOCKED`, so concurrent claims pass each
+        other instead of queueing; on SQLite writes are serialised and the update settles it."""
         skip_locked = db.session.get_bind().dialect.name == "postgresql"
         try:
             for _attempt in range(self.ATTEMPTS):
@@ -236,6 +228,22 @@ class DatabaseQueue(_Leases):
             )
             log.warning("queue items dead-lettered", extra={"count": len(ids)})
 
+    def complete(self, item_id: uuid.UUID, worker_id: uuid.UUID) -> bool:
+        result = db.session.execute(
+            update(QueueItem)
+            .where(_held_by(item_id, worker_id, utcnow()))
+            .values(completed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1
+
+
+class DatabaseQueue(_Leases):
+    """The outbox table as the queue: every claim is a claim from the database."""
+
+    def claim(self, worker_id: uuid.UUID, now: datetime | None = None) -> Claim | None:
+        return self._claim_from_database(worker_id, now or utcnow())
+
     def extend(self, item_id: uuid.UUID, worker_id: uuid.UUID) -> datetime | None:
         now = utcnow()
         extended = self._extend_row(item_id, worker_id, now)
@@ -281,13 +289,20 @@ class DatabaseQueue(_Leases):
 class SqsQueue(_Leases):
     """Amazon SQS: two queues (priority applications first) that redrive to one dead-letter queue.
 
-    SQS hands out each message at least once, so a message whose outbox row is already done, or
-    held by someone else, is deleted without being shown: a duplicate delivery is processed once.
+    The outbox row is the truth; a message is only a hint that its row waits. A claim deletes a
+    message only when its row needs nothing more (done, or dead and listed for admins) or when it
+    cannot be read (kept first, with its body, for admins); a message for a row that someone holds
+    is hidden until their lease ends, never deleted. Calls to SQS after a commit may fail without
+    harm: the next receive or the reconciler (portal/queue/reconcile.py) does what they would
+    have done. When SQS hands over nothing claimable, the claim takes the next waiting row from
+    the database, so it never answers "none waiting" while a row waits.
     """
 
-    RECEIVES_PER_CLAIM = 10
-    # Moving the dead letters back: up to this many receives of 10 in one admin request (a few
-    # seconds against SQS); whatever is left waits for the admin to press again.
+    # Single-message receives per queue and claim: enough to read past a relay's batch of
+    # duplicates and some garbage; beyond that the database decides. One at a time, so that no
+    # message is received (and counted towards its redrive) only to be handed back.
+    RECEIVES_PER_QUEUE = 25
+    MAX_VISIBILITY_SECONDS = 12 * 3600
     DEAD_LETTER_BATCHES = 50
     DEAD_LETTER_VISIBILITY_SECONDS = 60
 
@@ -309,55 +324,115 @@ class SqsQueue(_Leases):
     def url_for(self, priority: int) -> str:
         return self.priority_queue_url if priority > 0 else self.queue_url
 
-    def _messages(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        for url in (self.priority_queue_url, self.queue_url):
-            for _receive in range(self.RECEIVES_PER_CLAIM):
-                answer = self.client.receive_message(
-                    QueueUrl=url,
-                    MaxNumberOfMessages=1,
-                    VisibilityTimeout=int(self.lease.total_seconds()),
-                    WaitTimeSeconds=0,
-                    MessageSystemAttributeNames=["ApproximateReceiveCount"],
-                )
-                received = answer.get("Messages") or []
-                if not received:
-                    break
-                yield url, received[0]
-
     def claim(self, worker_id: uuid.UUID, now: datetime | None = None) -> Claim | None:
-        for url, message in self._messages():
-            now = now or utcnow()
-            try:
-                body = json.loads(message["Body"])
-                item_id = uuid.UUID(body["message_id"])
-            except (ValueError, KeyError, TypeError):
-                log.error("unreadable queue message deleted", extra={"queue": url})
-                self.client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-                continue
-            receives = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
-            condition = and_(
-                QueueItem.completed_at.is_(None),
-                QueueItem.dead_lettered_at.is_(None),
-                QueueItem.available_at <= now,
-            )
+        now = now or utcnow()
+        try:
+            for url in (self.priority_queue_url, self.queue_url):
+                claim = self._claim_from(url, worker_id, now)
+                if claim is not None:
+                    return claim
+        except SQS_ERRORS:
+            log.warning("SQS did not answer a claim; the database decides", exc_info=True)
+        return self._claim_from_database(worker_id, now)
+
+    def _claim_from(self, url: str, worker_id: uuid.UUID, now: datetime) -> Claim | None:
+        for _receive in range(self.RECEIVES_PER_QUEUE):
+            received = self.client.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=1,
+                VisibilityTimeout=int(self.lease.total_seconds()),
+                WaitTimeSeconds=0,
+            ).get("Messages")
+            if not received:
+                return None
+            claim = self._consider(url, received[0], worker_id, now)
+            if claim is not None:
+                return claim
+        return None
+
+    def _consider(
+        self, url: str, message: dict[str, Any], worker_id: uuid.UUID, now: datetime
+    ) -> Claim | None:
+        """Take the message's row if it waits; otherwise do with the message what its row says."""
+        handle = message["ReceiptHandle"]
+        try:
+            item_id = messages.item_id_of(message["Body"])
+        except messages.InvalidMessage as problem:
+            self._keep_unreadable(url, message, str(problem))
+            return None
+        try:
             taken = self._take(
                 item_id,
                 worker_id,
                 now,
-                condition,
-                receive_count=receives,
-                receipt_handle=f"{url} {message['ReceiptHandle']}",
+                waiting_condition(now, self.max_receives),
+                receive_count=QueueItem.receive_count + 1,
+                receipt_handle=f"{url} {handle}",
             )
-            application_id = db.session.scalar(
-                select(QueueItem.application_id).where(QueueItem.id == item_id)
-            )
+            row = db.session.execute(
+                select(
+                    QueueItem.application_id,
+                    QueueItem.completed_at,
+                    QueueItem.dead_lettered_at,
+                    QueueItem.available_at,
+                    QueueItem.receive_count,
+                ).where(QueueItem.id == item_id)
+            ).first()
+            if row is not None and not taken and row.available_at > now:
+                # Held: the newest delivery's handle is the one SQS honours for the holder.
+                db.session.execute(
+                    update(QueueItem)
+                    .where(QueueItem.id == item_id, QueueItem.available_at > now)
+                    .values(receipt_handle=f"{url} {handle}")
+                    .execution_options(synchronize_session=False)
+                )
             db.session.commit()
-            if taken and application_id is not None:
-                return Claim(item_id, application_id, now + self.lease)
-            log.info("duplicate or finished queue message deleted", extra={"item": str(item_id)})
-            self.client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-            now = None
+        except Exception:
+            db.session.rollback()
+            raise
+        if row is None:
+            self._keep_unreadable(url, message, "no queue item has this message_id")
+        elif taken:
+            return Claim(item_id, row.application_id, now + self.lease)
+        elif row.completed_at is not None or row.dead_lettered_at is not None:
+            self._delete(url, handle)
+        elif row.receive_count >= self.max_receives and row.available_at <= now:
+            self._delete(url, handle)  # dead: listed for admins, and sent afresh if returned
+        elif row.available_at > now:
+            hidden = math.ceil((row.available_at - now).total_seconds())
+            self._set_visibility(url, handle, min(hidden, self.MAX_VISIBILITY_SECONDS))
+        else:
+            self._set_visibility(url, handle, 0)
         return None
+
+    def _keep_unreadable(
+        self, url: str, message: dict[str, Any], problem: str, send_back_to: str | None = None
+    ) -> None:
+        """Keep the message for admins, committed, before deleting it from the queue at `url`."""
+        try:
+            unreadable.keep(send_back_to or url, message, problem)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+        self._delete(url, message["ReceiptHandle"])
+
+    def _delete(self, url: str, handle: str) -> None:
+        try:
+            self.client.delete_message(QueueUrl=url, ReceiptHandle=handle)
+        except SQS_ERRORS:
+            log.warning("queue message not deleted; it is sorted again when next received")
+
+    def _set_visibility(self, url: str, handle: str, seconds: int) -> None:
+        try:
+            self.client.change_message_visibility(
+                QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=seconds
+            )
+        except SQS_ERRORS:
+            log.warning(
+                "queue message visibility not changed; the database lease still holds",
+                extra={"seconds": seconds},
+            )
 
     def _receipt(self, item_id: uuid.UUID) -> tuple[str, str] | None:
         stored = db.session.scalar(select(QueueItem.receipt_handle).where(QueueItem.id == item_id))
@@ -367,16 +442,16 @@ class SqsQueue(_Leases):
         return url, handle
 
     def extend(self, item_id: uuid.UUID, worker_id: uuid.UUID) -> datetime | None:
+        """The database lease is what counts; keeping the message hidden as long is a courtesy
+        that may fail (a stale handle, SQS away) without harm to the caseworker."""
         now = utcnow()
         extended = self._extend_row(item_id, worker_id, now)
         receipt = self._receipt(item_id)
         db.session.commit()
-        if not extended or receipt is None:
+        if not extended:
             return None
-        url, handle = receipt
-        self.client.change_message_visibility(
-            QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=int(self.lease.total_seconds())
-        )
+        if receipt is not None:
+            self._set_visibility(*receipt, int(self.lease.total_seconds()))
         return now + self.lease
 
     def release(self, item_id: uuid.UUID, worker_id: uuid.UUID) -> bool:
@@ -384,23 +459,15 @@ class SqsQueue(_Leases):
         receipt = self._receipt(item_id)
         db.session.commit()
         if released and receipt is not None:
-            url, handle = receipt
-            self.client.change_message_visibility(
-                QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0
-            )
+            self._set_visibility(*receipt, 0)
         return released
 
     def acknowledge(self, item_id: uuid.UUID) -> None:
         """Delete the message; if this fails, the message comes back, finds its row done and is
         deleted then."""
         receipt = self._receipt(item_id)
-        if receipt is None:
-            return
-        url, handle = receipt
-        try:
-            self.client.delete_message(QueueUrl=url, ReceiptHandle=handle)
-        except Exception:
-            log.exception("queue message not deleted; it will be dropped when seen again")
+        if receipt is not None:
+            self._delete(*receipt)
 
     def reachable(self) -> bool:
         try:
@@ -412,112 +479,93 @@ class SqsQueue(_Leases):
             return False
         return True
 
+    def send_unreadable(self, url: str, body: str) -> None:
+        """Send an unreadable message's body back to the queue it was read from, as it was."""
+        self.client.send_message(QueueUrl=url, MessageBody=body)
+
     def return_dead_letters(self, now: datetime | None = None) -> int:
-        """Move the dead-letter queue's messages back by hand (moto, unlike SQS, has no
-        StartMessageMoveTask), then reset the rows still counted as dead.
+        """Reset the dead rows, unsent, so that the relay publishes each afresh to its own queue;
+        then empty the dead-letter queue, whose copies are no longer needed (an unreadable one is
+        kept for admins, and one whose row waits has its row sent again too).
 
-        Each message is sent again before it is deleted from the dead-letter queue: a failure in
-        between leaves a duplicate, which `claim` drops, never a lost application.
-        """
+        The database is reset first: if SQS fails while the dead-letter queue is read, every
+        dead application has still gone back, and pressing again clears the rest."""
         now = now or utcnow()
-        returned: set[uuid.UUID] = set()
-        emptied = self._drain_dead_letters(now, returned) if self.dead_letter_queue_url else True
-        count = len(returned)
-        if emptied:
-            count += self._return_stranded_rows(now)
-        else:
-            log.warning("the dead-letter queue was not emptied in one pass; return again")
-        log.warning("dead letters returned to the queue", extra={"count": count})
-        return count
-
-    def _drain_dead_letters(self, now: datetime, returned: set[uuid.UUID]) -> bool:
-        """Receive the dead-letter queue in batches until it answers empty (True) or the bound is
-        reached (False), adding the ids of the items sent back to `returned`."""
-        for _batch in range(self.DEAD_LETTER_BATCHES):
-            answer = self.client.receive_message(
-                QueueUrl=self.dead_letter_queue_url,
-                MaxNumberOfMessages=10,
-                VisibilityTimeout=self.DEAD_LETTER_VISIBILITY_SECONDS,
-                WaitTimeSeconds=0,
-            )
-            received = answer.get("Messages") or []
-            if not received:
-                return True
-            for message in received:
-                item_id = self._return_message(message, now, returned)
-                if item_id is not None:
-                    returned.add(item_id)
-        return False
-
-    def _return_message(
-        self, message: dict[str, Any], now: datetime, returned: set[uuid.UUID]
-    ) -> uuid.UUID | None:
-        """Send one dead letter back to its queue if its row still waits for a caseworker; delete
-        it from the dead-letter queue either way. Returns the item's id when it went back."""
-        handle = message["ReceiptHandle"]
         try:
-            body = json.loads(message["Body"])
-            item_id = uuid.UUID(body["message_id"])
-        except (ValueError, KeyError, TypeError):
-            log.error("unreadable dead letter deleted")
-            self._delete_dead_letter(handle)
-            return None
-        if item_id in returned:
-            # A second copy of a message already sent back in this pass.
-            self._delete_dead_letter(handle)
-            return None
-        # Not finished and not held under a live lease (the condition `claim` takes an item
-        # under): a held row's caseworker has another copy of this message.
-        waiting = and_(
-            QueueItem.id == item_id,
-            QueueItem.completed_at.is_(None),
-            QueueItem.available_at <= now,
-        )
-        try:
-            reset = self._return_rows(waiting, now) == 1
-            row = db.session.execute(
-                select(QueueItem.priority, QueueItem.kind).where(QueueItem.id == item_id)
-            ).first()
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            raise
-        if not reset or row is None:
-            log.info("dead letter of a finished or held item deleted", extra={"item": str(item_id)})
-            self._delete_dead_letter(handle)
-            return None
-        self.client.send_message(
-            QueueUrl=self.url_for(row.priority),
-            MessageBody=message["Body"],
-            MessageAttributes=message_attributes(row.kind, body),
-        )
-        self._delete_dead_letter(handle)
-        return item_id
-
-    def _delete_dead_letter(self, handle: str) -> None:
-        self.client.delete_message(QueueUrl=self.dead_letter_queue_url, ReceiptHandle=handle)
-
-    def _return_stranded_rows(self, now: datetime) -> int:
-        """Rows counted as dead whose message was not in the dead-letter queue: still in the main
-        queue waiting for SQS to move it on its next receive, or gone (the dead-letter queue's
-        retention ran out). Marked unsent, so the relay publishes a fresh copy; an old copy that
-        turns up later, in either queue, is dropped once its row is taken or done."""
-        try:
-            stranded = self._return_rows(
+            returned = self._return_rows(
                 dead_condition(now, self.max_receives), now, relayed_at=None
             )
             db.session.commit()
         except Exception:
             db.session.rollback()
             raise
-        return stranded
+        if self.dead_letter_queue_url:
+            try:
+                returned += self._drain_dead_letters(now)
+            except SQS_ERRORS:
+                log.warning("the dead-letter queue was not emptied; return again", exc_info=True)
+        log.warning("dead letters returned to the queue", extra={"count": returned})
+        return returned
+
+    def _drain_dead_letters(self, now: datetime) -> int:
+        """Read the dead-letter queue in batches until it answers empty or the bound is reached;
+        returns how many waiting rows were marked to be sent again."""
+        marked = 0
+        for _batch in range(self.DEAD_LETTER_BATCHES):
+            received = self.client.receive_message(
+                QueueUrl=self.dead_letter_queue_url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=self.DEAD_LETTER_VISIBILITY_SECONDS,
+                WaitTimeSeconds=0,
+            ).get("Messages")
+            if not received:
+                return marked
+            for message in received:
+                marked += self._clear_dead_letter(message, now)
+        log.warning("the dead-letter queue was not emptied in one pass; return again")
+        return marked
+
+    def _clear_dead_letter(self, message: dict[str, Any], now: datetime) -> int:
+        try:
+            item_id = messages.item_id_of(message["Body"])
+        except messages.InvalidMessage as problem:
+            # Kept to go back to the checking queue: the dead-letter queue is read only here.
+            self._keep_unreadable(
+                self.dead_letter_queue_url, message, str(problem), send_back_to=self.queue_url
+            )
+            return 0
+        try:
+            # Redriven while its row still waits (copies received while held count too): send
+            # the row again now rather than when the reconciler finds it.
+            marked = db.session.execute(
+                update(QueueItem)
+                .where(
+                    QueueItem.id == item_id,
+                    waiting_condition(now, self.max_receives),
+                    QueueItem.relayed_at.is_not(None),
+                )
+                .values(relayed_at=None, receipt_handle=None)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+        self._delete(self.dead_letter_queue_url, message["ReceiptHandle"])
+        return int(marked)
 
     def dead_letter_count(self) -> int:
+        """What the dead-letter queue holds (copies included); 0 when SQS does not answer."""
         if not self.dead_letter_queue_url:
             return 0
-        attributes = self.client.get_queue_attributes(
-            QueueUrl=self.dead_letter_queue_url, AttributeNames=["ApproximateNumberOfMessages"]
-        )["Attributes"]
+        try:
+            attributes = self.client.get_queue_attributes(
+                QueueUrl=self.dead_letter_queue_url,
+                AttributeNames=["ApproximateNumberOfMessages"],
+            )["Attributes"]
+        except SQS_ERRORS:
+            log.warning("the dead-letter queue did not answer", exc_info=True)
+            return 0
         return int(attributes.get("ApproximateNumberOfMessages", 0))
 
 

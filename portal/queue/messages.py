@@ -72,3 +72,18 @@ def build(
     }
     validate(message)
     return message
+
+
+def item_id_of(text: str) -> uuid.UUID:
+    """The queue item a delivered message names. Anything that is not JSON, does not follow the
+    schema (a number for `message_id`, a missing field, an unknown version) raises InvalidMessage:
+    a consumer never guesses what a garbled message meant."""
+    try:
+        message = json.loads(text)
+    except ValueError as error:
+        raise InvalidMessage(f"not JSON: {error}") from error
+    validate(message)
+    try:
+        return uuid.UUID(message["message_id"])
+    except ValueError as error:
+        raise InvalidMessage(f"['message_id']: {error}") from error

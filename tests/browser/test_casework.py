@@ -18,7 +18,7 @@ from tests.browser.conftest import (
     sign_in,
 )
 from tests.browser.test_accessibility import SMALL_SCREEN
-from tests.queue_helpers import dead_letter
+from tests.queue_helpers import dead_letter, kept_unreadable
 
 pytestmark = pytest.mark.browser
 
@@ -147,4 +147,26 @@ def test_an_admin_returns_the_dead_letters_to_the_queue(new_context, app):
     expect(page.get_by_text("2 applications returned to the queue")).to_be_visible()
     expect(page.get_by_text("There are no dead letters")).to_be_visible()
     expect(page.get_by_role("button", name="Return them to the queue")).to_have_count(0)
+    assert_no_axe_violations(page)
+
+
+def test_an_admin_reads_and_discards_an_unreadable_message_on_a_small_screen(new_context, app):
+    off_loop(
+        kept_unreadable, app, '{"message_id":' + "9" * 300 + "}", "['message_id']: not a string"
+    )
+    page = new_context(viewport=SMALL_SCREEN).new_page()
+    off_loop(make_user, app, "admin@example.org", Role.ADMIN)
+    sign_in(page, "admin@example.org")
+    set_up_two_factor(page, app, "admin@example.org")
+    page.goto("/en/casework/")
+    page.get_by_role("link", name="See and return them").click()
+    expect(page.get_by_role("heading", level=2, name="Unreadable messages")).to_be_visible()
+    expect(page.get_by_text("not a string")).to_be_visible()
+    # The database queue delivers no messages: there is nowhere to send one back.
+    expect(page.get_by_role("button", name="Send back to the queue")).to_have_count(0)
+    assert_no_axe_violations(page)
+    assert not scrolls_horizontally(page)
+    page.get_by_role("button", name="Discard").click()
+    expect(page.get_by_text("The message was discarded.")).to_be_visible()
+    expect(page.get_by_text("There are no unreadable messages.")).to_be_visible()
     assert_no_axe_violations(page)

@@ -64,6 +64,7 @@ def test_the_times_are_what_people_are_promised():
         "documents-clean-up": (20, "*"),
         "scan-documents": (10, "*"),
         "retention": (30, "3"),
+        "reconcile-queue": ("0/10", "*"),
     }
     assert all(entry.why for entry in schedule.JOBS)
 
@@ -83,6 +84,14 @@ def test_no_reminder_goes_at_night_and_paris_summer_time_is_followed():
     )
 
 
+def test_the_queue_is_reconciled_every_ten_minutes_day_and_night():
+    trigger = scheduled_jobs()["reconcile-queue"].trigger
+    night = datetime(2026, 11, 29, 3, 1, tzinfo=PARIS)
+    assert trigger.get_next_fire_time(None, night) == datetime(2026, 11, 29, 3, 10, tzinfo=PARIS)
+    late = datetime(2026, 11, 29, 23, 55, tzinfo=PARIS)
+    assert trigger.get_next_fire_time(None, late) == datetime(2026, 11, 30, 0, 0, tzinfo=PARIS)
+
+
 def test_eventbridge_expressions_have_six_fields_and_the_same_times():
     expressions = {entry.command: schedule.eventbridge_expression(entry) for entry in schedule.JOBS}
     assert expressions == {
@@ -90,6 +99,7 @@ def test_eventbridge_expressions_have_six_fields_and_the_same_times():
         "announce-windows": "cron(5 8-20 * * ? *)",
         "documents-clean-up": "cron(20 * * * ? *)",
         "scan-documents": "cron(10 * * * ? *)",
+        "reconcile-queue": "cron(0/10 * * * ? *)",
         "retention": "cron(30 3 * * ? *)",
     }
 
