@@ -172,9 +172,14 @@ def _family_members(application: Application) -> Any:
     """The "add another" pattern: add people one by one, then say the list is complete."""
     form = FamilyMemberForm()
     if request.method == "POST" and "finished" in request.form:
-        if services.complete_family_members(application):
-            return _after_save(application.answers, "family_members")
-        form.form_errors.append(_("Add at least one family member"))
+        # "I have added everyone" changes the answers, so it passes a form's checks like any other
+        # action (a refused security token among them).
+        finished = ConfirmForm()
+        if finished.validate_on_submit():
+            if services.complete_family_members(application):
+                return _after_save(application.answers, "family_members")
+            finished.form_errors.append(_("Add at least one family member"))
+        form.form_errors.extend(finished.form_errors)
     elif form.validate_on_submit():
         services.add_family_member(application, services.answers_from_form(form))
         return redirect(url_for("apply.question", name="family_members", **_keep_change()))
