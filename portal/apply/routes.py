@@ -32,6 +32,7 @@ from portal.backoffice import services as casework
 from portal.documents import rules as document_rules
 from portal.documents import services as document_services
 from portal.eligibility import rules
+from portal.forms import CONTROL_CHARACTERS
 from portal.models import Application, Status, utcnow
 from portal.security import form_page
 from portal.support import services as support
@@ -220,7 +221,7 @@ def check_answers(application: Application | None) -> Any:
     window = windows.open_window(now)
     problem = None
     if form.validate_on_submit():
-        key = request.form.get("submission_key", "")
+        key = request.form.get("submission_key", "").translate(CONTROL_CHARACTERS)
         result = submission.submit(
             application, current_user, key[:64] or secrets.token_hex(16), now
         )

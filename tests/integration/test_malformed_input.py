@@ -23,10 +23,10 @@ from sqlalchemy import select, update
 
 from portal.config import PROJECT_ROOT
 from portal.extensions import db
-from portal.models import Application, Role
+from portal.models import Application, Organisation, Role, User
 from tests.apply_helpers import ELIGIBLE, MAIN_APPLICANT_ALONE, fill_in, open_a_window
 from tests.apply_helpers import start_application as start_draft
-from tests.helpers import make_user, sign_in_staff, submit
+from tests.helpers import csrf_token, make_user, sign_in_staff, submit
 
 LOCALE = "ps"
 
@@ -209,7 +209,8 @@ def baseline(form: FormFields) -> dict[str, list[str]]:
 
 @pytest.fixture
 def people(app: Flask) -> dict[str, Any]:
-    """Who opens which form pages: nobody, an applicant with a full draft, an admin."""
+    """Who opens which form pages: nobody, an applicant with a full draft, one adding family
+    members, a support worker, an admin."""
     open_a_window(app)
     applicant = app.test_client()
     start_draft(applicant, app, "draft@example.org", locale=LOCALE)
@@ -217,10 +218,33 @@ def people(app: Flask) -> dict[str, Any]:
     admin = app.test_client()
     make_user(app, "admin@example.org", Role.ADMIN)
     sign_in_staff(admin, app, "admin@example.org")
+    family = app.test_client()
+    start_draft(family, app, "family@example.org", locale=LOCALE)
+    fill_in(
+        family, [MAIN_APPLICANT_ALONE[0], ("travelling", {"travelling": "with_family"})], LOCALE
+    )
+    worker = app.test_client()
+    make_user(app, "worker@example.org", Role.SUPPORT)
     with app.app_context():
-        draft = db.session.scalar(select(Application.answers))
+        organisation = Organisation(
+            name="Day centre", city="Calais", contact_email="contact@example.org"
+        )
+        db.session.add(organisation)
+        db.session.flush()
+        db.session.execute(
+            update(User)
+            .where(User.email == "worker@example.org")
+            .values(organisation_id=organisation.id)
+        )
+        db.session.commit()
+    sign_in_staff(worker, app, "worker@example.org")
+    with app.app_context():
+        drafts = {
+            row.applicant_id: row.answers
+            for row in db.session.execute(select(Application.applicant_id, Application.answers))
+        }
     return {
-        "draft": draft,
+        "drafts": drafts,
         "pages": {
             "nobody": [
                 f"/{LOCALE}/{page}" for page in ("create-account", "sign-in", "forgot-password")
@@ -230,13 +254,15 @@ def people(app: Flask) -> dict[str, Any]:
                 f"/{LOCALE}/application/questions/{name}" for name, _ in MAIN_APPLICANT_ALONE
             ]
             + [f"/{LOCALE}/application/documents/identity/add"],
+            "family": [f"/{LOCALE}/application/questions/family_members"],
+            "worker": [f"/{LOCALE}/support/new"],
             "admin": [
                 "/en/admin/windows",
                 "/en/casework/centres/new",
                 "/en/casework/organisations/",
             ],
         },
-        "clients": {"applicant": applicant, "admin": admin},
+        "clients": {"applicant": applicant, "admin": admin, "family": family, "worker": worker},
     }
 
 
@@ -245,10 +271,14 @@ def client_for(app: Flask, people: dict[str, Any], who: str) -> FlaskClient:
     if who == "nobody":
         client = app.test_client()
         return client
-    if who == "applicant":
-        with app.app_context():
-            db.session.execute(update(Application).values(answers=people["draft"]))
-            db.session.commit()
+    with app.app_context():
+        for applicant_id, answers in people["drafts"].items():
+            db.session.execute(
+                update(Application)
+                .where(Application.applicant_id == applicant_id)
+                .values(answers=answers)
+            )
+        db.session.commit()
     return people["clients"][who]
 
 
@@ -324,3 +354,34 @@ def test_a_date_of_the_wrong_shape_is_an_error_on_the_page(app):
         form = form_of(response.text, f"/{LOCALE}/application/questions/birth")
         assert form.errors and all(is_translated(error) for error in form.errors), form.errors
         assert shown_answers(form)["place_of_birth"] == ["Alep"]
+
+
+def test_a_submission_key_with_control_characters_sends_the_application(app):
+    """The one answer read outside a form: PostgreSQL refuses NUL in text."""
+    open_a_window(app)
+    client = app.test_client()
+    start_draft(client, app, "key@example.org")
+    fill_in(client)
+    page = client.get("/en/application/check-your-answers")
+    response = client.post(
+        "/en/application/check-your-answers",
+        data={"csrf_token": csrf_token(page.text), "submission_key": "\x00k\x1b" * 40},
+    )
+    assert response.headers["Location"] == "/en/application/sent", response.status_code
+
+
+def test_a_second_centre_with_the_same_name_is_an_error_on_the_page(app):
+    admin = app.test_client()
+    make_user(app, "admin@example.org", Role.ADMIN)
+    sign_in_staff(admin, app, "admin@example.org")
+    centre = {
+        "name": "Centre de Lille",
+        "address": "20 rue Jean Sans Peur",
+        "city": "Lille",
+        "opening_hours": "9 to 5",
+        "accessibility": "Step-free",
+    }
+    assert submit(admin, "/en/casework/centres/new", centre).status_code == 302
+    again = submit(admin, "/en/casework/centres/new", centre)
+    assert again.status_code == 200
+    assert "There is already a centre with this name" in again.text
