@@ -50,7 +50,7 @@ class PortalForm(FlaskForm):
                 continue
             message = self.choice_messages.get(field.name) or _required_message(field)
             if message is not None:
-                builtin = field.gettext("Not a valid choice.")
+                builtin = field.gettext(WTFORMS_INVALID_CHOICE)
                 field.errors = [str(message) if e == builtin else e for e in field.errors]
         return valid
 
@@ -63,6 +63,9 @@ class PortalForm(FlaskForm):
                 items.append({"text": str(field.errors[0]), "href": f"#{field.id}"})
         return items
 
+
+# WTForms' own message, looked up in its catalogs (a name, so that our extraction skips it).
+WTFORMS_INVALID_CHOICE = "Not a valid choice."
 
 # C0 and C1 control characters (NUL, escape, bell...), but not tab and line breaks: nobody types
 # them, PostgreSQL refuses NUL in text, and on a caseworker's screen they only hide things.
