@@ -105,20 +105,24 @@ class DateField(Field):
         if not valuelist:
             self.raw_data = None
             return
-        values = [value.strip() for value in valuelist]
-        # Month-and-year dates have no day box: the widget still wants three values back.
-        self.raw_data = values if len(values) == 3 else ["", *values]
+        values = [str(value).strip() for value in valuelist]
+        # The widget always draws day, month and year from `raw_data`: three values, whatever
+        # number was sent (a script may send the date as one value, or none, or five).
+        boxes = [*values, *[""] * len(self.parts)][: len(self.parts)]
+        self.raw_data = boxes if len(boxes) == 3 else ["", *boxes]
         if not any(values):
             self.data = None
             return
         try:
+            if len(values) != len(self.parts):
+                raise ValueError(values)
             day, month, year = (
-                int(value) for value in (values if len(values) == 3 else ["1", *values])
+                int(value) for value in (boxes if len(boxes) == 3 else ["1", *boxes])
             )
             if year < 1900:
                 raise ValueError(year)
             self.data = dt.date(year, month, day)
-        except ValueError:
+        except (ValueError, OverflowError):
             self.data = None
             self.process_errors.append(str(self.invalid_message))
 

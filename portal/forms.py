@@ -6,6 +6,10 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+from wtforms import Field
+from wtforms.fields.choices import SelectFieldBase
+from wtforms.validators import DataRequired, InputRequired
 
 from portal.security import csrf_failed
 
@@ -18,9 +22,13 @@ CSRF_EXPIRED_MESSAGE = _l(
 class PortalForm(FlaskForm):
     """Every form of the portal. A refused security token becomes an error on the page itself."""
 
-    class Meta:
+    class Meta(FlaskForm.Meta):
         # CSRFProtect checks every POST before the view; the form does not check twice.
         csrf = False
+
+        def wrap_formdata(self, form: Any, formdata: Any) -> Any:
+            wrapped = super().wrap_formdata(form, formdata)
+            return None if wrapped is None else without_control_characters(wrapped)
 
     def validate_on_submit(self, extra_validators: Any = None) -> bool:
         if csrf_failed():
@@ -28,6 +36,23 @@ class PortalForm(FlaskForm):
             self.validate(extra_validators)
             return False
         return super().validate_on_submit(extra_validators)
+
+    # Messages for a choice that is not one of the field's choices, where the field has none of
+    # its own: by default, the message for no answer (InputRequired's), which says what to do.
+    choice_messages: dict[str, Any] = {}
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """WTForms' own "Not a valid choice." exists in few of our languages: an answer that is
+        not one of the choices (only a script sends one) gets a message in the reader's language."""
+        valid = super().validate(extra_validators)
+        for field in self:
+            if not isinstance(field, SelectFieldBase) or not field.errors:
+                continue
+            message = self.choice_messages.get(field.name) or _required_message(field)
+            if message is not None:
+                builtin = field.gettext(WTFORMS_INVALID_CHOICE)
+                field.errors = [str(message) if e == builtin else e for e in field.errors]
+        return valid
 
     @property
     def error_list(self) -> list[dict[str, str]]:
@@ -37,6 +62,31 @@ class PortalForm(FlaskForm):
             if field.errors:
                 items.append({"text": str(field.errors[0]), "href": f"#{field.id}"})
         return items
+
+
+# WTForms' own message, looked up in its catalogs (a name, so that our extraction skips it).
+WTFORMS_INVALID_CHOICE = "Not a valid choice."
+
+# C0 and C1 control characters (NUL, escape, bell...), but not tab and line breaks: nobody types
+# them, PostgreSQL refuses NUL in text, and on a caseworker's screen they only hide things.
+CONTROL_CHARACTERS = dict.fromkeys(
+    code for code in (*range(0x20), *range(0x7F, 0xA0)) if chr(code) not in "\t\n\r"
+)
+
+
+def without_control_characters(formdata: MultiDict[str, Any]) -> MultiDict[str, Any]:
+    """The form's data with control characters taken out of every text (files untouched)."""
+    return MultiDict(
+        (name, value.translate(CONTROL_CHARACTERS) if isinstance(value, str) else value)
+        for name, value in formdata.items(multi=True)
+    )
+
+
+def _required_message(field: Field) -> Any:
+    for validator in field.validators:
+        if isinstance(validator, (InputRequired, DataRequired)) and validator.message:
+            return validator.message
+    return None
 
 
 def strip_text(value: object) -> object:

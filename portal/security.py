@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, render_template, request, session
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+
+from portal.extensions import db
+
+logger = logging.getLogger(__name__)
+
+# The key, in the database session's `info`, that makes every commit fail.
+WRITES_REFUSED = "portal.writes_refused"
 
 # No inline script or style anywhere: every script and stylesheet is a file under /assets/.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -57,33 +68,75 @@ def apply_security_headers(response: Response) -> Response:
 def form_page(view: View) -> View:
     """Mark a view whose every action sits behind PortalForm.validate_on_submit().
 
-    Only such a view may be run again after its CSRF token was refused (to show the answers with
-    a message): running it again cannot do anything, because the form refuses to validate.
+    Only such a view is run again after its CSRF token was refused, to show the answers with a
+    message: its form refuses to validate then, and the database refuses to commit anyway.
     """
     view.rerun_on_csrf_failure = True  # type: ignore[attr-defined]
     return view
 
 
+class WritesRefused(RuntimeError):
+    """Something tried to commit in a request whose CSRF token was refused."""
+
+
 def csrf_failed() -> bool:
-    """True while a view is being re-run because its form's security token was refused."""
+    """True for the rest of a request whose security token was refused: it may change nothing."""
     return bool(g.get("csrf_failed"))
 
 
-def handle_csrf_error(error: CSRFError) -> Any:
-    """Re-render the page the form came from, with the answers typed and a translated message.
+def refuse_commit(session: Session) -> None:
+    """The session's `before_commit` hook: a refused request never commits, whatever runs in it.
 
-    The view runs again with `csrf_failed` set; PortalForm then refuses to validate, so nothing the
-    form would do happens, and the person sees their answers with a request to send them again.
+    Raising (rather than quietly rolling back) stops the code after the commit too, such as the
+    removal of a deleted document's stored bytes, which must follow only a change that happened.
     """
+    if session.info.get(WRITES_REFUSED):
+        raise WritesRefused("a request whose CSRF token was refused tried to commit")
+
+
+def handle_csrf_error(error: CSRFError) -> Any:
+    """Answer a refused token without changing anything, and never with a 500.
+
+    A form page is run again, with writes refused, to show the person their answers and a
+    translated message (PortalForm refuses to validate). The answer keeps the status the view
+    gives (a redirect, a 404 for an unknown page, a 429 for too many tries); a page it would show
+    is a 400. Any other failure of that second run is the generic 400 page. The person's cookie
+    session is put back as it was, so no flash message or sign-in state comes from the run.
+    """
+    g.csrf_failed = True
+    db.session.rollback()
+    db.session.info[WRITES_REFUSED] = True
     view = current_app.view_functions.get(request.endpoint or "")
     if view is None or not getattr(view, "rerun_on_csrf_failure", False):
         return render_template("errors/400.html"), 400
-    g.csrf_failed = True
-    response = current_app.make_response(view(**(request.view_args or {})))
-    response.status_code = 400
+    kept = dict(session)
+    try:
+        response = current_app.make_response(view(**(request.view_args or {})))
+    except HTTPException as aborted:
+        response = current_app.make_response(current_app.handle_http_exception(aborted))
+    except Exception:
+        logger.warning("a form page run again for a refused token failed", exc_info=True)
+        response = current_app.make_response((render_template("errors/400.html"), 400))
+    finally:
+        db.session.rollback()
+        if dict(session) != kept:
+            session.clear()
+            session.update(kept)
+    if response.status_code < 300:
+        response.status_code = 400
     return response
+
+
+def end_refusal(error: BaseException | None) -> None:
+    """The app context (and its database session) can outlive a request, in tests: the next
+    request starts with writes allowed."""
+    if g.pop("csrf_failed", False):
+        db.session.info.pop(WRITES_REFUSED, None)
 
 
 def init_app(app: Flask) -> None:
     app.after_request(apply_security_headers)
     app.register_error_handler(CSRFError, handle_csrf_error)
+    app.teardown_request(end_refusal)
+    with app.app_context():
+        event.listen(db.sessionmaker, "before_commit", refuse_commit)

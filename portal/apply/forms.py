@@ -16,6 +16,7 @@ from portal.apply.references import FAMILY_PREFIX, InvalidReference, parse_refer
 from portal.auth.forms import EmailAddress
 from portal.config import LOCALES
 from portal.fields import (
+    NO,
     YES,
     DateField,
     InPast,
@@ -50,7 +51,8 @@ class YesNoDetailsForm(PortalForm):
     def validate_details(self, field: TextAreaField) -> None:
         if self.answer.data == YES and not field.data:
             raise ValidationError(str(self.details_message))
-        if self.answer.data != YES:
+        # Only a "no" clears them: with no valid answer the page comes back with the details kept.
+        if self.answer.data == NO:
             field.data = ""
 
 
@@ -182,6 +184,7 @@ class SexForm(PortalForm):
 
 
 class NationalityForm(PortalForm):
+    choice_messages = {"other_nationality": _l("Choose a country")}
     nationality = country_field(_l("Nationality"), _l("Choose your nationality"))
     other_nationality = SelectField(
         _l("Other nationality (if you have one)"),
@@ -324,6 +327,7 @@ UK_STATUSES = [
 
 
 class UkFamilyForm(PortalForm):
+    choice_messages = {"immigration_status": _l("Choose their immigration status")}
     answer = yes_no_field(
         _l("Do you have family in the UK?"),
         _l("Select yes if you have family in the UK"),
@@ -347,7 +351,7 @@ class UkFamilyForm(PortalForm):
     def _required_if_yes(self, field: object, message: object) -> None:
         if self.answer.data == YES and not field.data:  # type: ignore[attr-defined]
             raise ValidationError(str(message))
-        if self.answer.data != YES:
+        if self.answer.data == NO:
             field.data = ""  # type: ignore[attr-defined]
 
 

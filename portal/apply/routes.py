@@ -32,6 +32,7 @@ from portal.backoffice import services as casework
 from portal.documents import rules as document_rules
 from portal.documents import services as document_services
 from portal.eligibility import rules
+from portal.forms import CONTROL_CHARACTERS
 from portal.models import Application, Status, utcnow
 from portal.security import form_page
 from portal.support import services as support
@@ -172,9 +173,14 @@ def _family_members(application: Application) -> Any:
     """The "add another" pattern: add people one by one, then say the list is complete."""
     form = FamilyMemberForm()
     if request.method == "POST" and "finished" in request.form:
-        if services.complete_family_members(application):
-            return _after_save(application.answers, "family_members")
-        form.form_errors.append(_("Add at least one family member"))
+        # "I have added everyone" changes the answers, so it passes a form's checks like any other
+        # action (a refused security token among them).
+        finished = ConfirmForm()
+        if finished.validate_on_submit():
+            if services.complete_family_members(application):
+                return _after_save(application.answers, "family_members")
+            finished.form_errors.append(_("Add at least one family member"))
+        form.form_errors.extend(finished.form_errors)
     elif form.validate_on_submit():
         services.add_family_member(application, services.answers_from_form(form))
         return redirect(url_for("apply.question", name="family_members", **_keep_change()))
@@ -215,7 +221,7 @@ def check_answers(application: Application | None) -> Any:
     window = windows.open_window(now)
     problem = None
     if form.validate_on_submit():
-        key = request.form.get("submission_key", "")
+        key = request.form.get("submission_key", "").translate(CONTROL_CHARACTERS)
         result = submission.submit(
             application, current_user, key[:64] or secrets.token_hex(16), now
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, time
+from typing import Any
 
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxesInput,
@@ -10,12 +11,15 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextArea,
     GovTextInput,
 )
+from sqlalchemy import select
 from wtforms import BooleanField, IntegerField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
 
 from portal.appointments.slots import WeeklyPattern
+from portal.extensions import db
 from portal.fields import text_field
 from portal.forms import PortalForm, strip_text
+from portal.models import Centre
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
@@ -37,6 +41,19 @@ class CentreAdminForm(PortalForm):
         filters=[strip_text],
     )
     active = BooleanField("Applicants can book at this centre", widget=GovCheckboxInput())
+
+    def __init__(self, *args: Any, obj: Centre | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, obj=obj, **kwargs)
+        self.centre_id = obj.id if obj is not None else None
+
+    def validate_name(self, field: StringField) -> None:
+        """Names are unique (applicants choose a centre by its name): a second one is an error
+        on the page, not a refused insert."""
+        same_name = select(Centre.id).where(Centre.name == field.data)
+        if self.centre_id is not None:
+            same_name = same_name.where(Centre.id != self.centre_id)
+        if db.session.scalar(same_name.limit(1)) is not None:
+            raise ValidationError("There is already a centre with this name: choose another")
 
 
 def _date(text: str, label: str) -> date:

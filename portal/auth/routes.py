@@ -44,7 +44,7 @@ from portal.auth.forms import (
 from portal.extensions import db, limiter, login_manager
 from portal.models import Role, TokenPurpose, User, UserSession, utcnow
 from portal.ratelimit import client_address
-from portal.security import form_page
+from portal.security import csrf_failed, form_page
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -311,7 +311,8 @@ def load_user(session_id: str) -> User | None:
     now = utcnow()
     state = sessions.session_state(row, limits, now)
     if state is not sessions.SessionState.ACTIVE:
-        if state is not sessions.SessionState.ENDED:
+        # A request whose CSRF token was refused writes nothing; the next one ends the session.
+        if state is not sessions.SessionState.ENDED and not csrf_failed():
             sessions.end_session(row.id)
             audit.record(
                 "session_timed_out",
@@ -326,7 +327,8 @@ def load_user(session_id: str) -> User | None:
     user = row.user
     if not user.active:
         return None
-    sessions.touch(row, now)
+    if not csrf_failed():
+        sessions.touch(row, now)
     if db.session.dirty:
         db.session.commit()
     user.current_session = row
