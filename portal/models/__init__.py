@@ -27,7 +27,7 @@ from portal.models.casework import (
     ReturnedPerson,
 )
 from portal.models.document import Document, DocumentKind
-from portal.models.notification import Notification
+from portal.models.notification import MessageStatus, Notification, NotificationAttempt
 from portal.models.support import Assistance, ConsentMethod, EndReason, Organisation
 from portal.models.user import AccountToken, RecoveryCode, Role, TokenPurpose, User, UserSession
 
@@ -51,7 +51,9 @@ __all__ = [
     "EndReason",
     "FamilyGroup",
     "InformationRequest",
+    "MessageStatus",
     "Notification",
+    "NotificationAttempt",
     "Organisation",
     "PresenceCheck",
     "QueueItem",
