@@ -197,7 +197,7 @@ def send_due(limit: int = 100, now: datetime | None = None) -> int:
     now = now or utcnow()
     rows = claim(limit, now, timedelta(seconds=retry.claim_seconds))
     for row in rows:
-        deliver(row, retry)
+        deliver(row, retry, now)
     return len(rows)
 
 
