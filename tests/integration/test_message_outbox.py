@@ -279,3 +279,27 @@ def test_a_message_row_says_which_states_exist():
         "temporary-failure",
         "permanent-failure",
     ]
+
+
+def test_metrics_show_the_waiting_messages_and_failures_by_reason(config, provider):
+    from portal import create_app
+
+    config.METRICS_TOKEN = "metrics-token-for-the-outbox-test"
+    app = create_app(config)
+    app.extensions["portal.notify"] = app.extensions["portal.sms"] = provider
+    queue_messages(app, 3)
+    with app.app_context():
+        send_sms("+33600000000", "claim_code", "en", code="ABCD", claim_url="http://x/claim")
+        db.session.commit()
+    provider.refuse.add("+33600000000")
+    provider.down = False
+    headers = {"Authorization": f"Bearer {config.METRICS_TOKEN}"}
+    before = app.test_client().get("/metrics", headers=headers).text
+    assert "portal_messages_waiting 4.0" in before
+    with app.app_context():
+        send_all_due()
+    after = app.test_client().get("/metrics", headers=headers).text
+    assert "portal_messages_waiting 0.0" in after
+    assert (
+        'portal_messages_failures{reason="invalid number",status="permanent-failure"} 1.0' in after
+    )
