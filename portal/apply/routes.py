@@ -33,6 +33,7 @@ from portal.documents import rules as document_rules
 from portal.documents import services as document_services
 from portal.eligibility import rules
 from portal.models import Application, Status, utcnow
+from portal.notify import history
 from portal.security import form_page
 from portal.support import services as support
 
@@ -262,6 +263,8 @@ def status(application: Application | None) -> Any:
         if application.status_enum is Status.MORE_INFORMATION
         else None,
         topics=decisions.INFORMATION_TOPICS,
+        messages=history.messages_of(application),
+        masked=history.masked,
     )
 
 

@@ -303,3 +303,79 @@ def test_metrics_show_the_waiting_messages_and_failures_by_reason(config, provid
     assert (
         'portal_messages_failures{reason="invalid number",status="permanent-failure"} 1.0' in after
     )
+
+
+def test_the_status_page_lists_every_message_masked_with_its_state(app, client, provider):
+    from tests.apply_helpers import send_application
+
+    send_application(client, app)
+    page = client.get("/en/application/status").text
+    assert "Messages we sent you" in page and "waiting to be sent" in page
+    deliver_outbox(app)
+    page = client.get("/en/application/status").text
+    assert "a•••@example.org" in page and "amina@example.org" not in page.split("Messages")[1]
+    section = page.split('id="messages"')[1]
+    # In the language the applicant chose for messages (Arabic in these answers).
+    assert "sent" in section and "رقمك المرجعي هو" in section and 'lang="ar"' in section
+    link = next(m for m in provider.sent if m.channel == "sms").body.split()
+    token_links = [word for word in link if "/presence/" in word]
+    assert token_links and token_links[0] not in page, "a one-time link is never shown again"
+    assert "••••••" in page
+    french = client.get("/fr/application/status").text
+    assert "ne vient pas de ce service" in french
+    assert "Ce service est gratuit." in french
+
+
+def test_a_caseworker_sees_the_messages_resends_one_and_sees_a_permanent_failure(
+    app, client, provider
+):
+    from portal.models import Role
+    from tests.apply_helpers import send_application
+    from tests.helpers import audit_actions, make_user, sign_in_staff
+
+    provider.refuse.add("+33612345678")
+    provider.refuse.add("06 12 34 56 78")
+    send_application(client, app)
+    deliver_outbox(app)
+    with app.app_context():
+        application_id = db.session.scalar(select(Application.id))
+        email = db.session.scalar(
+            select(Notification).where(
+                Notification.channel == "email", Notification.template == "application_submitted"
+            )
+        )
+        assert email.carries_secret
+        email_id = email.id
+    make_user(app, "case@example.org", Role.CASEWORKER)
+    staff = app.test_client()
+    sign_in_staff(staff, app, "case@example.org")
+    page = staff.get(f"/en/casework/applications/{application_id}").text
+    assert "Not delivered, and will not be: text message" in page
+    assert "invalid number" in page
+    listing = staff.get(f"/en/casework/applications/{application_id}/messages")
+    assert listing.status_code == 200 and "permanent failure" in listing.text
+    assert "application_messages_viewed" in audit_actions(app)
+    # The confirmation carried the presence link: it is never sent again from the record.
+    refused = staff.post(
+        f"/en/casework/applications/{application_id}/messages/{email_id}/resend",
+        data={"csrf_token": csrf_token(listing.text)},
+    )
+    assert refused.status_code == 302
+    with app.app_context():
+        send_email("amina@example.org", "application_updated", "en", reference="X", status_url="u")
+        news = db.session.scalar(
+            select(Notification).where(Notification.template == "application_updated")
+        )
+        news.application_id = application_id
+        db.session.commit()
+        news_id = news.id
+    deliver_outbox(app)
+    listing = staff.get(f"/en/casework/applications/{application_id}/messages")
+    staff.post(
+        f"/en/casework/applications/{application_id}/messages/{news_id}/resend",
+        data={"csrf_token": csrf_token(listing.text)},
+    )
+    assert "message_resent" in audit_actions(app)
+    deliver_outbox(app)
+    assert [m.template for m in provider.sent].count("application_updated") == 2
+    assert [m.template for m in provider.sent].count("application_submitted") == 1
