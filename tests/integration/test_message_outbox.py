@@ -379,3 +379,34 @@ def test_a_caseworker_sees_the_messages_resends_one_and_sees_a_permanent_failure
     deliver_outbox(app)
     assert [m.template for m in provider.sent].count("application_updated") == 2
     assert [m.template for m in provider.sent].count("application_submitted") == 1
+
+
+def test_an_applicant_asks_for_a_new_presence_link_a_few_times_at_most(app, client, provider):
+    from portal.models import PresenceCheck
+    from tests.apply_helpers import send_application
+
+    send_application(client, app)
+    deliver_outbox(app)
+    page = client.get("/en/application/status")
+    assert "Send me a new link" in page.text
+    for _ in range(3):
+        page = client.get("/en/application/status")
+        response = client.post(
+            "/en/application/presence-link", data={"csrf_token": csrf_token(page.text)}
+        )
+        assert response.status_code == 302
+    refused = client.post(
+        "/en/application/presence-link",
+        data={"csrf_token": csrf_token(client.get("/en/application/status").text)},
+        follow_redirects=True,
+    )
+    assert "You have asked for many new links" in refused.text
+    links = [m for m in sent_messages(app) if m.template == "presence_link"]
+    assert len(links) == 4, "two new links (email and SMS each); the third was refused"
+    with app.app_context():
+        checks = db.session.scalars(select(PresenceCheck).order_by(PresenceCheck.created_at)).all()
+        assert len(checks) == 3
+        usable = [check for check in checks if check.expires_at > utcnow()]
+        assert len(usable) == 1, "a new link replaces the unused ones"
+    link = next(m for m in links[-2:] if m.channel == "email")
+    assert client.get(link.body.split("http://localhost")[1].split()[0]).status_code == 200
