@@ -179,8 +179,9 @@ def _first_time(key: str) -> bool:
         chosen(SentReminder)
         .values(id=uuid.uuid4(), key=key, created_at=utcnow())
         .on_conflict_do_nothing(index_elements=["key"])
+        .returning(SentReminder.id)
     )
-    return bool(inserted.rowcount)  # type: ignore[attr-defined]
+    return inserted.scalar_one_or_none() is not None
 
 
 def send_reminders(now: datetime) -> RemindersSent:
