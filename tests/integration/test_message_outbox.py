@@ -410,3 +410,24 @@ def test_an_applicant_asks_for_a_new_presence_link_a_few_times_at_most(app, clie
         assert len(usable) == 1, "a new link replaces the unused ones"
     link = next(m for m in links[-2:] if m.channel == "email")
     assert client.get(link.body.split("http://localhost")[1].split()[0]).status_code == 200
+
+
+def test_delivery_receipts_move_a_message_forward_never_back(app, provider):
+    from portal.notify.status import record_delivery_status
+
+    references = queue_messages(app, 2)
+    deliver_outbox(app)
+    with app.app_context():
+        assert record_delivery_status(f"log-{references[0]}", "delivered", None)
+        assert record_delivery_status(f"log-{references[1]}", "permanent-failure", "bounced")
+        db.session.commit()
+        assert not record_delivery_status(f"log-{references[0]}", "sent", None)
+        assert not record_delivery_status("unknown-id", "delivered", None)
+        with pytest.raises(ValueError):
+            record_delivery_status(f"log-{references[0]}", "queued", None)
+        db.session.commit()
+    assert statuses(app) == {"delivered": 1, "permanent-failure": 1}
+    with app.app_context():
+        bounced = db.session.get(Notification, uuid.UUID(references[1]))
+        assert bounced.reason == "bounced"
+    assert deliver_outbox(app) == 0, "a receipt never makes the worker send again"
