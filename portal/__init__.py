@@ -151,6 +151,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.documents.routes import documents, staff_documents
     from portal.eligibility.routes import eligibility
     from portal.health import health
+    from portal.notify.routes import staff_messages
     from portal.pages.routes import pages, root
     from portal.presence.routes import presence
     from portal.support.routes import support
@@ -178,6 +179,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin, url_prefix="/<locale>/admin")
     # Caseworkers: the checking queue, checks and decisions (in English, see backoffice.routes).
     app.register_blueprint(backoffice, url_prefix="/<locale>/casework")
+    app.register_blueprint(staff_messages, url_prefix="/<locale>/casework")
     app.register_blueprint(staff_centres, url_prefix="/<locale>/casework/centres")
     app.register_blueprint(organisations, url_prefix="/<locale>/casework/organisations")
     # Un-localised machine endpoints and the root redirect.

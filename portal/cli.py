@@ -1,5 +1,5 @@
-"""flask --app portal <command>: database, demo data, accounts, document storage, the relay and the
-scheduler of the timed commands."""
+"""flask --app portal <command>: database, demo data, accounts, document storage, the relay, the
+message sender and the scheduler of the timed commands."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from portal.documents import services as document_services
 from portal.documents.crypto import new_key_text
 from portal.extensions import db
 from portal.models import Organisation, Role, utcnow
+from portal.notify import worker
 from portal.queue.backends import SqsQueue, checking_queue
 from portal.queue.reconcile import reconcile
 from portal.queue.relay import Relay, relay_once
@@ -49,6 +50,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(scan_documents)
     app.cli.add_command(relay)
     app.cli.add_command(reconcile_queue)
+    app.cli.add_command(send_messages)
     app.cli.add_command(send_reminders)
     app.cli.add_command(retention_command)
     app.cli.add_command(scheduler)
@@ -250,6 +252,24 @@ def reconcile_queue() -> None:
         return
     marked = reconcile(queue)
     click.echo(f"{marked} application(s) marked to be published again")
+
+
+@click.command("send-messages")
+@click.option("--once", is_flag=True, help="Send what is due, then stop (tests, a scheduler).")
+@click.option("--interval", default=1.0, show_default=True, help="Seconds between idle passes.")
+@click.option("--batch", default=100, show_default=True, help="Messages per pass.")
+@with_appcontext
+def send_messages(once: bool, interval: float, batch: int) -> None:
+    """Deliver the messages outbox (email, SMS). Stops cleanly on SIGTERM or SIGINT after the
+    current pass; several may run at once, each message is sent by one of them."""
+    if once:
+        click.echo(f"sent or tried {worker.send_all_due(batch)} message(s)")
+        return
+    loop = worker.Sender(current_app._get_current_object(), interval=interval, limit=batch)  # type: ignore[attr-defined]
+    signal.signal(signal.SIGTERM, loop.stop)
+    signal.signal(signal.SIGINT, loop.stop)
+    click.echo("sender running; stop with SIGTERM or Ctrl-C")
+    click.echo(f"sender stopped after {loop.run()} message(s)")
 
 
 @click.command("scheduler")

@@ -73,6 +73,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", "sqlite:///instance/portal.sqlite3", "SQLAlchemy database URL"),
     Setting("PORTAL_BASE_URL", "http://127.0.0.1:5000", "absolute address used in emails and SMS"),
     Setting("PORTAL_NOTIFY_BACKEND", "log", "`log` or `smtp`"),
+    Setting(
+        "PORTAL_SEND_MAX_ATTEMPTS", "8", "tries of a message before a temporary failure is final"
+    ),
+    Setting("PORTAL_SEND_BACKOFF_SECONDS", "30", "wait after a first temporary failure (doubles)"),
+    Setting("PORTAL_SEND_BACKOFF_MAX_SECONDS", "3600", "the longest wait between two tries"),
+    Setting(
+        "PORTAL_SEND_CLAIM_SECONDS", "300", "after this, a message a dead worker held is due again"
+    ),
     Setting("PORTAL_SMTP_HOST", "localhost", "SMTP server for the smtp backend"),
     Setting("PORTAL_SMTP_PORT", "587", "SMTP port"),
     Setting("PORTAL_SMTP_USERNAME", "", "SMTP user name (empty: no authentication)"),
@@ -157,6 +165,10 @@ class PortalConfig:
     SMTP_PASSWORD: str = ""
     SMTP_STARTTLS: bool = True
     MAIL_FROM: str = "no-reply@eoi.localhost"
+    SEND_MAX_ATTEMPTS: int = 8
+    SEND_BACKOFF_SECONDS: int = 30
+    SEND_BACKOFF_MAX_SECONDS: int = 3600
+    SEND_CLAIM_SECONDS: int = 300
     RATELIMIT_STORAGE_URL: str = "memory://"
     RATELIMIT_ENABLED: bool = True
     SESSION_IDLE_MINUTES: int = 30
@@ -215,6 +227,10 @@ class PortalConfig:
             SMTP_PASSWORD=_env("PORTAL_SMTP_PASSWORD", "") or "",
             SMTP_STARTTLS=_bool("PORTAL_SMTP_STARTTLS", True),
             MAIL_FROM=_env("PORTAL_MAIL_FROM", "no-reply@eoi.localhost") or "",
+            SEND_MAX_ATTEMPTS=_int("PORTAL_SEND_MAX_ATTEMPTS", 8),
+            SEND_BACKOFF_SECONDS=_int("PORTAL_SEND_BACKOFF_SECONDS", 30),
+            SEND_BACKOFF_MAX_SECONDS=_int("PORTAL_SEND_BACKOFF_MAX_SECONDS", 3600),
+            SEND_CLAIM_SECONDS=_int("PORTAL_SEND_CLAIM_SECONDS", 300),
             RATELIMIT_STORAGE_URL=_env("PORTAL_RATELIMIT_STORAGE_URL", "memory://") or "",
             RATELIMIT_ENABLED=_bool("PORTAL_RATELIMIT_ENABLED", True),
             SESSION_IDLE_MINUTES=_int("PORTAL_SESSION_IDLE_MINUTES", 30),

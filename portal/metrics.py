@@ -3,8 +3,8 @@
 Events (submissions, upload rejections, booking conflicts, request latency) are counted where they
 happen, with prometheus_client; under gunicorn, set PROMETHEUS_MULTIPROC_DIR (infra/gunicorn.conf.py
 does) so that every worker process adds to the same figures. The queue's state (depth, age of the
-oldest item, dead letters) is read from its source at each scrape, so it is right whichever
-process answers.
+oldest item, dead letters) and the messages outbox's (waiting, oldest, failures by reason) are
+read from their source at each scrape, so they are right whichever process answers.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from portal.extensions import db
-from portal.models import QueueItem, utcnow
+from portal.models import MessageStatus, Notification, QueueItem, utcnow
 
 SUBMISSIONS = Counter("portal_submissions", "Applications sent")
 UPLOAD_REJECTIONS = Counter("portal_upload_rejections", "Uploads refused, by reason", ["reason"])
@@ -70,6 +70,48 @@ class QueueCollector(Collector):
         yield GaugeMetricFamily("portal_queue_dead_letters", "Items that failed too often", dead)
 
 
+class MessagesCollector(Collector):
+    """The messages outbox as it is now, read from the database whichever process answers: how
+    many wait, how long the oldest has waited, failures by state and the provider's reason."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        waiting = (
+            MessageStatus.QUEUED.value,
+            MessageStatus.SENDING.value,
+            MessageStatus.TEMPORARY_FAILURE.value,
+        )
+        failed = (MessageStatus.TEMPORARY_FAILURE.value, MessageStatus.PERMANENT_FAILURE.value)
+        with self.app.app_context():
+            now = utcnow()
+            depth, oldest = db.session.execute(
+                select(func.count(), func.min(Notification.created_at)).where(
+                    Notification.status.in_(waiting)
+                )
+            ).one()
+            failures = db.session.execute(
+                select(Notification.status, Notification.reason, func.count())
+                .where(Notification.status.in_(failed))
+                .group_by(Notification.status, Notification.reason)
+            ).all()
+            db.session.rollback()
+        yield GaugeMetricFamily("portal_messages_waiting", "Messages not yet handed over", depth)
+        age = (now - oldest).total_seconds() if oldest is not None else 0.0
+        yield GaugeMetricFamily(
+            "portal_messages_oldest_seconds", "How long the oldest waiting message has waited", age
+        )
+        by_reason = GaugeMetricFamily(
+            "portal_messages_failures",
+            "Messages whose last try failed, by state and reason",
+            labels=["status", "reason"],
+        )
+        for status, reason, count in failures:
+            by_reason.add_metric([status, (reason or "")[:60]], count)
+        yield by_reason
+
+
 def registry(app: Flask) -> CollectorRegistry:
     """This app's registry: its own events (or every worker's, in multiprocess mode) and the
     queue read at scrape time."""
@@ -80,6 +122,7 @@ def registry(app: Flask) -> CollectorRegistry:
         for collector in (SUBMISSIONS, UPLOAD_REJECTIONS, BOOKING_CONFLICTS, REQUEST_SECONDS):
             chosen.register(collector)
     chosen.register(QueueCollector(app))
+    chosen.register(MessagesCollector(app))
     return chosen
 
 

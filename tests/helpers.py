@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 
 import pyotp
@@ -15,6 +16,7 @@ from portal.auth import services
 from portal.extensions import db
 from portal.models import AuditEvent, Role, User
 from portal.notify import OutgoingMessage
+from portal.notify.worker import send_all_due
 
 PASSWORD = "correct horse battery staple"
 
@@ -37,7 +39,21 @@ def submit(
     return client.post(path, data={**(data or {}), "csrf_token": csrf_token(page.text)}, **kwargs)
 
 
+def deliver_outbox(app: Flask) -> int:
+    """What `send-messages --once` does, in a thread of its own (its own app context and
+    session, and no event loop there for the browser tests): every committed message is sent."""
+
+    def run() -> int:
+        with app.app_context():
+            return send_all_due()
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sender") as executor:
+        return executor.submit(run).result()
+
+
 def sent_messages(app: Flask) -> list[OutgoingMessage]:
+    """The messages delivered so far, after delivering what the outbox holds."""
+    deliver_outbox(app)
     return list(app.extensions["portal.notify"].sent)
 
 

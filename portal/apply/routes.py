@@ -34,6 +34,8 @@ from portal.documents import services as document_services
 from portal.eligibility import rules
 from portal.forms import CONTROL_CHARACTERS
 from portal.models import Application, Status, utcnow
+from portal.notify import history
+from portal.presence import links as presence_links
 from portal.security import form_page
 from portal.support import services as support
 
@@ -268,7 +270,26 @@ def status(application: Application | None) -> Any:
         if application.status_enum is Status.MORE_INFORMATION
         else None,
         topics=decisions.INFORMATION_TOPICS,
+        messages=history.messages_of(application),
+        masked=history.masked,
+        presence_form=ConfirmForm() if presence_links.can_ask(application) else None,
     )
+
+
+@apply.route("/application/presence-link", methods=["POST"])
+@form_page
+@applicant_view
+def new_presence_link(application: Application | None) -> Any:
+    """A new 24-hour link to prove presence in France, when the last expired or never came."""
+    if application is None:
+        return redirect(url_for("apply.overview"))
+    if ConfirmForm().validate_on_submit():
+        answer = presence_links.send_new_link(application)
+        if answer is presence_links.LinkAnswer.SENT:
+            flash(_("We are sending you a new link. It works for 24 hours."), "success")
+        elif answer is presence_links.LinkAnswer.TOO_MANY:
+            flash(_("You have asked for many new links. Please wait and try again later."))
+    return redirect(url_for("apply.status"))
 
 
 @apply.route("/application/more-information", methods=["GET", "POST"])

@@ -7,13 +7,15 @@ book again.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from portal import audit
 from portal.appointments import booking, messages
@@ -29,6 +31,7 @@ from portal.models import (
     Status,
     StatusChange,
     User,
+    utcnow,
 )
 
 DEMO_CENTRES = (
@@ -166,13 +169,19 @@ class RemindersSent:
 
 
 def _first_time(key: str) -> bool:
-    """Record that a reminder goes out; False if it already went (unique key)."""
-    try:
-        with db.session.begin_nested():
-            db.session.add(SentReminder(key=key))
-    except IntegrityError:
-        return False
-    return True
+    """Record that a reminder goes out; False if it already went (unique key).
+
+    An INSERT that skips an existing key, not a savepoint: pysqlite commits a savepoint released
+    outside a transaction, which would mark the reminder sent before its outbox row commits."""
+    dialect = db.session.get_bind().dialect.name
+    chosen = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    inserted = db.session.execute(
+        chosen(SentReminder)
+        .values(id=uuid.uuid4(), key=key, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(SentReminder.id)
+    )
+    return inserted.scalar_one_or_none() is not None
 
 
 def send_reminders(now: datetime) -> RemindersSent:

@@ -28,7 +28,7 @@ from portal.models.casework import (
     UnreadableQueueMessage,
 )
 from portal.models.document import Document, DocumentKind, ScanResult
-from portal.models.notification import Notification
+from portal.models.notification import MessageStatus, Notification, NotificationAttempt
 from portal.models.support import Assistance, ConsentMethod, EndReason, Organisation
 from portal.models.user import (
     AccountToken,
@@ -60,7 +60,9 @@ __all__ = [
     "EndReason",
     "FamilyGroup",
     "InformationRequest",
+    "MessageStatus",
     "Notification",
+    "NotificationAttempt",
     "Organisation",
     "PresenceCheck",
     "QueueItem",

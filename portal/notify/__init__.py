@@ -1,15 +1,19 @@
-"""Email and SMS in the recipient's language, through a backend chosen by configuration."""
+"""Email and SMS in the recipient's language: written to the messages outbox in the transaction of
+the change that causes them, delivered by the sender worker (worker.py) through a backend chosen by
+configuration."""
 
 from __future__ import annotations
 
+import base64
 import logging
+import threading
 from typing import Any
 
 from flask import Flask, current_app, render_template
 from flask_babel import force_locale
 
 from portal.extensions import db
-from portal.models import Notification, utcnow
+from portal.models import MessageStatus, Notification, utcnow
 from portal.notify.backends import (
     Attachment,
     DeliveryError,
@@ -17,7 +21,9 @@ from portal.notify.backends import (
     NoSmsProvider,
     NotifyBackend,
     OutgoingMessage,
+    PermanentDeliveryError,
     SmtpBackend,
+    TemporaryDeliveryError,
 )
 from portal.notify.sms import plain_spaces
 
@@ -28,6 +34,8 @@ __all__ = [
     "DeliveryError",
     "LogBackend",
     "OutgoingMessage",
+    "PermanentDeliveryError",
+    "TemporaryDeliveryError",
     "backend",
     "init_app",
     "send_email",
@@ -58,6 +66,25 @@ def sms_backend() -> NotifyBackend:
     return current_app.extensions["portal.sms"]
 
 
+# Context values that open something once (a link with a token, a code): pages show them masked,
+# and the outbox row forgets them once the message is sent or given up.
+SECRET_CONTEXT = frozenset({"confirm_url", "reset_url", "presence_url", "code"})
+# Taken before everything else: a presence link lasts 24 hours, an appointment change or a code is
+# awaited by someone looking at their phone.
+TIME_CRITICAL = frozenset(
+    {
+        "application_submitted",
+        "presence_link",
+        "appointment_booked",
+        "appointment_cancelled",
+        "confirm_email",
+        "reset_password",
+        "claim_code",
+        "contact_code",
+    }
+)
+
+
 def send_email(
     recipient: str,
     template: str,
@@ -65,13 +92,13 @@ def send_email(
     attachments: tuple[Attachment, ...] = (),
     **context: Any,
 ) -> Notification:
-    """Render, hand over, and record the message; a delivery failure is recorded, never raised.
+    """Render the message and add it to the outbox in the caller's transaction (no commit here).
 
-    The caller's request must not fail because a mail server is slow or down: the person can ask
-    for the message again, and the failure is visible in the notifications table.
+    Nothing is handed to a provider now: the sender worker does that after the commit, so a
+    change that rolls back sends nothing and a slow provider never slows a page.
     """
     message = render_message("email", recipient, template, locale, context, attachments)
-    return _deliver(backend(), message)
+    return _enqueue(message, context)
 
 
 def send_sms(recipient: str, template: str, locale: str, **context: Any) -> Notification:
@@ -79,29 +106,61 @@ def send_sms(recipient: str, template: str, locale: str, **context: Any) -> Noti
     with force_locale(locale):
         body = plain_spaces(render_template(f"notify/{template}.sms.txt", **context).strip())
     message = OutgoingMessage("sms", recipient, template, locale, "", body)
-    return _deliver(sms_backend(), message)
+    return _enqueue(message, context)
 
 
-def _deliver(chosen: NotifyBackend, message: OutgoingMessage) -> Notification:
+def _enqueue(message: OutgoingMessage, context: dict[str, Any]) -> Notification:
+    secrets = [
+        str(value)
+        for key, value in context.items()
+        if key in SECRET_CONTEXT and value and str(value) in message.body
+    ]
     record = Notification(
         channel=message.channel,
         recipient=message.recipient,
         template=message.template,
         locale=message.locale,
-        status="pending",
+        subject=message.subject[:255],
+        body=message.body,
+        secrets=secrets or None,
+        carries_secret=bool(secrets),
+        attachments=[
+            {
+                "filename": a.filename,
+                "content_type": a.content_type,
+                "data": base64.b64encode(a.data).decode("ascii"),
+            }
+            for a in message.attachments
+        ]
+        or None,
+        priority=0 if message.template in TIME_CRITICAL else 1,
+        status=MessageStatus.QUEUED.value,
+        next_attempt_at=utcnow(),
+        attempts=0,
     )
-    try:
-        chosen.deliver(message)
-    except DeliveryError as exc:
-        record.status, record.error = "failed", str(exc)[:255]
-        logger.warning(
-            "delivery failed",
-            extra={"channel": message.channel, "template": message.template, "error": str(exc)},
-        )
-    else:
-        record.status, record.sent_at = "sent", utcnow()
     db.session.add(record)
     return record
+
+
+def outgoing(record: Notification) -> OutgoingMessage:
+    """The message a row holds, as a backend takes it, with the row's id as its reference."""
+    return OutgoingMessage(
+        record.channel,
+        record.recipient,
+        record.template,
+        record.locale,
+        record.subject,
+        record.body,
+        tuple(
+            Attachment(a["filename"], a["content_type"], base64.b64decode(a["data"]))
+            for a in record.attachments or ()
+        ),
+        reference=str(record.id),
+    )
+
+
+def backend_for(channel: str) -> NotifyBackend:
+    return sms_backend() if channel == "sms" else backend()
 
 
 def init_app(app: Flask) -> None:
@@ -125,3 +184,20 @@ def init_app(app: Flask) -> None:
     # email backend, SMS needs a provider of its own (none is configured yet): messages are
     # recorded as failed rather than written, with phone numbers and links, to the log.
     app.extensions["portal.sms"] = chosen if isinstance(chosen, LogBackend) else NoSmsProvider()
+    if settings.ENV == "development" and isinstance(chosen, LogBackend) and not app.testing:
+        _send_from_the_server(app)
+
+
+def _send_from_the_server(app: Flask) -> None:
+    """`make run`: the development server sends its own messages to the log, from its first
+    request on, so a newcomer sees them with no second process (production runs
+    `send-messages` as its own service, and refuses the log backend). Only a process that serves
+    requests starts the sender: a CLI command such as `init-db` does not."""
+    started = threading.Lock()
+
+    @app.before_request
+    def start_sender() -> None:
+        if started.acquire(blocking=False):
+            from portal.notify.worker import start_in_background
+
+            start_in_background(app)

@@ -38,13 +38,17 @@ def tell_applicant(
         **context,
     }
     email = contact.get("email") or user.email
+    rows = []
     if email:
-        notify.send_email(email, template, locale, attachments, **context)
+        rows.append(notify.send_email(email, template, locale, attachments, **context))
     if contact.get("mobile"):
-        notify.send_sms(contact["mobile"], template, locale, **context)
+        rows.append(notify.send_sms(contact["mobile"], template, locale, **context))
     copy_to = organisation_copy(application.applicant_id)
     if copy_to and copy_to != email:
-        notify.send_email(copy_to, template, locale, attachments, **context)
+        rows.append(notify.send_email(copy_to, template, locale, attachments, **context))
+    for row in rows:
+        # So the status page and the caseworker's panel list it with the application.
+        row.application_id, row.user_id = application.id, user.id
 
 
 def locale_of(application: Application) -> str:

@@ -1,4 +1,5 @@
-"""Where messages go: the log (development, tests) or an SMTP server. SES and SNS come later."""
+"""Where messages go: the log (development, tests) or an SMTP server; GOV.UK Notify, SES and SNS in
+providers/. The sender worker (portal/notify/worker.py) is the only caller of `deliver`."""
 
 from __future__ import annotations
 
@@ -29,14 +30,39 @@ class OutgoingMessage:
     subject: str
     body: str
     attachments: tuple[Attachment, ...] = ()
+    # The outbox row's id: providers send it as their reference / idempotency key, so that a retry
+    # can find a message that was accepted before the answer was lost.
+    reference: str = ""
 
 
 class DeliveryError(RuntimeError):
-    """The backend could not hand the message over; it is recorded as failed."""
+    """The backend could not hand the message over. `reason` is short and holds no personal data."""
+
+    def __init__(self, reason: str, *, ambiguous: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason[:255]
+        # True when the provider may have accepted the message before the failure (a timeout after
+        # the request was sent): the worker asks `find(reference)` before sending it again.
+        self.ambiguous = ambiguous
+
+
+class TemporaryDeliveryError(DeliveryError):
+    """Timeouts, 5xx, throttling: worth trying again later."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Invalid number, bad address, refused: trying again would fail the same way."""
 
 
 class NotifyBackend(Protocol):
-    def deliver(self, message: OutgoingMessage) -> None: ...
+    def deliver(self, message: OutgoingMessage) -> str | None:
+        """Hand the message over; the provider's id for it (None where there is none)."""
+        ...
+
+    def find(self, reference: str) -> str | None:
+        """The provider's id of a message accepted with this reference, or None if the provider
+        has none or cannot look one up (then the worker sends again)."""
+        ...
 
 
 class LogBackend:
@@ -49,7 +75,7 @@ class LogBackend:
     def __init__(self) -> None:
         self.sent: deque[OutgoingMessage] = deque(maxlen=200)
 
-    def deliver(self, message: OutgoingMessage) -> None:
+    def deliver(self, message: OutgoingMessage) -> str | None:
         self.sent.append(message)
         logger.info(
             "notification (log backend)",
@@ -61,6 +87,13 @@ class LogBackend:
                 "body": message.body,
             },
         )
+        return f"log-{message.reference}" if message.reference else None
+
+    def find(self, reference: str) -> str | None:
+        """What was logged under this reference, while this process remembers it."""
+        if reference and any(message.reference == reference for message in self.sent):
+            return f"log-{reference}"
+        return None
 
 
 class SmtpBackend:
@@ -80,9 +113,9 @@ class SmtpBackend:
         self.username, self.password = username, password
         self.starttls, self.timeout = starttls, timeout
 
-    def deliver(self, message: OutgoingMessage) -> None:
+    def deliver(self, message: OutgoingMessage) -> str | None:
         if message.channel != "email":
-            raise DeliveryError(f"the SMTP backend cannot send {message.channel}")
+            raise PermanentDeliveryError(f"the SMTP backend cannot send {message.channel}")
         email = EmailMessage()
         email["From"] = self.sender
         email["To"] = message.recipient
@@ -95,19 +128,39 @@ class SmtpBackend:
             )
         # After set_content, which replaces every Content-* header.
         email["Content-Language"] = message.locale
+        if message.reference:
+            email["Message-ID"] = f"<{message.reference}@eoi-portal>"
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 if self.starttls:
                     smtp.starttls(context=ssl.create_default_context())
                 if self.username:
                     smtp.login(self.username, self.password)
-                smtp.send_message(email)
+                refused = smtp.send_message(email)
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise PermanentDeliveryError("recipient refused") from exc
+        except smtplib.SMTPResponseException as exc:
+            if 500 <= exc.smtp_code < 600:
+                raise PermanentDeliveryError(f"SMTP {exc.smtp_code}") from exc
+            raise TemporaryDeliveryError(f"SMTP {exc.smtp_code}") from exc
+        except TimeoutError as exc:
+            raise TemporaryDeliveryError("timeout", ambiguous=True) from exc
         except (OSError, smtplib.SMTPException) as exc:
-            raise DeliveryError(type(exc).__name__) from exc
+            raise TemporaryDeliveryError(type(exc).__name__) from exc
+        if refused:
+            raise PermanentDeliveryError("recipient refused")
+        return None
+
+    def find(self, reference: str) -> str | None:
+        """SMTP cannot be asked what it accepted: the worker sends again."""
+        return None
 
 
 class NoSmsProvider:
     """Stands in where no SMS provider is configured: every message is recorded as failed."""
 
-    def deliver(self, message: OutgoingMessage) -> None:
-        raise DeliveryError("no SMS provider is configured")
+    def deliver(self, message: OutgoingMessage) -> str | None:
+        raise PermanentDeliveryError("no SMS provider is configured")
+
+    def find(self, reference: str) -> str | None:
+        return None

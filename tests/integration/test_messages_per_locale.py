@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext
 
 from portal.config import LOCALES, PROJECT_ROOT
 from portal.notify import render_message, send_sms
@@ -42,6 +42,19 @@ EMAILS = sorted({p.name.split(".")[0] for p in NOTIFY.glob("*.body.txt")})
 SMS = sorted({p.name.split(".")[0] for p in NOTIFY.glob("*.sms.txt")})
 
 
+EMAIL_FREE = "This service is free. We will never ask you for money."
+SMS_FREE = "Free service: never pay anyone."
+
+
+def free_service(app, locale: str, sentence: str) -> str:
+    """The sentence that tells people the service never asks for money, in their language: a
+    message asking for money is then plainly not ours."""
+    with app.test_request_context(), force_locale(locale):
+        translated = gettext(sentence)
+    assert locale == "en" or translated != sentence, f"not translated in {locale}"
+    return plain_spaces(translated)
+
+
 def english(app, channel: str, template: str):
     return render_message(channel, "someone@example.org", template, "en", CONTEXT)
 
@@ -54,6 +67,7 @@ def test_every_email_renders_translated_in_each_locale(app, locale):
             assert message.subject and message.body.strip(), template
             assert "{{" not in message.body and "%(" not in message.body, template
             assert "%(" not in message.subject, template
+            assert free_service(app, locale, EMAIL_FREE) in message.body, f"{template} in {locale}"
             if locale != "en":
                 assert message.subject != english(app, "email", template).subject, (
                     f"{template} subject is not translated in {locale}"
@@ -75,6 +89,7 @@ def test_every_sms_is_translated_and_within_three_parts(app, locale):
         if locale != "en":
             assert text != sms_text(app, template, "en"), f"{template} not translated in {locale}"
         assert parts(text) <= MAX_PARTS, f"{template} in {locale}: {parts(text)} parts: {text}"
+        assert free_service(app, locale, SMS_FREE) in text, f"{template} in {locale}"
         if "presence_url" in (NOTIFY / f"{template}.sms.txt").read_text():
             assert CONTEXT["presence_url"] in text, "a link must never be cut or translated"
 
@@ -89,8 +104,7 @@ def test_sms_parts_follow_the_gsm_and_ucs2_rules():
 def test_an_english_appointment_text_stays_in_the_cheap_alphabet(app):
     """Babel's narrow space in "9:40 AM" is replaced before sending: GSM-7, not UCS-2."""
     with app.test_request_context():
-        send_sms("+33612345678", "appointment_booked", "en", **CONTEXT)
-    text = app.extensions["portal.sms"].sent[-1].body
+        text = send_sms("+33612345678", "appointment_booked", "en", **CONTEXT).body
     assert "9:40 AM" in text and is_gsm(text) and parts(text) <= 2
 
 

@@ -12,7 +12,7 @@ from portal import create_app
 from portal.extensions import db
 from portal.models import Notification
 from portal.notify import render_message, send_email
-from tests.helpers import submit
+from tests.helpers import deliver_outbox, submit
 
 
 class Inbox:
@@ -53,6 +53,8 @@ def test_smtp_backend_delivers_a_translated_email(config, smtp_server):
             "password_confirm": "a long passphrase",
         },
     )
+    assert inbox.messages == [], "nothing is handed to a provider inside the request"
+    deliver_outbox(app)
     assert len(inbox.messages) == 1
     email = message_from_bytes(inbox.messages[0])
     assert email["To"] == "amina@example.org"
@@ -74,8 +76,12 @@ def test_unreachable_smtp_server_is_recorded_and_the_page_still_answers(config):
     with app.app_context():
         record = send_email("amina@example.org", "password_changed", "en", reset_url="http://x/")
         db.session.commit()
-        assert record.status == "failed" and record.error
-        assert db.session.get(Notification, record.id) is not None
+        record_id = record.id
+    deliver_outbox(app)
+    with app.app_context():
+        record = db.session.get(Notification, record_id)
+        assert record.status == "temporary-failure" and record.reason
+        assert record.next_attempt_at is not None and record.attempts == 1
 
 
 @pytest.mark.parametrize("locale", ["en", "fr"])

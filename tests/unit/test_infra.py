@@ -256,6 +256,7 @@ def test_portal_is_served_over_https_and_checked_on_healthz(template):
     service = properties(template, "PortalService")
     assert service["LoadBalancers"][0]["ContainerPort"] == 8000
     assert "LoadBalancers" not in properties(template, "RelayService")
+    assert "LoadBalancers" not in properties(template, "SenderService")
 
 
 def test_containers_run_the_image_roles_and_share_one_environment(template):
@@ -263,10 +264,11 @@ def test_containers_run_the_image_roles_and_share_one_environment(template):
     a variable added to one and forgotten in another would make that process behave
     differently."""
     found = containers(template)
-    assert set(found) == {"portal", "migrate", "relay", "jobs"}
+    assert set(found) == {"portal", "migrate", "relay", "sender", "jobs"}
     assert found["portal"].get("Command") is None  # the image's gunicorn command
     assert found["migrate"]["Command"] == ["flask", "--app", "portal", "init-db"]
     assert found["relay"]["Command"] == ["flask", "--app", "portal", "relay"]
+    assert found["sender"]["Command"] == ["flask", "--app", "portal", "send-messages"]
     # The schedules name the command; without one the task only prints the help and stops.
     assert found["jobs"]["Command"] == ["flask", "--app", "portal", "--help"]
     assert "PortMappings" not in found["jobs"]
@@ -276,17 +278,22 @@ def test_containers_run_the_image_roles_and_share_one_environment(template):
     ]
     names = {name: set(environment(c)) for name, c in found.items()}
     assert (
-        names["portal"] - {"WEB_CONCURRENCY"} == names["migrate"] == names["relay"] == names["jobs"]
+        names["portal"] - {"WEB_CONCURRENCY"}
+        == names["migrate"]
+        == names["relay"]
+        == names["sender"]
+        == names["jobs"]
     )
     secret_sets = {name: {s["Name"] for s in c["Secrets"]} for name, c in found.items()}
     assert (
         secret_sets["portal"]
         == secret_sets["migrate"]
         == secret_sets["relay"]
+        == secret_sets["sender"]
         == secret_sets["jobs"]
     )
     # Processes that serve no requests keep no rate-limit counters, and need no way to Redis.
-    for name in ("relay", "jobs"):
+    for name in ("relay", "sender", "jobs"):
         assert environment(found[name])["PORTAL_RATELIMIT_STORAGE_URL"] == "memory://"
 
 
@@ -444,25 +451,27 @@ def test_compose_has_the_services_and_starts_them_after_the_migration(compose):
     assert set(services) == {
         "portal",
         "relay",
+        "sender",
         "scheduler",
         "migrate",
         "postgres",
         "redis",
         "clamd",
     }
-    for name in ("portal", "relay", "scheduler"):
+    for name in ("portal", "relay", "sender", "scheduler"):
         assert services[name]["depends_on"]["migrate"] == {
             "condition": "service_completed_successfully"
         }
     assert services["migrate"]["depends_on"]["postgres"] == {"condition": "service_healthy"}
     assert services["migrate"]["command"] == ["flask", "--app", "portal", "init-db"]
     assert services["relay"]["command"] == ["flask", "--app", "portal", "relay"]
+    assert services["sender"]["command"] == ["flask", "--app", "portal", "send-messages"]
     assert services["scheduler"]["command"] == ["flask", "--app", "portal", "scheduler"]
     assert services["scheduler"]["restart"] == "unless-stopped"
     assert services["scheduler"]["healthcheck"] == {"disable": True}
     assert services["scheduler"]["stop_grace_period"] == "30s"
     assert "command" not in services["portal"]  # the image's gunicorn command
-    for name in ("portal", "relay", "scheduler", "migrate"):
+    for name in ("portal", "relay", "sender", "scheduler", "migrate"):
         assert services[name]["build"] == {"context": "..", "dockerfile": "infra/Dockerfile"}
         assert services[name]["read_only"] is True
     assert services["postgres"]["image"] == "postgres:15"
