@@ -17,6 +17,9 @@ class Notification(HasId, HasCreatedAt, Base):
     recipient: Mapped[str] = mapped_column(String(320))
     template: Mapped[str] = mapped_column(String(64))
     locale: Mapped[str] = mapped_column(String(8))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default="pending")
     sent_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(String(255))
+    # The provider's id of the accepted message (Notify's notification id, SES's or SNS's
+    # MessageId): how a delivery receipt finds its row.
+    provider_id: Mapped[str | None] = mapped_column(String(100), index=True)
