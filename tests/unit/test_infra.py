@@ -291,12 +291,14 @@ def test_task_settings_are_what_production_requires(template):
     for container in containers(template).values():
         env = environment(container)
         assert env["PORTAL_ENV"] == "production"
-        assert env["PORTAL_NOTIFY_BACKEND"] == "smtp"
+        assert env["PORTAL_NOTIFY_BACKEND"] == {"Ref": "EmailBackend"}
+        assert env["PORTAL_SMS_BACKEND"] == {"Ref": "SmsBackend"}
         assert env["PORTAL_DOCUMENT_STORAGE"] == "s3"
         assert env["PORTAL_S3_BUCKET"] == {"Ref": "DocumentsBucket"}
         assert env["PORTAL_QUEUE"] == "sqs"
         injected = {s["Name"] for s in container["Secrets"]}
         assert {"PORTAL_SECRET_KEY", "PORTAL_DOCUMENT_KEY", "DATABASE_URL"} <= injected
+        assert {"PORTAL_NOTIFY_API_KEY", "PORTAL_NOTIFY_CALLBACK_TOKEN"} <= injected
         # A secret comes from Secrets Manager, never as a plain environment value.
         assert not [
             name for name in env if SECRET_NAME.search(name) and name != "PORTAL_S3_KMS_KEY_ID"
@@ -322,15 +324,25 @@ def test_task_roles_grant_only_what_each_process_calls(template):
         "sqs:DeleteMessage",
         "sqs:ChangeMessageVisibility",
         "sqs:GetQueueAttributes",
+        "ses:SendRawEmail",
+        "sns:Publish",
     }
     assert {a for s in statements(relay) for a in as_list(s["Action"])} == {"sqs:SendMessage"}
     assert {a for s in statements(jobs) for a in as_list(s["Action"])} == {
         "s3:DeleteObject",
         "s3:ListBucket",
+        "ses:SendRawEmail",
+        "sns:Publish",
     }
+    for role in (portal, jobs):
+        # Text messages to phone numbers have no ARN: everything but a topic.
+        sms = next(s for s in statements(role) if s["Action"] == "sns:Publish")
+        assert sms["NotResource"] == {"Fn::Sub": "arn:${AWS::Partition}:sns:*:*:*"}
     for role in (portal, relay, jobs):
         for statement in statements(role):
             assert statement["Effect"] == "Allow"
+            if statement["Action"] == "sns:Publish":
+                continue
             assert "*" not in as_list(statement["Resource"])
             assert not any(action.endswith(":*") for action in as_list(statement["Action"]))
     objects = next(s for s in statements(portal) if s.get("Sid") == "Documents")
@@ -445,7 +457,12 @@ def test_compose_holds_no_secret_values(compose):
                 password = credentials.partition(":")[2]
                 assert not password or INTERPOLATION.fullmatch(password), (name, key)
     example = env_file(ENV_EXAMPLE)
-    for key in ("PORTAL_SECRET_KEY", "PORTAL_DOCUMENT_KEY", "PORTAL_SMTP_PASSWORD"):
+    for key in (
+        "PORTAL_SECRET_KEY",
+        "PORTAL_DOCUMENT_KEY",
+        "PORTAL_NOTIFY_API_KEY",
+        "PORTAL_NOTIFY_CALLBACK_TOKEN",
+    ):
         assert example[key] == "", key
 
 
@@ -466,6 +483,10 @@ def test_compose_settings_are_accepted_by_production_once_the_operator_fills_the
         "PORTAL_SMTP_USERNAME": "portal",
         "PORTAL_SMTP_PASSWORD": "smtp password",
         "PORTAL_MAIL_FROM": "no-reply@apply.example.org",
+        "PORTAL_NOTIFY_API_KEY": "portal-" + "1" * 36 + "-" + "2" * 36,
+        "PORTAL_NOTIFY_EMAIL_TEMPLATE_ID": "3" * 36,
+        "PORTAL_NOTIFY_SMS_TEMPLATE_ID": "4" * 36,
+        "PORTAL_NOTIFY_CALLBACK_TOKEN": "callback token",
     }
 
     def configure(env: dict[str, str]) -> PortalConfig:
