@@ -1,5 +1,5 @@
 """flask --app portal <command>: database, demo data, accounts, document storage, the relay, the
-message sender and the scheduler of the timed commands."""
+message sender, SES delivery events and the scheduler of the timed commands."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from portal.documents import services as document_services
 from portal.documents.crypto import new_key_text
 from portal.extensions import db
 from portal.models import Organisation, Role, utcnow
-from portal.notify import worker
+from portal.notify import ses_events, worker
 from portal.queue.backends import SqsQueue, checking_queue
 from portal.queue.reconcile import reconcile
 from portal.queue.relay import Relay, relay_once
@@ -54,6 +54,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(send_reminders)
     app.cli.add_command(retention_command)
     app.cli.add_command(scheduler)
+    app.cli.add_command(consume_delivery_events)
 
 
 @click.command("init-db")
@@ -297,3 +298,29 @@ def scheduler() -> None:
     runner.add_listener(started, EVENT_SCHEDULER_STARTED)
     runner.start()
     click.echo("scheduler stopped")
+
+
+@click.command("consume-delivery-events")
+@click.option("--once", is_flag=True, help="Record what is queued now, then stop.")
+@with_appcontext
+def consume_delivery_events(once: bool) -> None:
+    """Record SES bounces, complaints and deliveries from PORTAL_SES_EVENTS_QUEUE_URL.
+
+    Stops cleanly on SIGTERM or SIGINT after the current batch."""
+    settings = current_app.config["PORTAL"]
+    if not settings.SES_EVENTS_QUEUE_URL:
+        click.echo("PORTAL_SES_EVENTS_QUEUE_URL is not set: there are no SES events to read")
+        return
+    client = ses_events.sqs_client(settings.SQS_REGION, settings.SQS_ENDPOINT_URL)
+    if once:
+        result = ses_events.consume_until_empty(client, settings.SES_EVENTS_QUEUE_URL)
+        click.echo(
+            f"recorded {result.recorded}, ignored {result.ignored}, "
+            f"left {result.garbled} unreadable and {result.failed} failed event(s) in the queue"
+        )
+        return
+    consumer = ses_events.EventConsumer(client, settings.SES_EVENTS_QUEUE_URL)
+    signal.signal(signal.SIGTERM, consumer.stop)
+    signal.signal(signal.SIGINT, consumer.stop)
+    click.echo("consuming SES delivery events; stop with SIGTERM or Ctrl-C")
+    click.echo(f"stopped after recording {consumer.run()} event(s)")

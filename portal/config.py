@@ -12,6 +12,9 @@ from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+EMAIL_BACKENDS = ("log", "smtp", "notify", "aws")
+SMS_BACKENDS = ("log", "notify", "aws")
+
 # fa is Iranian Persian, prs is Dari (the Persian of Afghanistan): the words for an identity card, a
 # family name or a mobile phone differ between the two, so Afghan readers get their own catalog.
 LOCALES: tuple[str, ...] = (
@@ -72,7 +75,33 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PORTAL_SECRET_KEY", "random per instance/", "signs sessions and CSRF tokens"),
     Setting("DATABASE_URL", "sqlite:///instance/portal.sqlite3", "SQLAlchemy database URL"),
     Setting("PORTAL_BASE_URL", "http://127.0.0.1:5000", "absolute address used in emails and SMS"),
-    Setting("PORTAL_NOTIFY_BACKEND", "log", "`log` or `smtp`"),
+    Setting(
+        "PORTAL_NOTIFY_BACKEND",
+        "log",
+        "email: `log` (development), `smtp`, `notify` (GOV.UK Notify) or `aws` (SES)",
+    ),
+    Setting(
+        "PORTAL_SMS_BACKEND",
+        "as email",
+        "SMS: `log`, `notify` or `aws` (SNS); unset: the email backend's if it sends SMS",
+    ),
+    Setting("PORTAL_NOTIFY_API_KEY", "", "GOV.UK Notify API key (secret)"),
+    Setting(
+        "PORTAL_NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk", "GOV.UK Notify API"
+    ),
+    Setting(
+        "PORTAL_NOTIFY_EMAIL_TEMPLATE_ID", "", "Notify email template `((subject))`/`((body))`"
+    ),
+    Setting("PORTAL_NOTIFY_SMS_TEMPLATE_ID", "", "Notify text message template `((body))`"),
+    Setting("PORTAL_NOTIFY_CALLBACK_TOKEN", "", "bearer token Notify sends with delivery receipts"),
+    Setting("PORTAL_NOTIFY_TIMEOUT_SECONDS", "10", "how long to wait for Notify's answer"),
+    Setting("PORTAL_SES_REGION", "eu-west-3", "SES region (aws email); sender: PORTAL_MAIL_FROM"),
+    Setting("PORTAL_SES_CONFIGURATION_SET", "", "SES configuration set that publishes events"),
+    Setting("PORTAL_SES_ENDPOINT_URL", "", "another SES endpoint (tests)"),
+    Setting("PORTAL_SES_EVENTS_QUEUE_URL", "", "SQS queue of SES bounce/complaint/delivery events"),
+    Setting("PORTAL_SNS_REGION", "eu-west-3", "SNS region (aws SMS)"),
+    Setting("PORTAL_SNS_SENDER_ID", "", "alphanumeric sender id of text messages, if allowed"),
+    Setting("PORTAL_SNS_ENDPOINT_URL", "", "another SNS endpoint (tests)"),
     Setting(
         "PORTAL_SEND_MAX_ATTEMPTS", "8", "tries of a message before a temporary failure is final"
     ),
@@ -159,6 +188,20 @@ class PortalConfig:
     BASE_URL: str = "http://127.0.0.1:5000"
     TESTING: bool = False
     NOTIFY_BACKEND: str = "log"
+    SMS_BACKEND: str = ""
+    NOTIFY_API_KEY: str = ""
+    NOTIFY_BASE_URL: str = "https://api.notifications.service.gov.uk"
+    NOTIFY_EMAIL_TEMPLATE_ID: str = ""
+    NOTIFY_SMS_TEMPLATE_ID: str = ""
+    NOTIFY_CALLBACK_TOKEN: str = ""
+    NOTIFY_TIMEOUT_SECONDS: int = 10
+    SES_REGION: str = "eu-west-3"
+    SES_CONFIGURATION_SET: str = ""
+    SES_ENDPOINT_URL: str = ""
+    SES_EVENTS_QUEUE_URL: str = ""
+    SNS_REGION: str = "eu-west-3"
+    SNS_SENDER_ID: str = ""
+    SNS_ENDPOINT_URL: str = ""
     SMTP_HOST: str = "localhost"
     SMTP_PORT: int = 587
     SMTP_USERNAME: str = ""
@@ -221,6 +264,23 @@ class PortalConfig:
             DATABASE_URL=_env("DATABASE_URL", "") or "",
             BASE_URL=_env("PORTAL_BASE_URL", "http://127.0.0.1:5000") or "",
             NOTIFY_BACKEND=_env("PORTAL_NOTIFY_BACKEND", "log") or "log",
+            SMS_BACKEND=_env("PORTAL_SMS_BACKEND", "") or "",
+            NOTIFY_API_KEY=_env("PORTAL_NOTIFY_API_KEY", "") or "",
+            NOTIFY_BASE_URL=_env(
+                "PORTAL_NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk"
+            )
+            or "",
+            NOTIFY_EMAIL_TEMPLATE_ID=_env("PORTAL_NOTIFY_EMAIL_TEMPLATE_ID", "") or "",
+            NOTIFY_SMS_TEMPLATE_ID=_env("PORTAL_NOTIFY_SMS_TEMPLATE_ID", "") or "",
+            NOTIFY_CALLBACK_TOKEN=_env("PORTAL_NOTIFY_CALLBACK_TOKEN", "") or "",
+            NOTIFY_TIMEOUT_SECONDS=_int("PORTAL_NOTIFY_TIMEOUT_SECONDS", 10),
+            SES_REGION=_env("PORTAL_SES_REGION", "eu-west-3") or "eu-west-3",
+            SES_CONFIGURATION_SET=_env("PORTAL_SES_CONFIGURATION_SET", "") or "",
+            SES_ENDPOINT_URL=_env("PORTAL_SES_ENDPOINT_URL", "") or "",
+            SES_EVENTS_QUEUE_URL=_env("PORTAL_SES_EVENTS_QUEUE_URL", "") or "",
+            SNS_REGION=_env("PORTAL_SNS_REGION", "eu-west-3") or "eu-west-3",
+            SNS_SENDER_ID=_env("PORTAL_SNS_SENDER_ID", "") or "",
+            SNS_ENDPOINT_URL=_env("PORTAL_SNS_ENDPOINT_URL", "") or "",
             SMTP_HOST=_env("PORTAL_SMTP_HOST", "localhost") or "localhost",
             SMTP_PORT=_int("PORTAL_SMTP_PORT", 587),
             SMTP_USERNAME=_env("PORTAL_SMTP_USERNAME", "") or "",
@@ -299,6 +359,12 @@ class PortalConfig:
                 raise ConfigError(
                     "PORTAL_NOTIFY_BACKEND must deliver messages in production, not log"
                 )
+            if self.sms_backend() == "log":
+                raise ConfigError("PORTAL_SMS_BACKEND must deliver messages in production, not log")
+            if not self.sms_backend():
+                raise ConfigError(
+                    "PORTAL_SMS_BACKEND must name an SMS provider in production (notify or aws)"
+                )
             if not self.BASE_URL.startswith("https://"):
                 raise ConfigError("PORTAL_BASE_URL must be an https:// address in production")
             if not self.DOCUMENT_KEY:
@@ -309,6 +375,7 @@ class PortalConfig:
                     "PORTAL_CLAMD_SOCKET or PORTAL_CLAMD_HOST must name a virus scanner in production"
                 )
             self._check_documents()
+            self._check_messages()
             return
         self.INSTANCE_PATH.mkdir(parents=True, exist_ok=True)
         if not self.DATABASE_URL:
@@ -318,6 +385,27 @@ class PortalConfig:
         if not self.DOCUMENT_KEY:
             self.DOCUMENT_KEY = _development_document_key(self.INSTANCE_PATH)
         self._check_documents()
+        self._check_messages()
+
+    def sms_backend(self) -> str:
+        """The SMS channel: as set, else the email backend's when it can send SMS, else none."""
+        if self.SMS_BACKEND:
+            return self.SMS_BACKEND
+        return self.NOTIFY_BACKEND if self.NOTIFY_BACKEND in SMS_BACKENDS else ""
+
+    def _check_messages(self) -> None:
+        if self.NOTIFY_BACKEND not in EMAIL_BACKENDS:
+            raise ConfigError("PORTAL_NOTIFY_BACKEND must be `log`, `smtp`, `notify` or `aws`")
+        if self.SMS_BACKEND and self.SMS_BACKEND not in SMS_BACKENDS:
+            raise ConfigError("PORTAL_SMS_BACKEND must be `log`, `notify` or `aws`")
+        # A Notify key ends with the service id and the secret, 36 characters each.
+        uses_notify = "notify" in (self.NOTIFY_BACKEND, self.sms_backend())
+        if uses_notify and len(self.NOTIFY_API_KEY) < 74:
+            raise ConfigError("PORTAL_NOTIFY_API_KEY must be a GOV.UK Notify API key")
+        if self.NOTIFY_BACKEND == "notify" and not self.NOTIFY_EMAIL_TEMPLATE_ID:
+            raise ConfigError("PORTAL_NOTIFY_EMAIL_TEMPLATE_ID must be set for Notify email")
+        if self.sms_backend() == "notify" and not self.NOTIFY_SMS_TEMPLATE_ID:
+            raise ConfigError("PORTAL_NOTIFY_SMS_TEMPLATE_ID must be set for Notify SMS")
 
     def _check_documents(self) -> None:
         from portal.documents.crypto import parse_key

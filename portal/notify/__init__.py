@@ -12,6 +12,7 @@ from typing import Any
 from flask import Flask, current_app, render_template
 from flask_babel import force_locale
 
+from portal.config import PortalConfig
 from portal.extensions import db
 from portal.models import MessageStatus, Notification, utcnow
 from portal.notify.backends import (
@@ -164,10 +165,22 @@ def backend_for(channel: str) -> NotifyBackend:
 
 
 def init_app(app: Flask) -> None:
+    """Choose the email and the SMS backend from the settings, and receive Notify's callbacks."""
     settings = app.config["PORTAL"]
-    chosen: NotifyBackend
+    chosen = email_backend(settings)
+    app.extensions["portal.notify"] = chosen
+    app.extensions["portal.sms"] = sms_channel(settings, chosen)
+    if settings.ENV == "development" and isinstance(chosen, LogBackend) and not app.testing:
+        _send_from_the_server(app)
+    from portal.notify.callbacks import callbacks
+
+    # Delivery receipts from GOV.UK Notify: a machine endpoint, outside the locale prefix.
+    app.register_blueprint(callbacks)
+
+
+def email_backend(settings: PortalConfig) -> NotifyBackend:
     if settings.NOTIFY_BACKEND == "smtp":
-        chosen = SmtpBackend(
+        return SmtpBackend(
             settings.SMTP_HOST,
             settings.SMTP_PORT,
             settings.MAIL_FROM,
@@ -175,17 +188,53 @@ def init_app(app: Flask) -> None:
             settings.SMTP_PASSWORD,
             settings.SMTP_STARTTLS,
         )
-    elif settings.NOTIFY_BACKEND == "log":
-        chosen = LogBackend()
-    else:
-        raise ValueError(f"unknown PORTAL_NOTIFY_BACKEND {settings.NOTIFY_BACKEND!r}")
-    app.extensions["portal.notify"] = chosen
-    # In development both channels share one log backend, so the tests read one list. With a real
-    # email backend, SMS needs a provider of its own (none is configured yet): messages are
-    # recorded as failed rather than written, with phone numbers and links, to the log.
-    app.extensions["portal.sms"] = chosen if isinstance(chosen, LogBackend) else NoSmsProvider()
-    if settings.ENV == "development" and isinstance(chosen, LogBackend) and not app.testing:
-        _send_from_the_server(app)
+    if settings.NOTIFY_BACKEND == "notify":
+        return govuk_notify(settings)
+    if settings.NOTIFY_BACKEND == "aws":
+        from portal.notify.providers.aws import SesEmailBackend
+
+        return SesEmailBackend(
+            settings.MAIL_FROM,
+            settings.SES_REGION,
+            settings.SES_CONFIGURATION_SET,
+            settings.SES_ENDPOINT_URL,
+        )
+    if settings.NOTIFY_BACKEND == "log":
+        return LogBackend()
+    raise ValueError(f"unknown PORTAL_NOTIFY_BACKEND {settings.NOTIFY_BACKEND!r}")
+
+
+def sms_channel(settings: PortalConfig, email: NotifyBackend) -> NotifyBackend:
+    """The SMS backend; the email one itself where both are the same provider.
+
+    In development both channels share one log backend, so the tests read one list. Without an
+    SMS provider (development with smtp email only; production refuses to start so) messages are
+    recorded as failed rather than written, with phone numbers and links, to the log.
+    """
+    chosen = settings.sms_backend()
+    if chosen == settings.NOTIFY_BACKEND and chosen in ("log", "notify"):
+        return email
+    if chosen == "log":
+        return LogBackend()
+    if chosen == "notify":
+        return govuk_notify(settings)
+    if chosen == "aws":
+        from portal.notify.providers.aws import SnsSmsBackend
+
+        return SnsSmsBackend(settings.SNS_REGION, settings.SNS_SENDER_ID, settings.SNS_ENDPOINT_URL)
+    return NoSmsProvider()
+
+
+def govuk_notify(settings: PortalConfig) -> NotifyBackend:
+    from portal.notify.providers.notify import GovukNotifyBackend
+
+    return GovukNotifyBackend(
+        settings.NOTIFY_API_KEY,
+        settings.NOTIFY_EMAIL_TEMPLATE_ID,
+        settings.NOTIFY_SMS_TEMPLATE_ID,
+        settings.NOTIFY_BASE_URL,
+        timeout=settings.NOTIFY_TIMEOUT_SECONDS,
+    )
 
 
 def _send_from_the_server(app: Flask) -> None:

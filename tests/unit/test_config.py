@@ -17,6 +17,7 @@ def production(**overrides: object) -> PortalConfig:
         SECRET_KEY=STRONG_KEY,
         DATABASE_URL="postgresql://portal@db/portal",
         NOTIFY_BACKEND="smtp",
+        SMS_BACKEND="aws",
         BASE_URL="https://apply.example.org",
         DOCUMENT_KEY=new_key_text(),
         CLAMD_HOST="127.0.0.1",
@@ -34,6 +35,23 @@ def production(**overrides: object) -> PortalConfig:
         ({"DATABASE_URL": ""}, "DATABASE_URL"),
         ({"DATABASE_URL": "sqlite:///instance/portal.sqlite3"}, "DATABASE_URL"),
         ({"NOTIFY_BACKEND": "log"}, "PORTAL_NOTIFY_BACKEND"),
+        ({"NOTIFY_BACKEND": "sendgrid"}, "PORTAL_NOTIFY_BACKEND"),
+        ({"SMS_BACKEND": "log"}, "PORTAL_SMS_BACKEND"),
+        ({"SMS_BACKEND": ""}, "PORTAL_SMS_BACKEND"),
+        ({"SMS_BACKEND": "smtp"}, "PORTAL_SMS_BACKEND"),
+        ({"NOTIFY_BACKEND": "notify", "SMS_BACKEND": ""}, "PORTAL_NOTIFY_API_KEY"),
+        (
+            {"NOTIFY_BACKEND": "notify", "SMS_BACKEND": "", "NOTIFY_API_KEY": "k" * 80},
+            "PORTAL_NOTIFY_EMAIL_TEMPLATE_ID",
+        ),
+        (
+            {
+                "NOTIFY_BACKEND": "aws",
+                "SMS_BACKEND": "notify",
+                "NOTIFY_API_KEY": "k" * 80,
+            },
+            "PORTAL_NOTIFY_SMS_TEMPLATE_ID",
+        ),
         ({"BASE_URL": "http://apply.example.org"}, "PORTAL_BASE_URL"),
         ({"DOCUMENT_KEY": ""}, "PORTAL_DOCUMENT_KEY"),
         ({"DOCUMENT_KEY": "not a key"}, "PORTAL_DOCUMENT_KEY"),
@@ -96,3 +114,30 @@ def test_every_setting_is_documented_in_the_readme():
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     for setting in SETTINGS:
         assert f"`{setting.name}`" in readme, setting.name
+
+
+@pytest.mark.parametrize(
+    ("email", "sms", "expected"),
+    [
+        ("log", "", "log"),
+        ("notify", "", "notify"),
+        ("aws", "", "aws"),
+        ("smtp", "", ""),
+        ("smtp", "notify", "notify"),
+        ("log", "aws", "aws"),
+    ],
+)
+def test_the_sms_channel_follows_the_email_backend_unless_set(email, sms, expected):
+    assert PortalConfig(NOTIFY_BACKEND=email, SMS_BACKEND=sms).sms_backend() == expected
+
+
+def test_production_starts_with_notify_for_both_channels():
+    config = production(
+        NOTIFY_BACKEND="notify",
+        SMS_BACKEND="",
+        NOTIFY_API_KEY="portal-" + "1" * 36 + "-" + "2" * 36,
+        NOTIFY_EMAIL_TEMPLATE_ID="e" * 36,
+        NOTIFY_SMS_TEMPLATE_ID="s" * 36,
+    )
+    config.finalise()
+    assert config.sms_backend() == "notify"

@@ -264,11 +264,17 @@ def test_containers_run_the_image_roles_and_share_one_environment(template):
     a variable added to one and forgotten in another would make that process behave
     differently."""
     found = containers(template)
-    assert set(found) == {"portal", "migrate", "relay", "sender", "jobs"}
+    assert set(found) == {"portal", "migrate", "relay", "sender", "delivery-events", "jobs"}
     assert found["portal"].get("Command") is None  # the image's gunicorn command
     assert found["migrate"]["Command"] == ["flask", "--app", "portal", "init-db"]
     assert found["relay"]["Command"] == ["flask", "--app", "portal", "relay"]
     assert found["sender"]["Command"] == ["flask", "--app", "portal", "send-messages"]
+    assert found["delivery-events"]["Command"] == [
+        "flask",
+        "--app",
+        "portal",
+        "consume-delivery-events",
+    ]
     # The schedules name the command; without one the task only prints the help and stops.
     assert found["jobs"]["Command"] == ["flask", "--app", "portal", "--help"]
     assert "PortMappings" not in found["jobs"]
@@ -282,6 +288,7 @@ def test_containers_run_the_image_roles_and_share_one_environment(template):
         == names["migrate"]
         == names["relay"]
         == names["sender"]
+        == names["delivery-events"]
         == names["jobs"]
     )
     secret_sets = {name: {s["Name"] for s in c["Secrets"]} for name, c in found.items()}
@@ -290,10 +297,11 @@ def test_containers_run_the_image_roles_and_share_one_environment(template):
         == secret_sets["migrate"]
         == secret_sets["relay"]
         == secret_sets["sender"]
+        == secret_sets["delivery-events"]
         == secret_sets["jobs"]
     )
     # Processes that serve no requests keep no rate-limit counters, and need no way to Redis.
-    for name in ("relay", "sender", "jobs"):
+    for name in ("relay", "sender", "delivery-events", "jobs"):
         assert environment(found[name])["PORTAL_RATELIMIT_STORAGE_URL"] == "memory://"
 
 
@@ -304,12 +312,14 @@ def test_task_settings_are_what_production_requires(template):
         env = environment(container)
         assert env["PORTAL_ENV"] == "production"
         assert env["PORTAL_CLAMD_HOST"] == "127.0.0.1", "production refuses to start without it"
-        assert env["PORTAL_NOTIFY_BACKEND"] == "smtp"
+        assert env["PORTAL_NOTIFY_BACKEND"] == {"Ref": "EmailBackend"}
+        assert env["PORTAL_SMS_BACKEND"] == {"Ref": "SmsBackend"}
         assert env["PORTAL_DOCUMENT_STORAGE"] == "s3"
         assert env["PORTAL_S3_BUCKET"] == {"Ref": "DocumentsBucket"}
         assert env["PORTAL_QUEUE"] == "sqs"
         injected = {s["Name"] for s in container["Secrets"]}
         assert {"PORTAL_SECRET_KEY", "PORTAL_DOCUMENT_KEY", "DATABASE_URL"} <= injected
+        assert {"PORTAL_NOTIFY_API_KEY", "PORTAL_NOTIFY_CALLBACK_TOKEN"} <= injected
         # A secret comes from Secrets Manager, never as a plain environment value.
         assert not [
             name for name in env if SECRET_NAME.search(name) and name != "PORTAL_S3_KMS_KEY_ID"
@@ -344,9 +354,23 @@ def test_task_roles_grant_only_what_each_process_calls(template):
         "s3:GetObject",  # scan-documents reads the files it scans
         "kms:Decrypt",
     }
-    for role in (portal, relay, jobs):
+    # Only the sender hands messages to a provider; the others write outbox rows.
+    sender = template["Resources"]["SenderTaskRole"]
+    assert {a for s in statements(sender) for a in as_list(s["Action"])} == {
+        "ses:SendRawEmail",
+        "sns:Publish",
+        "sqs:ReceiveMessage",  # SES's delivery events
+        "sqs:DeleteMessage",
+    }
+    for role in (sender,):
+        # Text messages to phone numbers have no ARN: everything but a topic.
+        sms = next(s for s in statements(role) if s["Action"] == "sns:Publish")
+        assert sms["NotResource"] == {"Fn::Sub": "arn:${AWS::Partition}:sns:*:*:*"}
+    for role in (portal, relay, jobs, sender):
         for statement in statements(role):
             assert statement["Effect"] == "Allow"
+            if statement["Action"] == "sns:Publish":
+                continue
             assert "*" not in as_list(statement["Resource"])
             assert not any(action.endswith(":*") for action in as_list(statement["Action"]))
     objects = next(s for s in statements(portal) if s.get("Sid") == "Documents")
@@ -502,7 +526,12 @@ def test_compose_holds_no_secret_values(compose):
                 password = credentials.partition(":")[2]
                 assert not password or INTERPOLATION.fullmatch(password), (name, key)
     example = env_file(ENV_EXAMPLE)
-    for key in ("PORTAL_SECRET_KEY", "PORTAL_DOCUMENT_KEY", "PORTAL_SMTP_PASSWORD"):
+    for key in (
+        "PORTAL_SECRET_KEY",
+        "PORTAL_DOCUMENT_KEY",
+        "PORTAL_NOTIFY_API_KEY",
+        "PORTAL_NOTIFY_CALLBACK_TOKEN",
+    ):
         assert example[key] == "", key
 
 
@@ -523,6 +552,10 @@ def test_compose_settings_are_accepted_by_production_once_the_operator_fills_the
         "PORTAL_SMTP_USERNAME": "portal",
         "PORTAL_SMTP_PASSWORD": "smtp password",
         "PORTAL_MAIL_FROM": "no-reply@apply.example.org",
+        "PORTAL_NOTIFY_API_KEY": "portal-" + "1" * 36 + "-" + "2" * 36,
+        "PORTAL_NOTIFY_EMAIL_TEMPLATE_ID": "3" * 36,
+        "PORTAL_NOTIFY_SMS_TEMPLATE_ID": "4" * 36,
+        "PORTAL_NOTIFY_CALLBACK_TOKEN": "callback token",
     }
 
     def configure(env: dict[str, str]) -> PortalConfig:
