@@ -155,6 +155,8 @@ def register_blueprints(app: Flask) -> None:
     from portal.presence.routes import presence
     from portal.support.routes import support
     from portal.support.staff import organisations
+    from portal.wording.routes import wording
+    from portal.wording.staff import wording_reports
 
     # Public information pages: start, privacy, accessibility, cookies.
     app.register_blueprint(pages, url_prefix="/<locale>")
@@ -174,6 +176,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(appointments, url_prefix="/<locale>")
     # Support workers helping applicants, and applicants taking over or ending that help.
     app.register_blueprint(support, url_prefix="/<locale>")
+    # Readers report a problem with the words of a page; admins read the reports by language.
+    app.register_blueprint(wording, url_prefix="/<locale>")
+    app.register_blueprint(wording_reports, url_prefix="/<locale>/admin/word-reports")
     # Service operators: staff accounts (more in later capabilities).
     app.register_blueprint(admin, url_prefix="/<locale>/admin")
     # Caseworkers: the checking queue, checks and decisions (in English, see backoffice.routes).

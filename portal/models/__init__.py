@@ -38,6 +38,7 @@ from portal.models.user import (
     User,
     UserSession,
 )
+from portal.models.wording import WordingProblem, WordingReport
 
 __all__ = [
     "AccountToken",
@@ -75,5 +76,7 @@ __all__ = [
     "TokenPurpose",
     "User",
     "UserSession",
+    "WordingProblem",
+    "WordingReport",
     "utcnow",
 ]
