@@ -50,7 +50,7 @@ def reportable_page(path: str | None) -> ReportedPage | None:
         rule, arguments = adapter.match(path.split("?", 1)[0], method="GET", return_rule=True)
     except (HTTPException, RequestRedirect):
         return None
-    if "locale" not in rule.arguments or is_back_office(rule):
+    if "locale" not in rule.arguments or arguments["locale"] not in LOCALES or is_back_office(rule):
         return None
 
     def named(match: re.Match[str]) -> str:
