@@ -100,9 +100,10 @@ def init_extensions(app: Flask) -> None:
     # First, so that Flask-Compress's after_request hook runs last, on the finished response.
     assets.init_compression(app)
     db.init_app(app)
+    # Before the first app context: popping it would run the async teardown (see its docstring).
+    drop_async_teardown(app)
     with app.app_context():
         enforce_foreign_keys(db.engine)
-    drop_async_teardown(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -156,6 +157,8 @@ def register_blueprints(app: Flask) -> None:
     from portal.presence.routes import presence
     from portal.support.routes import support
     from portal.support.staff import organisations
+    from portal.wording.routes import wording
+    from portal.wording.staff import wording_reports
 
     # Public information pages: start, privacy, accessibility, cookies.
     app.register_blueprint(pages, url_prefix="/<locale>")
@@ -175,6 +178,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(appointments, url_prefix="/<locale>")
     # Support workers helping applicants, and applicants taking over or ending that help.
     app.register_blueprint(support, url_prefix="/<locale>")
+    # Readers report a problem with the words of a page; admins read the reports by language.
+    app.register_blueprint(wording, url_prefix="/<locale>")
+    app.register_blueprint(wording_reports, url_prefix="/<locale>/admin/word-reports")
     # Service operators: staff accounts (more in later capabilities).
     app.register_blueprint(admin, url_prefix="/<locale>/admin")
     # Caseworkers: the checking queue, checks and decisions (in English, see backoffice.routes).

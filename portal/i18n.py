@@ -114,28 +114,27 @@ def select_locale() -> str:
     return guess_locale(request.accept_languages, session.get("locale"))
 
 
+def same_page_url(code: str) -> str:
+    """The page being shown, in another language (a GET page keeps its arguments); the start page
+    in that language when the page is not one of the portal's localised pages."""
+    endpoint = request.endpoint
+    args = dict(request.view_args or {})
+    if endpoint is None or request.url_rule is None or "locale" not in request.url_rule.arguments:
+        return url_for("pages.start", locale=code)
+    if request.method == "GET":
+        return url_for(endpoint, **{**request.args.to_dict(), **args, "locale": code})
+    return url_for(endpoint, **{**args, "locale": code})
+
+
 def language_choices() -> list[LanguageChoice]:
     """The switcher's links: the same page in every language (GET pages keep their arguments)."""
     current = current_locale()
-    endpoint = request.endpoint
-    args = dict(request.view_args or {})
-    expects_locale = (
-        endpoint is not None
-        and request.url_rule is not None
-        and ("locale" in request.url_rule.arguments)
-    )
-    choices = []
-    for code in LOCALES:
-        if expects_locale and request.method == "GET":
-            url = url_for(endpoint, **{**request.args.to_dict(), **args, "locale": code})
-        elif expects_locale:
-            url = url_for(endpoint, **{**args, "locale": code})
-        else:
-            url = url_for("pages.start", locale=code)
-        choices.append(
-            LanguageChoice(code, native_name(code), url, code == current, text_direction(code))
+    return [
+        LanguageChoice(
+            code, native_name(code), same_page_url(code), code == current, text_direction(code)
         )
-    return choices
+        for code in LOCALES
+    ]
 
 
 def isolate(value: object, direction: str | None = None, css_class: str | None = None) -> Markup:

@@ -39,6 +39,7 @@ from portal.models.user import (
     User,
     UserSession,
 )
+from portal.models.wording import WordingProblem, WordingReport
 
 __all__ = [
     "AccountToken",
@@ -79,5 +80,7 @@ __all__ = [
     "UnreadableQueueMessage",
     "User",
     "UserSession",
+    "WordingProblem",
+    "WordingReport",
     "utcnow",
 ]
