@@ -32,6 +32,8 @@ def test_security_headers_on_every_kind_of_response(client):
 def test_hsts_and_secure_host_cookie_in_production(config, tmp_path):
     config.ENV = "production"
     config.NOTIFY_BACKEND = "smtp"
+    config.SMS_BACKEND = "aws"  # production refuses to start without a channel for SMS
+    config.CLAMD_HOST = "127.0.0.1"  # nor without a virus scanner
     config.BASE_URL = "https://apply.example.org"
     config.DOCUMENT_KEY = new_key_text()
     if config.DATABASE_URL.startswith("sqlite"):
