@@ -28,7 +28,6 @@ def details(appointment: Appointment, locale: str) -> dict[str, Any]:
         "starts_at": appointment.slot.starts_at,
         "centre_name": centre.name,
         "centre_address": centre.address,
-        "map_url": map_url(centre),
         "appointment_url": absolute_url("appointments.overview", locale=locale),
         "cutoff_hours": booking.rules().cutoff_hours,
     }

@@ -90,7 +90,9 @@ def test_an_invited_applicant_books_through_centre_day_and_time(app, invited):
     assert booked(app, invited["first"]) == 1
 
     email = next(m for m in sent_messages(app) if m.template == "appointment_booked")
-    assert "EOI-" in email.body and "openstreetmap.org" in email.body
+    # The map is on the portal's appointment page: a message links only to the portal.
+    assert "EOI-" in email.body and "/application/appointment" in email.body
+    assert "openstreetmap.org" not in email.body
     (attachment,) = email.attachments
     (event,) = Calendar.from_ical(attachment.data).walk("VEVENT")
     assert event["DTSTART"].dt.tzinfo.key == "Europe/Paris"

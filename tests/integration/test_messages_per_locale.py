@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,7 +29,6 @@ CONTEXT = {
     "starts_at": datetime(2027, 3, 30, 7, 40, tzinfo=UTC),
     "centre_name": "Lille",
     "centre_address": "20 rue Jean Sans Peur, 59000 Lille",
-    "map_url": "https://www.openstreetmap.org/search?query=20%20rue%20Jean%20Sans%20Peur",
     "appointment_url": "https://apply-transfer.service.gov.uk/fa/application/appointment",
     "cutoff_hours": 48,
     "moved": False,
@@ -44,6 +44,13 @@ SMS = sorted({p.name.split(".")[0] for p in NOTIFY.glob("*.sms.txt")})
 
 EMAIL_FREE = "This service is free. We will never ask you for money."
 SMS_FREE = "Free service: never pay anyone."
+PORTAL = "https://apply-transfer.service.gov.uk/"
+
+
+def links_elsewhere(text: str) -> list[str]:
+    """Addresses in a message that are not the portal's own: a message from us links only to us,
+    so that a link to anywhere else marks a message as not ours."""
+    return [url for url in re.findall(r"https?://\S+", text) if not url.startswith(PORTAL)]
 
 
 def free_service(app, locale: str, sentence: str) -> str:
@@ -68,6 +75,7 @@ def test_every_email_renders_translated_in_each_locale(app, locale):
             assert "{{" not in message.body and "%(" not in message.body, template
             assert "%(" not in message.subject, template
             assert free_service(app, locale, EMAIL_FREE) in message.body, f"{template} in {locale}"
+            assert not links_elsewhere(message.body), f"{template} in {locale}"
             if locale != "en":
                 assert message.subject != english(app, "email", template).subject, (
                     f"{template} subject is not translated in {locale}"
@@ -90,6 +98,7 @@ def test_every_sms_is_translated_and_within_three_parts(app, locale):
             assert text != sms_text(app, template, "en"), f"{template} not translated in {locale}"
         assert parts(text) <= MAX_PARTS, f"{template} in {locale}: {parts(text)} parts: {text}"
         assert free_service(app, locale, SMS_FREE) in text, f"{template} in {locale}"
+        assert not links_elsewhere(text), f"{template} in {locale}"
         if "presence_url" in (NOTIFY / f"{template}.sms.txt").read_text():
             assert CONTEXT["presence_url"] in text, "a link must never be cut or translated"
 
