@@ -8,9 +8,10 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovSubmitInput, GovTextInput
 from wtforms import Field, PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms.validators import DataRequired, EqualTo, ValidationError
 
 from portal.auth.passwords import MAX_LENGTH, MIN_LENGTH, PasswordProblem, password_problem
+from portal.fields import MaxLength
 from portal.forms import PortalForm
 
 PASSWORD_MESSAGES = {
@@ -54,7 +55,7 @@ def email_field(**kwargs: Any) -> StringField:
     return StringField(
         _l("Email address"),
         widget=GovTextInput(),
-        validators=[DataRequired(_l("Enter your email address")), Length(max=320), EmailAddress()],
+        validators=[DataRequired(_l("Enter your email address")), MaxLength(320), EmailAddress()],
         filters=[lambda value: value.strip() if isinstance(value, str) else value],
         **kwargs,
     )
