@@ -71,8 +71,9 @@ def _dispose(application: Flask) -> None:
 
 @pytest.fixture
 def app(config: PortalConfig) -> Iterator[Flask]:
-    """As in tests/conftest.py, but the engine is disposed of outside Playwright's event loop."""
-    application = create_app(config)
+    """As in tests/conftest.py, but made and disposed of outside Playwright's event loop
+    (create_app pushes and pops an app context)."""
+    application = off_loop(create_app, config)
     yield application
     off_loop(_dispose, application)
 
