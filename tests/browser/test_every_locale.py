@@ -233,11 +233,13 @@ def visit_signed_out_pages(context: BrowserContext, tour: LocaleTour) -> None:
 
 
 def reveal(page: Page, tour: LocaleTour, name: str) -> None:
-    """On a question with a conditional reveal, choose the radio that reveals the questions: they
-    show, the next Tab reaches them, and the page is checked with them shown."""
+    """On a question with a conditional reveal: the other choice hides the revealed questions,
+    the revealing one shows them and the next Tab reaches them; the page is checked so."""
     radio = page.locator("main input[type=radio][aria-controls]")
     expect(radio).to_have_count(1)
+    group = radio.get_attribute("name")
     section = page.locator(f"#{radio.get_attribute('aria-controls')}")
+    page.locator(f"main input[type=radio][name={group}]:not([aria-controls])").first.check()
     expect(section).to_be_hidden()
     radio.check()
     expect(section).to_be_visible()
