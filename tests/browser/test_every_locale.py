@@ -288,7 +288,6 @@ def visit_application_pages(page: Page, client: FlaskClient, tour: LocaleTour) -
 
     tour.open(page, "documents", "/application/documents")
     tour.open(page, "add-identity-document", "/application/documents/identity/add")
-    tour.open(page, "add-photo", "/application/documents/photo/add")
     tour.open(page, "check-your-answers", "/application/check-your-answers")
     tour.open(page, "delete-draft", "/application/delete")
 
