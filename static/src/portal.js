@@ -4,7 +4,8 @@
 // static/build.mjs bundles this file with esbuild, which leaves every other component out
 // (initAll would bring all of them). A page that starts using another one (accordion, tabs,
 // character count, exit this page, a file upload with `javascript: true`) must add it here;
-// tests/integration/test_assets.py checks the templates against this list.
+// tests/integration/test_assets.py checks the templates against this list. GOV.UK's Radios is
+// replaced by conditional-reveal.js (its comment says why).
 import {
   Button,
   Checkboxes,
@@ -12,10 +13,10 @@ import {
   ErrorSummary,
   NotificationBanner,
   PasswordInput,
-  Radios,
   ServiceNavigation,
   SkipLink,
 } from "govuk-frontend";
+import { initConditionalReveals } from "./conditional-reveal.js";
 
 document.body.classList.add("js-enabled", "govuk-frontend-supported");
 for (const Component of [
@@ -24,12 +25,12 @@ for (const Component of [
   ErrorSummary,
   NotificationBanner,
   PasswordInput,
-  Radios,
   ServiceNavigation,
   SkipLink,
 ]) {
   createAll(Component);
 }
+initConditionalReveals();
 
 // Session timeout warning (GOV.UK pattern): shown two minutes before the idle timeout,
 // with a button that keeps the session alive so nothing typed is lost.

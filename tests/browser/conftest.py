@@ -71,8 +71,9 @@ def _dispose(application: Flask) -> None:
 
 @pytest.fixture
 def app(config: PortalConfig) -> Iterator[Flask]:
-    """As in tests/conftest.py, but the engine is disposed of outside Playwright's event loop."""
-    application = create_app(config)
+    """As in tests/conftest.py, but made and disposed of outside Playwright's event loop
+    (create_app pushes and pops an app context)."""
+    application = off_loop(create_app, config)
     yield application
     off_loop(_dispose, application)
 
@@ -154,39 +155,15 @@ def page(new_context: Callable[..., BrowserContext]) -> Page:
 
 
 def axe_violations(page: Page) -> list[dict[str, Any]]:
-    """Run axe-core on the page as it is now and return its violations.
+    """Run axe-core on the page as it is now and return all its violations: no rule is filtered.
 
     `page.evaluate` runs outside the page's Content-Security-Policy, which would block an
     injected <script> tag (no inline scripts allowed).
     """
     page.evaluate(AXE_SOURCE)
-    violations = page.evaluate(
+    return page.evaluate(
         "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
     )
-    return [v for v in (_without_known_govuk_exception(v) for v in violations) if v["nodes"]]
-
-
-def _without_known_govuk_exception(violation: dict[str, Any]) -> dict[str, Any]:
-    """Drop one finding that GOV.UK Frontend makes on purpose, and nothing else.
-
-    Its conditional-reveal radios carry aria-expanded (set by its own JavaScript) so that screen
-    readers which support it announce the revealed questions; the design system keeps it knowingly
-    (alphagov/govuk-frontend issues 979 and 2823). Only that attribute, on those radios, is let
-    through: any other aria-allowed-attr finding still fails the test.
-    """
-    if violation["id"] != "aria-allowed-attr":
-        return violation
-    kept = [
-        node
-        for node in violation["nodes"]
-        if not (
-            'class="govuk-radios__input"' in node["html"]
-            and "aria-expanded" in node["html"]
-            and "aria-expanded" in (node.get("failureSummary") or "")
-            and (node.get("failureSummary") or "").count("aria-") == 1
-        )
-    ]
-    return {**violation, "nodes": kept}
 
 
 def describe_violations(violations: list[dict[str, Any]]) -> str:

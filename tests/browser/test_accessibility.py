@@ -14,9 +14,11 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from portal.models import Role
+from tests.apply_helpers import MAIN_APPLICANT_ALONE, fill_in, open_a_window, start_application
 from tests.browser.conftest import (
     assert_no_axe_violations,
     make_user,
+    off_loop,
     scrolls_horizontally,
     sign_in,
     totp_secret,
@@ -45,6 +47,8 @@ REACHED_PAGES = ("create-account-with-errors", "check-your-email")
 PUBLIC_PAGES = (*DIRECT_PAGES, *REACHED_PAGES)
 
 _emails = count(1)
+REVEAL_EMAIL = "reveal@example.org"
+OTHER_NAMES = "/en/application/questions/other_names"
 
 
 def submit_button(page: Page):
@@ -214,3 +218,59 @@ def test_first_tab_reaches_the_skip_link_which_moves_to_the_main_content(page):
     assert page.locator("#main-content").evaluate(
         "main => { const box = main.getBoundingClientRect(); return box.top >= -1 && box.top < 10; }"
     ), "the page scrolled to the main content"
+
+
+# --- Conditional reveal -------------------------------------------------------------------------
+
+
+def applicant_at_other_names(app) -> None:
+    """A signed-up applicant whose draft has reached the "other names" question."""
+    client = app.test_client()
+    open_a_window(app)
+    start_application(client, app, REVEAL_EMAIL)
+    fill_in(client, MAIN_APPLICANT_ALONE[:3])
+
+
+def test_conditional_reveal_with_javascript(page, app):
+    """Choosing "yes" shows the details question, the next Tab reaches it, "no" hides it again;
+    the radio points at it with aria-controls and carries no aria-expanded (not allowed on a
+    radio), and axe finds nothing in either state."""
+    off_loop(applicant_at_other_names, app)
+    sign_in(page, REVEAL_EMAIL)
+    page.goto(OTHER_NAMES)
+    yes = page.locator("input[name=answer][value=yes]")
+    details = page.locator("textarea[name=details], input[name=details]")
+    section = page.locator(f"#{yes.get_attribute('aria-controls')}")
+    expect(section).to_have_class(re.compile(r"\bgovuk-radios__conditional\b"))
+    expect(details).to_be_hidden()
+    assert page.locator("input[type=radio][aria-expanded]").count() == 0
+    assert_no_axe_violations(page)
+
+    yes.check()
+    expect(section).to_be_visible()
+    page.keyboard.press("Tab")
+    expect(details).to_be_focused()
+    assert page.locator("input[type=radio][aria-expanded]").count() == 0
+    assert_no_axe_violations(page)
+
+    page.locator("input[name=answer][value=no]").check()
+    expect(details).to_be_hidden()
+
+
+def test_conditional_reveal_without_javascript(new_context, app):
+    """Without JavaScript the details question is always shown, and the answer is saved. (No axe
+    here: axe.run waits on timers, which never fire in a page without JavaScript.)"""
+    off_loop(applicant_at_other_names, app)
+    page = new_context(java_script_enabled=False).new_page()
+    sign_in(page, REVEAL_EMAIL)
+    page.goto(OTHER_NAMES)
+    details = page.locator("textarea[name=details], input[name=details]")
+    expect(details).to_be_visible()
+    assert page.locator("input[type=radio][aria-controls]").count() == 0
+
+    page.locator("input[name=answer][value=yes]").check()
+    details.fill("Amina Karim")
+    submit_button(page).first.click()
+    expect(page).to_have_url(re.compile(r"/en/application/questions/birth$"))
+    page.goto(OTHER_NAMES)
+    expect(details).to_have_value("Amina Karim")

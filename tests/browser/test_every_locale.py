@@ -22,8 +22,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from playwright.sync_api import BrowserContext, Page, expect
 
+from portal.apply.steps import STEPS
 from portal.config import LOCALES, PROJECT_ROOT
 from tests.apply_helpers import (
+    ELIGIBLE,
     MAIN_APPLICANT_ALONE,
     answer_page,
     fill_in,
@@ -46,6 +48,16 @@ EMAIL = "amina@example.org"
 RIGHT_TO_LEFT = frozenset({"ar", "fa", "prs", "ps", "ckb"})
 SCREENSHOTS = PROJECT_ROOT / "test-output" / "screenshots"
 QUESTIONS = "/application/questions"
+PUBLIC_PAGES = {
+    "start": "/",
+    "privacy": "/privacy",
+    "accessibility": "/accessibility",
+    "cookies": "/cookies",
+    "sign-in": "/sign-in",
+    "create-account": "/create-account",
+    "forgot-password": "/forgot-password",
+}
+ANSWERS = dict(MAIN_APPLICANT_ALONE)
 SISTER = {
     "full_name": "Sara Kareem",
     "relationship": "sibling",
@@ -172,33 +184,97 @@ def travelling_alone(client: FlaskClient) -> None:
     assert response.status_code == 302, response.text
 
 
+def family_member(client: FlaskClient) -> None:
+    """Joining a main applicant: the family reference page opens."""
+    response = answer_page(client, "applicant_type", {"applicant_type": "family_member"})
+    assert response.headers["Location"].endswith(f"{QUESTIONS}/family_reference"), response.text
+
+
+def main_applicant_again(client: FlaskClient) -> None:
+    for name in ("applicant_type", "travelling"):
+        response = answer_page(client, name, ANSWERS[name])
+        assert response.status_code == 302, (name, response.text)
+
+
+def expired_document(client: FlaskClient) -> None:
+    """A passport that expired: the page asking whether a valid one exists opens."""
+    response = answer_page(
+        client, "document", {**ANSWERS["document"], "expiry_date": ["1", "1", "2020"]}
+    )
+    assert response.headers["Location"].endswith(f"{QUESTIONS}/document_expired"), response.text
+
+
+def valid_document(client: FlaskClient) -> None:
+    response = answer_page(client, "document", ANSWERS["document"])
+    assert response.status_code == 302, response.text
+
+
 def send(client: FlaskClient) -> None:
     response = submit(client, "/en/application/check-your-answers")
     assert response.headers["Location"] == "/en/application/sent", response.text
 
 
 def visit_signed_out_pages(context: BrowserContext, tour: LocaleTour) -> None:
+    """The public pages, and the eligibility questions answered one by one as a person would."""
     page = context.new_page()
-    tour.open(page, "start", "/")
-    tour.open(page, "eligibility-question", "/eligibility/in_france")
-    tour.open(page, "sign-in", "/sign-in")
-    tour.open(page, "create-account", "/create-account")
+    for name, path in PUBLIC_PAGES.items():
+        tour.open(page, name, path)
+    for name, answer in ELIGIBLE.items():
+        tour.open(page, f"eligibility-{name}", f"/eligibility/{name}")
+        page.locator(f"input[name=answer][value={answer}]").check()
+        page.locator("main form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(rf"/{tour.locale}/eligibility/you-can-apply$"))
+    tour.check(page, "eligibility-can-apply")
+    page.goto(f"/{tour.locale}/eligibility/in_france")
+    page.locator("input[name=answer][value=no]").check()
+    page.locator("main form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(rf"/{tour.locale}/eligibility/cannot-apply/[\w-]+$"))
+    tour.check(page, "eligibility-cannot-apply")
+
+
+def reveal(page: Page, tour: LocaleTour, name: str) -> None:
+    """On a question with a conditional reveal: the other choice hides the revealed questions,
+    the revealing one shows them and the next Tab reaches them; the page is checked so."""
+    radio = page.locator("main input[type=radio][aria-controls]")
+    expect(radio).to_have_count(1)
+    group = radio.get_attribute("name")
+    section = page.locator(f"#{radio.get_attribute('aria-controls')}")
+    page.locator(f"main input[type=radio][name={group}]:not([aria-controls])").first.check()
+    expect(section).to_be_hidden()
+    radio.check()
+    expect(section).to_be_visible()
+    page.keyboard.press("Tab")
+    expect(section.locator("input, select, textarea").first).to_be_focused()
+    tour.check(page, f"{name}-revealed")
+
+
+def visit_question_pages(page: Page, client: FlaskClient, tour: LocaleTour) -> None:
+    """Every question page, in the order of the form; those with a reveal also with it shown."""
+    for step in STEPS:
+        name = step.name.replace("_", "-")
+        if step.name == "family_reference":
+            off_loop(family_member, client)
+            tour.open(page, name, f"{QUESTIONS}/{step.name}")
+            off_loop(main_applicant_again, client)
+        elif step.name == "family_members":
+            off_loop(travelling_with_family, client)
+            tour.open(page, name, f"{QUESTIONS}/{step.name}")
+            expect(page.locator("main")).to_contain_text(SISTER["full_name"])
+            off_loop(travelling_alone, client)
+        elif step.name == "document_expired":
+            off_loop(expired_document, client)
+            tour.open(page, name, f"{QUESTIONS}/{step.name}")
+            off_loop(valid_document, client)
+        else:
+            tour.open(page, name, f"{QUESTIONS}/{step.name}")
+        if step.reveals:
+            reveal(page, tour, name)
 
 
 def visit_application_pages(page: Page, client: FlaskClient, tour: LocaleTour) -> None:
+    tour.open(page, "account", "/account")
     tour.open(page, "task-list", "/application/tasks")
-    tour.open(page, "names", f"{QUESTIONS}/names")
-    tour.open(page, "birth", f"{QUESTIONS}/birth")
-    tour.open(page, "nationality", f"{QUESTIONS}/nationality")
-    tour.open(page, "uk-family", f"{QUESTIONS}/uk_family")
-    expect(page.locator("input[name=full_name]")).to_be_visible()
-
-    off_loop(travelling_with_family, client)
-    tour.open(page, "family-members", f"{QUESTIONS}/family_members")
-    expect(page.locator("main")).to_contain_text(SISTER["full_name"])
-    off_loop(travelling_alone, client)
-
-    tour.open(page, "languages", f"{QUESTIONS}/languages")
+    visit_question_pages(page, client, tour)
 
     page.goto(f"/{tour.locale}{QUESTIONS}/birth")
     for field in page.locator("main form input:not([type=hidden])").all():
@@ -213,10 +289,12 @@ def visit_application_pages(page: Page, client: FlaskClient, tour: LocaleTour) -
     tour.open(page, "documents", "/application/documents")
     tour.open(page, "add-identity-document", "/application/documents/identity/add")
     tour.open(page, "check-your-answers", "/application/check-your-answers")
+    tour.open(page, "delete-draft", "/application/delete")
 
     off_loop(send, client)
     tour.open(page, "sent", "/application/sent")
     tour.open(page, "status", "/application/status")
+    tour.open(page, "withdraw", "/application/withdraw")
     tour.open(page, "not-found", "/no-such-page", status=404)
 
 
