@@ -100,7 +100,8 @@ def init_extensions(app: Flask) -> None:
     # First, so that Flask-Compress's after_request hook runs last, on the finished response.
     assets.init_compression(app)
     db.init_app(app)
-    # Before the first app context: popping it would run the async teardown (see its docstring).
+    # Before the first app context: popping one would otherwise run the async teardown, which
+    # fails where an event loop runs (the browser tests create apps in Playwright's thread).
     drop_async_teardown(app)
     with app.app_context():
         enforce_foreign_keys(db.engine)

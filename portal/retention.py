@@ -68,6 +68,20 @@ def due(now: datetime, retention: timedelta) -> list[Application]:
     )
 
 
+def kept_until(application: Application, retention: timedelta) -> datetime | None:
+    """When the retention command deletes a finished application's personal data (None while
+    it is not finished): the applicant's copy stays available until then, and they are told."""
+    if application.status_enum not in ENDED:
+        return None
+    ended_at = db.session.scalar(
+        select(func.max(StatusChange.occurred_at)).where(
+            StatusChange.application_id == application.id,
+            StatusChange.to_status.in_([status.value for status in ENDED]),
+        )
+    )
+    return ended_at + retention if ended_at is not None else None
+
+
 def statistics_of(application: Application) -> dict[str, object]:
     answers = application.answers
     return {

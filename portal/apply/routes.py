@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any
 
@@ -12,6 +13,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     g,
     redirect,
@@ -23,6 +25,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from portal import retention
 from portal.apply import lifecycle, services, steps, submission, summary, windows
 from portal.apply.forms import FamilyMemberForm, InformationAnswerForm
 from portal.auth.access import signed_in_required
@@ -58,7 +61,7 @@ def applicant_view(view: Callable[..., Any]) -> Callable[..., Any]:
         if applicant is None:
             abort(404)
         g.applicant = applicant
-        return view(services.active_application(applicant), *args, **kwargs)
+        return view(services.current_application(applicant), *args, **kwargs)
 
     return wrapped
 
@@ -81,7 +84,8 @@ def draft_view(view: Callable[..., Any]) -> Callable[..., Any]:
 @apply.route("/application/start")
 @applicant_view
 def start(application: Application | None) -> Any:
-    if application is not None:
+    """A new draft, for someone who has none or whose last application is withdrawn."""
+    if application is not None and application.status_enum is not Status.WITHDRAWN:
         return redirect(url_for("apply.overview"))
     answers = dict(session.get("eligibility") or {})
     if not rules.is_eligible(answers):
@@ -248,6 +252,8 @@ def check_answers(application: Application | None) -> Any:
 def confirmation(application: Application | None) -> Any:
     if application is None or application.status_enum is Status.DRAFT:
         return redirect(url_for("apply.overview"))
+    if application.status_enum is Status.WITHDRAWN:
+        return redirect(url_for("apply.status"))
     main = (application.answers.get("applicant_type") or {}).get("applicant_type") == "main"
     return render_template("apply/confirmation.html", application=application, main=main)
 
@@ -258,9 +264,17 @@ def status(application: Application | None) -> Any:
     if application is None or application.status_enum is Status.DRAFT:
         return redirect(url_for("apply.overview"))
     members = summary.family_group_members(application)
+    now = utcnow()
+    withdrawn = application.status_enum is Status.WITHDRAWN
     return render_template(
         "apply/status.html",
         application=application,
+        withdrawn=withdrawn,
+        window=windows.open_window(now) if withdrawn else None,
+        next_window=windows.next_window(now) if withdrawn else None,
+        kept_until=retention.kept_until(
+            application, timedelta(days=current_app.config["PORTAL"].RETENTION_DAYS)
+        ),
         members=members,
         helped_by=support.latest_assistance(application.applicant_id),
         can_withdraw=lifecycle.can_withdraw(application.status_enum),
@@ -304,7 +318,11 @@ def more_information(application: Application | None) -> Any:
         return redirect(url_for("apply.status"))
     form = InformationAnswerForm()
     if form.validate_on_submit():
-        casework.answer_request(application, current_user, form.answer.data)
+        try:
+            casework.answer_request(application, current_user, form.answer.data)
+        except (lifecycle.NotNow, casework.DecisionRefused):
+            # Withdrawn or decided meanwhile: the status page says what is true now.
+            return redirect(url_for("apply.status"))
         flash(
             _(
                 "Thank you. Your answer is sent, and a caseworker will check your application again."
@@ -331,7 +349,7 @@ def withdraw(application: Application | None) -> Any:
     if form.validate_on_submit():
         services.withdraw(application, current_user)
         flash(_("Your application is withdrawn."), "success")
-        return redirect(url_for("auth.account"))
+        return redirect(url_for("apply.status"))
     return render_template("apply/withdraw.html", form=form, application=application)
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from wtforms import Form
 
 from portal import audit
@@ -24,6 +24,19 @@ def active_application(user: User) -> Application | None:
         select(Application).where(
             Application.applicant_id == user.id, Application.status != Status.WITHDRAWN.value
         )
+    )
+
+
+def current_application(user: User) -> Application | None:
+    """The application the person's pages are about: the one that is not withdrawn, else the
+    latest withdrawn one, which stays visible (status, copy of the data) until retention
+    removes it. One query."""
+    withdrawn_last = case((Application.status == Status.WITHDRAWN.value, 1), else_=0)
+    return db.session.scalar(
+        select(Application)
+        .where(Application.applicant_id == user.id, Application.anonymised_at.is_(None))
+        .order_by(withdrawn_last, Application.created_at.desc())
+        .limit(1)
     )
 
 
@@ -119,40 +132,53 @@ def withdraw(application: Application, actor: User) -> None:
 
 
 def export(application: Application, user: User) -> dict[str, Any]:
-    """Everything the person gave us, for their copy (the right of access)."""
+    """Everything the person gave us, for their copy (the right of access): the application
+    their pages show, and any earlier one (withdrawn) that retention has not deleted yet."""
     audit.record("application_exported", subject_type="application", subject_id=application.id)
     db.session.commit()
+    earlier = db.session.scalars(
+        select(Application)
+        .where(
+            Application.applicant_id == user.id,
+            Application.id != application.id,
+            Application.anonymised_at.is_(None),
+        )
+        .order_by(Application.created_at.desc())
+    )
     return {
         "account": {"email": user.email, "language": user.locale},
-        "application": {
-            "reference": application.reference,
-            "status": application.status,
-            "started_at": application.created_at.isoformat(),
-            "submitted_at": application.submitted_at.isoformat()
-            if application.submitted_at
-            else None,
-            "family_reference": application.family_group.reference
-            if application.family_group
-            else None,
-            "eligibility": application.eligibility,
-            "documents": [
-                {
-                    "kind": d.kind,
-                    "part": d.part,
-                    "name": d.original_name,
-                    "type": d.content_type,
-                    "size": d.size,
-                    "sha256": d.sha256,
-                    "uploaded_at": d.created_at.isoformat(),
-                }
-                for d in document_services.documents_of(application)
-            ],
-            "answers": application.answers,
-            "history": [
-                {"from": c.from_status, "to": c.to_status, "at": c.occurred_at.isoformat()}
-                for c in application.status_changes
-            ],
-        },
+        "application": _export_one(application),
+        "earlier_applications": [_export_one(other) for other in earlier],
+    }
+
+
+def _export_one(application: Application) -> dict[str, Any]:
+    return {
+        "reference": application.reference,
+        "status": application.status,
+        "started_at": application.created_at.isoformat(),
+        "submitted_at": application.submitted_at.isoformat() if application.submitted_at else None,
+        "family_reference": application.family_group.reference
+        if application.family_group
+        else None,
+        "eligibility": application.eligibility,
+        "documents": [
+            {
+                "kind": d.kind,
+                "part": d.part,
+                "name": d.original_name,
+                "type": d.content_type,
+                "size": d.size,
+                "sha256": d.sha256,
+                "uploaded_at": d.created_at.isoformat(),
+            }
+            for d in document_services.documents_of(application)
+        ],
+        "answers": application.answers,
+        "history": [
+            {"from": c.from_status, "to": c.to_status, "at": c.occurred_at.isoformat()}
+            for c in application.status_changes
+        ],
     }
 
 

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal import audit
 from portal.apply import lifecycle
+from portal.backoffice.decisions import MISSED_APPOINTMENTS, Decision, reason_code
 from portal.extensions import db
 from portal.models import (
     ApplicantType,
@@ -29,10 +30,16 @@ from portal.models import (
     Centre,
     Slot,
     Status,
+    StatusChange,
     User,
 )
+from portal.queue import outbox
 
 MAX_NO_SHOWS = 2
+# The reason the caseworker's invitation is recorded with (see backoffice.services.decide).
+INVITED = Decision.INVITE.value
+# The reason an application goes back to the checking queue after its last missed appointment.
+BACK_AFTER_NO_SHOWS = reason_code(Status.SUBMITTED, MISSED_APPOINTMENTS)
 
 
 class Refusal(enum.StrEnum):
@@ -115,6 +122,17 @@ def appointments_of(application: Application) -> list[Appointment]:
 
 
 def no_shows(application: Application) -> int:
+    """Appointments missed since the caseworker's latest invitation: inviting again after the
+    missed ones (see mark_no_show) gives the applicant their bookings back."""
+    invited_at = (
+        select(func.max(StatusChange.occurred_at))
+        .where(
+            StatusChange.application_id == application.id,
+            StatusChange.to_status == Status.INVITED_TO_BIOMETRICS.value,
+            StatusChange.reason == INVITED,
+        )
+        .scalar_subquery()
+    )
     return (
         db.session.scalar(
             select(func.count())
@@ -122,6 +140,7 @@ def no_shows(application: Application) -> int:
             .where(
                 Appointment.application_id == application.id,
                 Appointment.status == AppointmentStatus.NO_SHOW.value,
+                or_(invited_at.is_(None), Appointment.created_at > invited_at),
             )
         )
         or 0
@@ -198,6 +217,7 @@ def book(
     applications: Sequence[Application], slot_id: uuid.UUID, actor: User, now: datetime
 ) -> list[Appointment]:
     """Book one slot for the applicant and, for a family, the members booked with them."""
+    _permit_booking(applications)
     if not applications or not all(can_book(application) for application in applications):
         raise BookingRefused(Refusal.NOT_INVITED)
     group = uuid.uuid4() if len(applications) > 1 else None
@@ -227,6 +247,17 @@ def book(
         )
     db.session.commit()
     return booked
+
+
+def _permit_booking(applications: Iterable[Application]) -> None:
+    """Booking, moving and cancelling ask the transition function first: nothing is booked for
+    a finished application (the pages say "you cannot book", as for anyone not invited)."""
+    try:
+        for application in applications:
+            lifecycle.permit(application, lifecycle.Action.BOOK)
+    except lifecycle.NotNow as refused:
+        db.session.rollback()
+        raise BookingRefused(Refusal.NOT_INVITED) from refused
 
 
 def _next_sequence(application: Application) -> int:
@@ -282,6 +313,7 @@ def move(
     appointments: Sequence[Appointment], slot_id: uuid.UUID, actor: User, now: datetime
 ) -> list[Appointment]:
     """Take the new slot and free the old one in one transaction: never both, never neither."""
+    _permit_booking(appointment.application for appointment in appointments)
     if not all(can_change(appointment, now) for appointment in appointments):
         raise BookingRefused(Refusal.TOO_LATE)
     old_slot = appointments[0].slot_id
@@ -351,6 +383,7 @@ def cancel(
     reason: str = "cancelled",
 ) -> None:
     """Give the places back and return each application to "invited", so it can book again."""
+    _permit_booking(appointment.application for appointment in appointments)
     if enforce_cutoff and not all(can_change(appointment, now) for appointment in appointments):
         raise BookingRefused(Refusal.TOO_LATE)
     try:
@@ -397,19 +430,37 @@ def _mark(
     staff: User,
     now: datetime,
     outcome: AppointmentStatus,
-    target: Status,
+    target: Status | None,
 ) -> None:
-    _end([appointment], outcome, staff, now)
-    lifecycle.transition(
-        appointment.application, target, actor_id=staff.id, reason=f"appointment {outcome.value}"
-    )
-    audit.record(
-        f"appointment.{outcome.value}",
-        actor_id=staff.id,
-        subject_type="appointment",
-        subject_id=appointment.id,
-    )
-    db.session.commit()
+    """Record what happened at the desk and move the application on (`target`), or, for the
+    last missed appointment allowed (`target` None), back to the checking queue with its
+    history, where a caseworker decides what happens next."""
+    application = appointment.application
+    try:
+        lifecycle.permit(application, lifecycle.Action.RECORD_ATTENDANCE)
+        _end([appointment], outcome, staff, now)
+        if target is None:
+            target = (
+                Status.SUBMITTED
+                if no_shows(application) >= MAX_NO_SHOWS
+                else Status.INVITED_TO_BIOMETRICS
+            )
+        reason = (
+            BACK_AFTER_NO_SHOWS if target is Status.SUBMITTED else f"appointment {outcome.value}"
+        )
+        lifecycle.transition(application, target, actor_id=staff.id, reason=reason)
+        if target is Status.SUBMITTED:
+            outbox.enqueue(application, outbox.APPOINTMENTS_MISSED, now)
+        audit.record(
+            f"appointment.{outcome.value}",
+            actor_id=staff.id,
+            subject_type="appointment",
+            subject_id=appointment.id,
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
 
 
 def mark_attended(appointment: Appointment, staff: User, now: datetime) -> None:
@@ -418,8 +469,9 @@ def mark_attended(appointment: Appointment, staff: User, now: datetime) -> None:
 
 
 def mark_no_show(appointment: Appointment, staff: User, now: datetime) -> int:
-    """The applicant did not come: they may book once more; returns their number of no-shows."""
-    _mark(appointment, staff, now, AppointmentStatus.NO_SHOW, Status.INVITED_TO_BIOMETRICS)
+    """The applicant did not come: they may book once more, or after the last miss allowed the
+    application goes back to a caseworker; returns their number of no-shows."""
+    _mark(appointment, staff, now, AppointmentStatus.NO_SHOW, None)
     return no_shows(appointment.application)
 
 

@@ -14,6 +14,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from portal import audit
+from portal.apply import lifecycle
 from portal.appointments import booking, centres
 from portal.appointments.staff_forms import CentreAdminForm, SlotPatternForm
 from portal.auth.access import staff_required
@@ -180,6 +181,8 @@ def _mark(appointment_id: str, *, enrolled: bool) -> Any:
     if ConfirmForm().validate_on_submit():
         try:
             centres.record_outcome(appointment, current_user, utcnow(), enrolled=enrolled)
+        except lifecycle.NotNow as refused:
+            flash(str(refused))
         except booking.BookingRefused:
             db.session.rollback()
             flash("This appointment was already marked.")

@@ -27,6 +27,16 @@ class FinalDecision(enum.StrEnum):
 
 
 FAMILY_GROUP = "family_group"
+MISSED_APPOINTMENTS = "missed_appointments"
+
+# Why an application went back to the checking queue, when the applicant should know.
+BACK_IN_QUEUE_RULES: dict[str, Any] = {
+    MISSED_APPOINTMENTS: _l(
+        "You did not come to two biometric appointments. A caseworker will look at your "
+        "application again and decide what happens next: they can let you book one more "
+        "appointment, or decide that your application is not valid. We will send you a message."
+    ),
+}
 
 # Why an application is not valid: the scheme's validity requirements.
 INVALID_RULES: dict[str, Any] = {
@@ -36,6 +46,7 @@ INVALID_RULES: dict[str, Any] = {
     "not_in_france": REASON_TEXT[Reason.NOT_IN_FRANCE],
     "duplicate_application": _l("You have another application. A person can only apply once."),
     "no_answer": _l("We asked you for more information and did not get an answer in time."),
+    MISSED_APPOINTMENTS: _l("You did not come to two biometric appointments."),
     FAMILY_GROUP: _l(
         "Another application in your family group is not valid. A family group is decided together."
     ),
@@ -58,6 +69,7 @@ REFUSAL_RULES: dict[str, Any] = {
 }
 
 RULES_FOR: dict[Status, dict[str, Any]] = {
+    Status.SUBMITTED: BACK_IN_QUEUE_RULES,
     Status.INVALID: INVALID_RULES,
     Status.INELIGIBLE: INELIGIBLE_RULES,
     Status.REFUSED: REFUSAL_RULES,
@@ -69,6 +81,7 @@ RULE_NAMES: dict[str, str] = {
     "not_in_france": "Not in France when applying",
     "duplicate_application": "Duplicate application",
     "no_answer": "No answer to a request for information",
+    MISSED_APPOINTMENTS: "Did not come to two biometric appointments",
     FAMILY_GROUP: "Decided with the family group",
     Reason.NOT_IN_FRANCE.value: "Not in France",
     Reason.UNDER_18_ALONE.value: "Under 18 and not in a family group",

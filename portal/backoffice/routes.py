@@ -27,8 +27,9 @@ from flask_babel import format_timedelta
 from flask_login import current_user
 
 from portal import audit
-from portal.apply import summary
-from portal.appointments.booking import appointments_of
+from portal.apply import lifecycle, summary
+from portal.apply.lifecycle import Action
+from portal.appointments.booking import MAX_NO_SHOWS, appointments_of, no_shows
 from portal.auth.access import staff_required
 from portal.backoffice import dashboard, dead_letters, services
 from portal.backoffice.decisions import RULE_NAMES, Decision, FinalDecision
@@ -43,7 +44,7 @@ from portal.backoffice.forms import (
 )
 from portal.documents import services as document_services
 from portal.extensions import db
-from portal.models import CheckName, CheckOutcome, Role, Status, utcnow
+from portal.models import CheckName, CheckOutcome, Role, utcnow
 from portal.returns import importing
 from portal.returns import services as returns
 from portal.security import form_page
@@ -151,8 +152,9 @@ def _render_application(
         "final_form": final_form or FinalDecisionForm(formdata=None),
         "check_labels": CHECK_LABELS,
         "outcome_labels": {outcome.value: label for outcome, label in OUTCOME_LABELS.items()},
-        "can_decide_final": application.status_enum
-        in (Status.BIOMETRICS_ENROLLED, Status.SECURITY_CHECKS),
+        "can_decide_final": application.status_enum in lifecycle.WHEN[Action.FINAL_DECISION],
+        "finished": application.status_enum in lifecycle.FINAL,
+        "missed_appointments": no_shows(application) >= MAX_NO_SHOWS,
     }
     # Render before committing: a commit expires every row loaded above, and the template would
     # then load each family member, document and status change again one by one (an N+1).
@@ -167,6 +169,8 @@ def release(application_id: str) -> Any:
     application = _application_or_404(application_id)
     if services.release(application, current_user):
         flash(f"{application.reference} is back in the queue.")
+    elif application.status_enum in lifecycle.FINAL:
+        flash(str(lifecycle.Finished(application, "put it back in the queue")))
     else:
         flash("You were not holding this application.")
     return redirect(url_for("backoffice.dashboard_page"))
@@ -179,16 +183,20 @@ def record_check(application_id: str) -> Any:
     form = CheckForm()
     if not form.validate_on_submit():
         return _render_application(application, form, DecisionForm(formdata=None), status=400)
-    if services.held_item(application, current_user) is None:
+    try:
+        services.record_check(
+            application,
+            current_user,
+            CheckName(form.check.data),
+            CheckOutcome(form.outcome.data),
+            form.note.data or "",
+        )
+    except services.NotHeld:
         form.check.errors = ["Claim this application from the queue before recording checks."]
         return _render_application(application, form, DecisionForm(formdata=None), status=409)
-    services.record_check(
-        application,
-        current_user,
-        CheckName(form.check.data),
-        CheckOutcome(form.outcome.data),
-        form.note.data or "",
-    )
+    except lifecycle.NotNow as refused:
+        form.check.errors = [str(refused)]
+        return _render_application(application, form, DecisionForm(formdata=None), status=409)
     flash("Check recorded.")
     return redirect(url_for("backoffice.application_page", application_id=application.id))
 
@@ -212,10 +220,7 @@ def decide(application_id: str) -> Any:
     except (services.NotHeld, services.DecisionRefused) as refused:
         form.decision.errors = [str(refused)]
         return _render_application(application, CheckForm(formdata=None), form, status=409)
-    flash(
-        f"Decision recorded for {', '.join(a.reference or '' for a in changed)}. "
-        "The applicants have been told."
-    )
+    flash(services.decision_recorded(application, changed))
     return redirect(url_for("backoffice.dashboard_page"))
 
 
@@ -242,7 +247,7 @@ def final_decision(application_id: str) -> Any:
         return _render_application(
             application, CheckForm(formdata=None), DecisionForm(formdata=None), form, 409
         )
-    flash(f"Final decision recorded for {', '.join(a.reference or '' for a in changed)}.")
+    flash(services.decision_recorded(application, changed))
     return redirect(url_for("backoffice.dashboard_page"))
 
 

@@ -64,6 +64,9 @@ class DecisionRefused(Exception):
     """The decision breaks a rule of the scheme; the message says which, for the caseworker."""
 
 
+CHANGED_MEANWHILE = "Nothing was changed: the application changed meanwhile. Open it again."
+
+
 def held_item(application: Application, worker: User) -> QueueItem | None:
     """The queue item this worker holds for the application, if its lease is still running."""
     return db.session.scalar(
@@ -138,22 +141,31 @@ def release(application: Application, worker: User) -> bool:
 def record_check(
     application: Application, worker: User, check: CheckName, outcome: CheckOutcome, note: str
 ) -> CheckRecord:
-    record = CheckRecord(
-        application_id=application.id,
-        check=check.value,
-        outcome=outcome.value,
-        note=note.strip(),
-        recorded_by_id=worker.id,
-    )
-    db.session.add(record)
-    audit.record(
-        "check_recorded",
-        subject_type="application",
-        subject_id=application.id,
-        check=check.value,
-        outcome=outcome.value,
-    )
-    db.session.commit()
+    """Record a finding, only while checking an application the worker holds (raises
+    lifecycle.NotNow, or NotHeld; nothing is written then)."""
+    try:
+        lifecycle.permit(application, lifecycle.Action.RECORD_CHECK)
+        if held_item(application, worker) is None:
+            raise NotHeld
+        record = CheckRecord(
+            application_id=application.id,
+            check=check.value,
+            outcome=outcome.value,
+            note=note.strip(),
+            recorded_by_id=worker.id,
+        )
+        db.session.add(record)
+        audit.record(
+            "check_recorded",
+            subject_type="application",
+            subject_id=application.id,
+            check=check.value,
+            outcome=outcome.value,
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
     return record
 
 
@@ -187,15 +199,26 @@ def decide(
     Not valid and not eligible take the whole family group with them, as the scheme decides a
     family group together; the others in the group are told with the family-group rule.
     """
-    item = held_item(application, worker)
-    if item is None:
-        raise NotHeld
+    action = (
+        lifecycle.Action.REQUEST_INFORMATION
+        if decision is Decision.MORE_INFORMATION
+        else lifecycle.Action.DECIDE
+    )
     changed: list[Application] = []
     try:
+        lifecycle.permit(application, action)
+        item = held_item(application, worker)
+        # The worker's own item is done first: a decision that finishes the application also
+        # takes every other item of it out of the queue (see lifecycle.transition).
+        if item is None or not checking_queue().complete(item.id, worker.id):
+            raise NotHeld
         if decision is Decision.INVITE:
             _require_checks_passed(application)
             lifecycle.transition(
-                application, Status.INVITED_TO_BIOMETRICS, actor_id=worker.id, reason="invite"
+                application,
+                Status.INVITED_TO_BIOMETRICS,
+                actor_id=worker.id,
+                reason=Decision.INVITE.value,
             )
             changed.append(application)
         elif decision is Decision.MORE_INFORMATION:
@@ -223,8 +246,8 @@ def decide(
             if rule not in rules or rule == FAMILY_GROUP:
                 raise DecisionRefused("Choose the rule that applies.")
             changed = _decide_group(application, worker, target, rule)
-        if not checking_queue().complete(item.id, worker.id):
-            raise NotHeld
+        if not changed:
+            raise DecisionRefused("Nothing was changed: the decision applies to no application.")
         audit.record(
             "application_decided",
             subject_type="application",
@@ -236,14 +259,29 @@ def decide(
         for changed_application in changed:
             _tell_applicant(changed_application)
         db.session.commit()
+    except lifecycle.NotNow as exc:
+        db.session.rollback()
+        raise DecisionRefused(str(exc)) from exc
     except lifecycle.IllegalTransition as exc:
         db.session.rollback()
-        raise DecisionRefused("The application changed meanwhile. Open it again.") from exc
+        raise DecisionRefused(CHANGED_MEANWHILE) from exc
     except Exception:
         db.session.rollback()
         raise
     checking_queue().acknowledge(item.id)
     return changed
+
+
+def decision_recorded(application: Application, changed: list[Application]) -> str:
+    """What the caseworker is told after a decision: each application it changed, as it is now
+    (a family group's members are named one by one), and that their applicants were told."""
+    described = []
+    for member in changed:
+        with_group = " (decided with the family group)" if member.id != application.id else ""
+        status = member.status.replace("_", " ")
+        described.append(f"{member.reference} is now {status}{with_group}")
+    told = "Its applicant has" if len(changed) == 1 else "Their applicants have"
+    return f"Decision recorded: {'; '.join(described)}. {told} been sent a message."
 
 
 def _require_checks_passed(application: Application) -> None:
@@ -287,9 +325,8 @@ def final_decision(
 
     Approval is refused when it would take approvals past the number of people returned to
     France (parity, the "one in, one out" of the scheme)."""
-    if application.status_enum not in (Status.BIOMETRICS_ENROLLED, Status.SECURITY_CHECKS):
-        raise DecisionRefused("A final decision comes after biometric enrolment.")
     try:
+        lifecycle.permit(application, lifecycle.Action.FINAL_DECISION)
         _lock_parity()
         group = [
             member
@@ -341,9 +378,12 @@ def final_decision(
         for member in changed:
             _tell_applicant(member)
         db.session.commit()
+    except lifecycle.NotNow as exc:
+        db.session.rollback()
+        raise DecisionRefused(str(exc)) from exc
     except lifecycle.IllegalTransition as exc:
         db.session.rollback()
-        raise DecisionRefused("The application changed meanwhile. Open it again.") from exc
+        raise DecisionRefused(CHANGED_MEANWHILE) from exc
     except Exception:
         db.session.rollback()
         raise
@@ -400,13 +440,14 @@ def open_request(application: Application) -> InformationRequest | None:
 def answer_request(application: Application, applicant: User, answer: str) -> None:
     """The applicant's answer sends the application back to the checking queue, in one
     transaction with the answer and the queue message."""
-    request = open_request(application)
-    if request is None:
-        raise DecisionRefused("There is no open request.")
-    now = utcnow()
-    request.answer = answer.strip()
-    request.answered_at = now
     try:
+        lifecycle.permit(application, lifecycle.Action.ANSWER_REQUEST)
+        request = open_request(application)
+        if request is None:
+            raise DecisionRefused("There is no open request.")
+        now = utcnow()
+        request.answer = answer.strip()
+        request.answered_at = now
         lifecycle.transition(
             application, Status.SUBMITTED, actor_id=applicant.id, reason="information provided"
         )

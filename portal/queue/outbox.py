@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime
 
 from flask import current_app
+from sqlalchemy import update
 
 from portal.documents import services as document_services
 from portal.extensions import db
@@ -16,6 +17,8 @@ from portal.queue.priority import priority_of
 
 SUBMITTED = "application_submitted"
 INFORMATION_PROVIDED = "information_provided"
+# Back after the last missed biometric appointment allowed, for a caseworker to decide.
+APPOINTMENTS_MISSED = "appointments_missed"
 
 
 def enqueue(application: Application, kind: str, now: datetime) -> QueueItem:
@@ -44,3 +47,16 @@ def enqueue(application: Application, kind: str, now: datetime) -> QueueItem:
     )
     db.session.add(item)
     return item
+
+
+def leave_queue(application_id: uuid.UUID, now: datetime) -> int:
+    """Finish every open queue item of an application that needs no more checking (withdrawn,
+    decided), in the caller's transaction: the caseworker holding it holds it no more, and
+    nobody can claim it. An SQS message still out there finds its row done and is deleted."""
+    result = db.session.execute(
+        update(QueueItem)
+        .where(QueueItem.application_id == application_id, QueueItem.completed_at.is_(None))
+        .values(completed_at=now, available_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)

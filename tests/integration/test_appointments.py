@@ -230,7 +230,7 @@ def staff(app, role=Role.CASEWORKER, email="cw@example.org"):
     return client
 
 
-def test_the_centre_marks_attended_and_no_show_and_a_second_no_show_stops_booking(app, invited):
+def test_the_centre_marks_attended_and_no_show_and_a_second_no_show_ends_booking(app, invited):
     client = invited["client"]
     book(client, invited["centre"], invited["second"], invited["day"])
     desk = staff(app)
@@ -256,9 +256,10 @@ def test_the_centre_marks_attended_and_no_show_and_a_second_no_show_stops_bookin
         f"/en/casework/centres/appointments/{second}/no-show",
         data={"csrf_token": csrf_token(day_list.text)},
     )
-    assert "You have missed two appointments" in client.get(OVERVIEW).text
+    # The second miss stops booking and sends the application back to a caseworker (see
+    # test_application_life for what they can decide).
     assert client.get(OVERVIEW + "/centre").status_code == 302
-    assert status_of(app) == Status.INVITED_TO_BIOMETRICS.value
+    assert status_of(app) == Status.SUBMITTED.value
     assert sent_messages(app)[-2].template == "appointment_missed"
 
 

@@ -22,6 +22,9 @@ from portal.models import Status as S
         (S.INVITED_TO_BIOMETRICS, S.APPOINTMENT_BOOKED, True),
         (S.APPOINTMENT_BOOKED, S.INVITED_TO_BIOMETRICS, True),
         (S.APPOINTMENT_BOOKED, S.BIOMETRICS_ENROLLED, True),
+        # Back to the checking queue after the last missed appointment allowed.
+        (S.APPOINTMENT_BOOKED, S.SUBMITTED, True),
+        (S.INVITED_TO_BIOMETRICS, S.SUBMITTED, False),
         (S.BIOMETRICS_ENROLLED, S.SECURITY_CHECKS, True),
         (S.SECURITY_CHECKS, S.APPROVED, True),
         (S.SECURITY_CHECKS, S.REFUSED, True),
