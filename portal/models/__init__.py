@@ -28,6 +28,7 @@ from portal.models.casework import (
     UnreadableQueueMessage,
 )
 from portal.models.document import Document, DocumentKind, ScanResult
+from portal.models.held_form import HeldForm
 from portal.models.notification import Notification
 from portal.models.support import Assistance, ConsentMethod, EndReason, Organisation
 from portal.models.user import (
@@ -59,6 +60,7 @@ __all__ = [
     "DocumentKind",
     "EndReason",
     "FamilyGroup",
+    "HeldForm",
     "InformationRequest",
     "Notification",
     "Organisation",
