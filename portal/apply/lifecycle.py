@@ -31,9 +31,12 @@ ALLOWED: dict[S, frozenset[S]] = {
         }
     ),
     S.MORE_INFORMATION: frozenset({S.SUBMITTED, S.INVALID, S.INELIGIBLE, S.WITHDRAWN}),
-    S.INVITED_TO_BIOMETRICS: frozenset({S.APPOINTMENT_BOOKED, S.INVALID, S.WITHDRAWN}),
+    # Invited to enrolled, and back, only when the desk corrects a mistaken attendance mark.
+    S.INVITED_TO_BIOMETRICS: frozenset(
+        {S.APPOINTMENT_BOOKED, S.BIOMETRICS_ENROLLED, S.INVALID, S.WITHDRAWN}
+    ),
     S.APPOINTMENT_BOOKED: frozenset({S.INVITED_TO_BIOMETRICS, S.BIOMETRICS_ENROLLED, S.WITHDRAWN}),
-    S.BIOMETRICS_ENROLLED: frozenset({S.SECURITY_CHECKS, S.WITHDRAWN}),
+    S.BIOMETRICS_ENROLLED: frozenset({S.SECURITY_CHECKS, S.INVITED_TO_BIOMETRICS, S.WITHDRAWN}),
     S.SECURITY_CHECKS: frozenset({S.APPROVED, S.REFUSED, S.WITHDRAWN}),
     **{status: frozenset() for status in FINAL},
 }
