@@ -23,7 +23,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.apply import lifecycle, services, steps, submission, summary, windows
+from portal.apply import information, lifecycle, services, steps, submission, summary, windows
 from portal.apply.forms import FamilyMemberForm, InformationAnswerForm
 from portal.auth.access import signed_in_required
 from portal.auth.forms import ConfirmForm
@@ -31,8 +31,10 @@ from portal.backoffice import decisions
 from portal.backoffice import services as casework
 from portal.documents import rules as document_rules
 from portal.documents import services as document_services
+from portal.documents.content import TITLES as DOCUMENT_TITLES
+from portal.documents.forms import RequestFileForm
 from portal.eligibility import rules
-from portal.models import Application, Status, utcnow
+from portal.models import Application, DocumentKind, InformationRequest, Status, utcnow
 from portal.security import form_page
 from portal.support import services as support
 
@@ -269,29 +271,66 @@ def status(application: Application | None) -> Any:
 @form_page
 @applicant_view
 def more_information(application: Application | None) -> Any:
-    """The answer to a caseworker's request, which puts the application back in the queue."""
-    if application is None or application.status_enum is not Status.MORE_INFORMATION:
-        return redirect(url_for("apply.overview"))
-    request_ = casework.open_request(application)
-    if request_ is None:
+    """The answer to a caseworker's request (words, files or both), which puts the application
+    back in the queue."""
+    request_ = open_request_of(application)
+    if application is None or request_ is None:
         return redirect(url_for("apply.status"))
     form = InformationAnswerForm()
     if form.validate_on_submit():
-        casework.answer_request(application, current_user, form.answer.data)
-        flash(
-            _(
-                "Thank you. Your answer is sent, and a caseworker will check your application again."
-            ),
-            "success",
-        )
-        return redirect(url_for("apply.status"))
+        try:
+            information.answer(application, request_, current_user, form.answer.data or "")
+        except information.NothingToSend:
+            form.answer.errors = [_("Write an answer, or add a file, before you send it.")]
+        except document_services.Refused:
+            return redirect(url_for("apply.status"))
+        else:
+            flash(
+                _(
+                    "Thank you. Your answer is sent, and a caseworker will check your application again."
+                ),
+                "success",
+            )
+            return redirect(url_for("apply.status"))
+    return render_more_information(application, request_, form, None)
+
+
+def open_request_of(application: Application | None) -> InformationRequest | None:
+    """The request an applicant may answer now, if their application is waiting on one."""
+    if application is None or application.status_enum is not Status.MORE_INFORMATION:
+        return None
+    return casework.open_request(application)
+
+
+def render_more_information(
+    application: Application,
+    request_: InformationRequest,
+    answer_form: InformationAnswerForm,
+    file_form: RequestFileForm | None,
+) -> Any:
+    """The request, the files added to the answer so far, a file form and the answer's words."""
+    if file_form is None:
+        file_form = RequestFileForm(formdata=None)
+    kinds = information.kinds_for(request_)
+    file_form.kind.choices = [(kind.value, document_kind_title(kind.value)) for kind in kinds]
+    files = document_services.files_of_request(request_)
+    status = 400 if answer_form.errors or file_form.errors else 200
     return render_template(
         "apply/more_information.html",
-        form=form,
+        form=answer_form,
+        file_form=file_form,
+        one_kind=kinds[0].value if len(kinds) == 1 else None,
+        files=files,
+        may_add=len(files) < document_services.REQUEST_MAX_FILES,
+        remove_form=ConfirmForm(formdata=None),
         application=application,
         request=request_,
         topics=decisions.INFORMATION_TOPICS,
-    )
+    ), status
+
+
+def document_kind_title(kind: str) -> str:
+    return str(DOCUMENT_TITLES[DocumentKind(kind)])
 
 
 @apply.route("/application/withdraw", methods=["GET", "POST"])
