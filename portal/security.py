@@ -80,7 +80,9 @@ def handle_csrf_error(error: CSRFError) -> Any:
         return render_template("errors/400.html"), 400
     g.csrf_failed = True
     response = current_app.make_response(view(**(request.view_args or {})))
-    response.status_code = 400
+    # A redirect (to sign in again, say) stays one: a 400 with a Location leads nowhere.
+    if not 300 <= response.status_code < 400:
+        response.status_code = 400
     return response
 
 

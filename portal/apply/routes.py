@@ -22,11 +22,14 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
 from portal.apply import information, lifecycle, services, steps, submission, summary, windows
 from portal.apply.forms import FamilyMemberForm, InformationAnswerForm
+from portal.auth import held_forms
 from portal.auth.access import signed_in_required
 from portal.auth.forms import ConfirmForm
+from portal.auth.held_forms import holds_answers
 from portal.backoffice import decisions
 from portal.backoffice import services as casework
 from portal.documents import rules as document_rules
@@ -115,6 +118,7 @@ def task_list(application: Application) -> Any:
 
 
 @apply.route("/application/questions/<name>", methods=["GET", "POST"])
+@holds_answers
 @form_page
 @draft_view
 def question(application: Application, name: str) -> Any:
@@ -130,7 +134,8 @@ def question(application: Application, name: str) -> Any:
     if name == "family_members":
         return _family_members(application)
     step = steps.step(name)
-    form = step.form(data=answers.get(name))
+    held = _held_answers()
+    form = step.form(formdata=held) if held else step.form(data=answers.get(name))
     if form.validate_on_submit():
         saved = services.save_step(application, name, services.answers_from_form(form))
         return _after_save(saved, name)
@@ -141,6 +146,18 @@ def question(application: Application, name: str) -> Any:
         section=summary.section_title(step.section),
         back_url=_back_url(application, name),
     )
+
+
+def _held_answers() -> MultiDict[str, str] | None:
+    """What this person typed here before a time-out signed them out, put back once (never saved
+    until they press the button again with a fresh token)."""
+    if request.method != "GET":
+        return None
+    held = held_forms.take_held_form(current_user.id)
+    if held is None:
+        return None
+    flash(_("We put back what you typed before you were signed out. Check it, then save it."))
+    return MultiDict(held)
 
 
 def _after_save(answers: dict[str, Any], name: str) -> Any:
@@ -268,6 +285,7 @@ def status(application: Application | None) -> Any:
 
 
 @apply.route("/application/more-information", methods=["GET", "POST"])
+@holds_answers
 @form_page
 @applicant_view
 def more_information(application: Application | None) -> Any:
@@ -276,7 +294,8 @@ def more_information(application: Application | None) -> Any:
     request_ = open_request_of(application)
     if application is None or request_ is None:
         return redirect(url_for("apply.status"))
-    form = InformationAnswerForm()
+    held = _held_answers()
+    form = InformationAnswerForm(formdata=held) if held else InformationAnswerForm()
     if form.validate_on_submit():
         try:
             information.answer(application, request_, current_user, form.answer.data or "")
