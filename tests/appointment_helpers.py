@@ -110,3 +110,14 @@ def invited_applications(app: Flask, count: int) -> list[tuple[uuid.UUID, uuid.U
         db.session.commit()
     pairs = zip(users, applications, strict=True)
     return [(user["id"], application["id"]) for user, application in pairs]
+
+
+def move_slot(app: Flask, slot_id: uuid.UUID, starts_at: datetime, minutes: int = 20) -> None:
+    """Put a slot at another time: the desk records attendance only from its start or end."""
+    with app.app_context():
+        db.session.execute(
+            update(Slot)
+            .where(Slot.id == slot_id)
+            .values(starts_at=starts_at, ends_at=starts_at + timedelta(minutes=minutes))
+        )
+        db.session.commit()

@@ -69,3 +69,36 @@ class WindowForm(PortalForm):
             parse_time(field.data)
         except ValueError as exc:
             raise ValidationError(str(_l("Enter a time like 09:00 or 17:30"))) from exc
+
+
+class WindowChangeForm(PortalForm):
+    """A new closing time or number of places for a window (staff page, English only)."""
+
+    closes_on = DateField(
+        "Closing date",
+        required="Enter the closing date",
+        invalid="Closing date must be a real date",
+    )
+    closes_at = StringField(
+        "Closing time",
+        widget=GovTextInput(),
+        validators=[InputRequired("Enter the closing time")],
+        description="Paris time, on the 24-hour clock, like 09:00 or 17:30",
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+    )
+    places = IntegerField(
+        "Number of places",
+        widget=GovTextInput(),
+        validators=[
+            InputRequired("Enter the number of places"),
+            NumberRange(
+                min=1, max=1_000_000, message="Number of places must be between 1 and 1,000,000"
+            ),
+        ],
+    )
+
+    def validate_closes_at(self, field: StringField) -> None:
+        try:
+            parse_time(field.data)
+        except ValueError as exc:
+            raise ValidationError("Enter a time like 09:00 or 17:30") from exc

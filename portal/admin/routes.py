@@ -6,17 +6,20 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import select
 
 from portal import audit
-from portal.admin.forms import WindowForm, parse_time
+from portal.admin.forms import WindowChangeForm, WindowForm, parse_time
 from portal.apply import windows
 from portal.auth import throttle
 from portal.auth.access import staff_required
+from portal.auth.forms import ConfirmForm
+from portal.backoffice.routes import object_or_404
 from portal.extensions import db
-from portal.models import Role, User, utcnow
+from portal.models import ApplicationWindow, Role, User, utcnow
 from portal.security import form_page
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -81,3 +84,71 @@ def window_list() -> Any:
     return render_template(
         "admin/windows.html", form=form, windows=windows.all_windows(), now=utcnow()
     )
+
+
+@admin.route("/windows/<window_id>", methods=["GET", "POST"])
+@form_page
+@staff_required(Role.ADMIN)
+def window_page(window_id: str) -> Any:
+    """Change a window's closing time or places; close, pause or resume it (English only)."""
+    window = object_or_404(ApplicationWindow, window_id)
+    closes_local = window.closes_at.astimezone(PARIS)
+    form = WindowChangeForm(
+        data={
+            "closes_on": closes_local.date(),
+            "closes_at": closes_local.strftime("%H:%M"),
+            "places": window.places,
+        }
+    )
+    if form.validate_on_submit():
+        try:
+            windows.change_window(
+                window,
+                current_user,
+                paris_time(form.closes_on.data, form.closes_at.data),
+                form.places.data,
+                utcnow(),
+            )
+        except windows.WindowChangeRefused as refused:
+            form.form_errors.append(str(refused))
+        else:
+            _announce_and_flash(f"{window.name} is changed.")
+            return redirect(url_for("admin.window_list"))
+    return render_template(
+        "admin/window.html",
+        window=window,
+        form=form,
+        action_form=ConfirmForm(formdata=None),
+        now=utcnow(),
+    ), (400 if form.errors or form.form_errors else 200)
+
+
+@admin.route("/windows/<window_id>/<action>", methods=["POST"])
+@staff_required(Role.ADMIN)
+def window_action(window_id: str, action: str) -> Any:
+    """Close now, pause or resume: one button each, behind the security token."""
+    window = object_or_404(ApplicationWindow, window_id)
+    act = _WINDOW_ACTIONS.get(action)
+    if act is None:
+        abort(404)
+    if ConfirmForm().validate_on_submit():
+        try:
+            act[0](window, current_user, utcnow())
+        except windows.WindowChangeRefused as refused:
+            flash(str(refused), "important")
+        else:
+            _announce_and_flash(f"{window.name} {act[1]}.")
+    return redirect(url_for("admin.window_page", window_id=window.id))
+
+
+_WINDOW_ACTIONS = {
+    "close": (windows.close_now, "is closed"),
+    "pause": (windows.pause, "is paused: it takes no applications until you resume it"),
+    "resume": (windows.resume, "is open again"),
+}
+
+
+def _announce_and_flash(message: str) -> None:
+    """A window that a change opened (resumed, more places) is announced to finished drafts."""
+    told = windows.announce_open_windows(utcnow())
+    flash(message + (f" {told} people with a finished draft were told." if told else ""), "success")

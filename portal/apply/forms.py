@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from govuk_frontend_wtf.wtforms_widgets import GovSelect, GovTextArea, GovTextInput
 from wtforms import SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, ValidationError
+from wtforms.validators import InputRequired, ValidationError
 
 from portal.apply.families import family_group_for
 from portal.apply.references import FAMILY_PREFIX, InvalidReference, parse_reference
@@ -444,6 +444,6 @@ class InformationAnswerForm(PortalForm):
         _l("Your answer"),
         widget=GovTextArea(),
         description=_l("You can write in your own language or in English."),
-        validators=[DataRequired(_l("Enter your answer")), MaxLength(5000)],
+        validators=[MaxLength(5000)],
         filters=[lambda value: value.strip() if isinstance(value, str) else value],
     )

@@ -36,13 +36,16 @@ ALLOWED: dict[S, frozenset[S]] = {
         }
     ),
     S.MORE_INFORMATION: frozenset({S.SUBMITTED, S.INVALID, S.INELIGIBLE, S.WITHDRAWN}),
-    S.INVITED_TO_BIOMETRICS: frozenset({S.APPOINTMENT_BOOKED, S.INVALID, S.WITHDRAWN}),
+    # Invited to enrolled, and back, only when the desk corrects a mistaken attendance mark.
+    S.INVITED_TO_BIOMETRICS: frozenset(
+        {S.APPOINTMENT_BOOKED, S.BIOMETRICS_ENROLLED, S.INVALID, S.WITHDRAWN}
+    ),
     # Back to the checking queue (SUBMITTED) after the last missed appointment allowed: a
     # caseworker decides what happens next, so nobody is left waiting for nothing.
     S.APPOINTMENT_BOOKED: frozenset(
         {S.INVITED_TO_BIOMETRICS, S.BIOMETRICS_ENROLLED, S.SUBMITTED, S.WITHDRAWN}
     ),
-    S.BIOMETRICS_ENROLLED: frozenset({S.SECURITY_CHECKS, S.WITHDRAWN}),
+    S.BIOMETRICS_ENROLLED: frozenset({S.SECURITY_CHECKS, S.INVITED_TO_BIOMETRICS, S.WITHDRAWN}),
     S.SECURITY_CHECKS: frozenset({S.APPROVED, S.REFUSED, S.WITHDRAWN}),
     **{status: frozenset() for status in FINAL},
 }
@@ -67,7 +70,10 @@ WHEN: dict[Action, frozenset[S]] = {
     Action.REQUEST_INFORMATION: frozenset({S.IN_CHECKS}),
     Action.FINAL_DECISION: frozenset({S.BIOMETRICS_ENROLLED, S.SECURITY_CHECKS}),
     Action.BOOK: frozenset({S.INVITED_TO_BIOMETRICS, S.APPOINTMENT_BOOKED}),
-    Action.RECORD_ATTENDANCE: frozenset({S.APPOINTMENT_BOOKED}),
+    # Booked to mark; invited or enrolled to correct a mistaken mark the same day.
+    Action.RECORD_ATTENDANCE: frozenset(
+        {S.APPOINTMENT_BOOKED, S.INVITED_TO_BIOMETRICS, S.BIOMETRICS_ENROLLED}
+    ),
     Action.ANSWER_REQUEST: frozenset({S.MORE_INFORMATION}),
 }
 

@@ -24,19 +24,24 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
 from portal import retention
-from portal.apply import lifecycle, services, steps, submission, summary, windows
+from portal.apply import information, lifecycle, services, steps, submission, summary, windows
 from portal.apply.forms import FamilyMemberForm, InformationAnswerForm
+from portal.auth import held_forms
 from portal.auth.access import signed_in_required
 from portal.auth.forms import ConfirmForm
+from portal.auth.held_forms import holds_answers
 from portal.backoffice import decisions
 from portal.backoffice import services as casework
 from portal.documents import rules as document_rules
 from portal.documents import services as document_services
+from portal.documents.content import TITLES as DOCUMENT_TITLES
+from portal.documents.forms import RequestFileForm
 from portal.eligibility import rules
 from portal.forms import CONTROL_CHARACTERS
-from portal.models import Application, Status, utcnow
+from portal.models import Application, DocumentKind, InformationRequest, Status, utcnow
 from portal.notify import history
 from portal.presence import links as presence_links
 from portal.security import form_page
@@ -120,6 +125,7 @@ def task_list(application: Application) -> Any:
 
 
 @apply.route("/application/questions/<name>", methods=["GET", "POST"])
+@holds_answers
 @form_page
 @draft_view
 def question(application: Application, name: str) -> Any:
@@ -135,7 +141,8 @@ def question(application: Application, name: str) -> Any:
     if name == "family_members":
         return _family_members(application)
     step = steps.step(name)
-    form = step.form(data=answers.get(name))
+    held = _held_answers()
+    form = step.form(formdata=held) if held else step.form(data=answers.get(name))
     if form.validate_on_submit():
         saved = services.save_step(application, name, services.answers_from_form(form))
         return _after_save(saved, name)
@@ -146,6 +153,18 @@ def question(application: Application, name: str) -> Any:
         section=summary.section_title(step.section),
         back_url=_back_url(application, name),
     )
+
+
+def _held_answers() -> MultiDict[str, str] | None:
+    """What this person typed here before a time-out signed them out, put back once (never saved
+    until they press the button again with a fresh token)."""
+    if request.method != "GET":
+        return None
+    held = held_forms.take_held_form(current_user.id)
+    if held is None:
+        return None
+    flash(_("We put back what you typed before you were signed out. Check it, then save it."))
+    return MultiDict(held)
 
 
 def _after_save(answers: dict[str, Any], name: str) -> Any:
@@ -307,36 +326,72 @@ def new_presence_link(application: Application | None) -> Any:
 
 
 @apply.route("/application/more-information", methods=["GET", "POST"])
+@holds_answers
 @form_page
 @applicant_view
 def more_information(application: Application | None) -> Any:
-    """The answer to a caseworker's request, which puts the application back in the queue."""
-    if application is None or application.status_enum is not Status.MORE_INFORMATION:
-        return redirect(url_for("apply.overview"))
-    request_ = casework.open_request(application)
-    if request_ is None:
+    """The answer to a caseworker's request (words, files or both), which puts the application
+    back in the queue."""
+    request_ = open_request_of(application)
+    if application is None or request_ is None:
         return redirect(url_for("apply.status"))
-    form = InformationAnswerForm()
+    held = _held_answers()
+    form = InformationAnswerForm(formdata=held) if held else InformationAnswerForm()
     if form.validate_on_submit():
         try:
-            casework.answer_request(application, current_user, form.answer.data)
-        except (lifecycle.NotNow, casework.DecisionRefused):
-            # Withdrawn or decided meanwhile: the status page says what is true now.
+            information.answer(application, request_, current_user, form.answer.data or "")
+        except information.NothingToSend:
+            form.answer.errors = [_("Write an answer, or add a file, before you send it.")]
+        except (lifecycle.NotNow, document_services.Refused):
+            # Withdrawn, decided or answered meanwhile: the status page says what is true now.
             return redirect(url_for("apply.status"))
-        flash(
-            _(
-                "Thank you. Your answer is sent, and a caseworker will check your application again."
-            ),
-            "success",
-        )
-        return redirect(url_for("apply.status"))
+        else:
+            flash(
+                _(
+                    "Thank you. Your answer is sent, and a caseworker will check your application again."
+                ),
+                "success",
+            )
+            return redirect(url_for("apply.status"))
+    return render_more_information(application, request_, form, None)
+
+
+def open_request_of(application: Application | None) -> InformationRequest | None:
+    """The request an applicant may answer now, if their application is waiting on one."""
+    if application is None or application.status_enum is not Status.MORE_INFORMATION:
+        return None
+    return casework.open_request(application)
+
+
+def render_more_information(
+    application: Application,
+    request_: InformationRequest,
+    answer_form: InformationAnswerForm,
+    file_form: RequestFileForm | None,
+) -> Any:
+    """The request, the files added to the answer so far, a file form and the answer's words."""
+    if file_form is None:
+        file_form = RequestFileForm(formdata=None)
+    kinds = information.kinds_for(request_)
+    file_form.kind.choices = [(kind.value, document_kind_title(kind.value)) for kind in kinds]
+    files = document_services.files_of_request(request_)
+    status = 400 if answer_form.errors or file_form.errors else 200
     return render_template(
         "apply/more_information.html",
-        form=form,
+        form=answer_form,
+        file_form=file_form,
+        one_kind=kinds[0].value if len(kinds) == 1 else None,
+        files=files,
+        may_add=len(files) < document_services.REQUEST_MAX_FILES,
+        remove_form=ConfirmForm(formdata=None),
         application=application,
         request=request_,
         topics=decisions.INFORMATION_TOPICS,
-    )
+    ), status
+
+
+def document_kind_title(kind: str) -> str:
+    return str(DOCUMENT_TITLES[DocumentKind(kind)])
 
 
 @apply.route("/application/withdraw", methods=["GET", "POST"])

@@ -12,11 +12,16 @@ from portal.extensions import db
 from portal.models import Application, ApplicationWindow, Status, User
 
 
+class WindowChangeRefused(Exception):
+    """The change would break a rule of windows; the message says which, for the admin."""
+
+
 def open_window(now: datetime) -> ApplicationWindow | None:
-    """The window that accepts applications now: opened, not closed, with places left."""
+    """The window that accepts applications now: opened, not closed, not paused, places left."""
     return db.session.scalar(
         select(ApplicationWindow)
         .where(
+            ApplicationWindow.paused_at.is_(None),
             ApplicationWindow.opens_at <= now,
             ApplicationWindow.closes_at > now,
             ApplicationWindow.places_taken < ApplicationWindow.places,
@@ -27,10 +32,10 @@ def open_window(now: datetime) -> ApplicationWindow | None:
 
 
 def next_window(now: datetime) -> ApplicationWindow | None:
-    """The next window to open, if one is planned."""
+    """The next window to open, if one is planned (a paused one may not open, so is not named)."""
     return db.session.scalar(
         select(ApplicationWindow)
-        .where(ApplicationWindow.opens_at > now)
+        .where(ApplicationWindow.opens_at > now, ApplicationWindow.paused_at.is_(None))
         .order_by(ApplicationWindow.opens_at)
         .limit(1)
     )
@@ -43,6 +48,7 @@ def take_place(window: ApplicationWindow, now: datetime) -> bool:
         update(ApplicationWindow)
         .where(
             ApplicationWindow.id == window.id,
+            ApplicationWindow.paused_at.is_(None),
             ApplicationWindow.places_taken < ApplicationWindow.places,
             ApplicationWindow.opens_at <= now,
             ApplicationWindow.closes_at > now,
@@ -68,6 +74,101 @@ def create_window(
     audit.record("window_created", subject_type="window", subject_id=window.id, places=places)
     db.session.commit()
     return window
+
+
+def close_now(window: ApplicationWindow, admin: User, now: datetime) -> None:
+    """End an open window at once: submissions after this wait for the next window."""
+    if window.opens_at > now:
+        raise WindowChangeRefused(
+            "This window has not opened yet, so it cannot be closed. Pause it instead."
+        )
+    was_closing_at = window.closes_at.isoformat()
+    _conditional_change(
+        window,
+        (ApplicationWindow.closes_at > now,),
+        {"closes_at": now},
+        "This window is already closed.",
+    )
+    audit.record(
+        "window_closed",
+        actor_id=admin.id,
+        subject_type="window",
+        subject_id=window.id,
+        was_closing_at=was_closing_at,
+    )
+    db.session.commit()
+
+
+def change_window(
+    window: ApplicationWindow, admin: User, closes_at: datetime, places: int, now: datetime
+) -> None:
+    """A new closing time or number of places; never fewer places than are taken (a conditional
+    update, so a submission taking a place at the same moment cannot slip under it)."""
+    if closes_at <= window.opens_at:
+        raise WindowChangeRefused("The window must close after it opens.")
+    if closes_at <= now and closes_at != window.closes_at:
+        raise WindowChangeRefused(
+            "The closing time must be in the future. To end the window now, close it."
+        )
+    before = {"closes_at": window.closes_at.isoformat(), "places": window.places}
+    _conditional_change(
+        window,
+        (ApplicationWindow.places_taken <= places,),
+        {"closes_at": closes_at, "places": places},
+        f"{window.places_taken} places are already taken: the window cannot have fewer.",
+    )
+    audit.record(
+        "window_changed",
+        actor_id=admin.id,
+        subject_type="window",
+        subject_id=window.id,
+        before=before,
+        after={"closes_at": closes_at.isoformat(), "places": places},
+    )
+    db.session.commit()
+
+
+def pause(window: ApplicationWindow, admin: User, now: datetime) -> None:
+    """Stop submissions until the window is resumed; drafts are kept and told no window is open."""
+    _conditional_change(
+        window,
+        (ApplicationWindow.paused_at.is_(None),),
+        {"paused_at": now},
+        "This window is already paused.",
+    )
+    audit.record("window_paused", actor_id=admin.id, subject_type="window", subject_id=window.id)
+    db.session.commit()
+
+
+def resume(window: ApplicationWindow, admin: User, now: datetime) -> None:
+    """Take submissions again. People with a finished draft are told once more when it is open,
+    as those who finished during the pause were waiting for it."""
+    _conditional_change(
+        window,
+        (ApplicationWindow.paused_at.is_not(None),),
+        {"paused_at": None, "opening_notified_at": None},
+        "This window is not paused.",
+    )
+    audit.record("window_resumed", actor_id=admin.id, subject_type="window", subject_id=window.id)
+    db.session.commit()
+
+
+def _conditional_change(
+    window: ApplicationWindow,
+    conditions: tuple[object, ...],
+    values: dict[str, object],
+    refusal: str,
+) -> None:
+    result = db.session.execute(
+        update(ApplicationWindow)
+        .where(ApplicationWindow.id == window.id, *conditions)  # type: ignore[arg-type]
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise WindowChangeRefused(refusal)
+    db.session.refresh(window)
 
 
 def announce_open_windows(now: datetime) -> int:

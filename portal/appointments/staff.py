@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from portal import audit
 from portal.apply import lifecycle
-from portal.appointments import booking, centres
+from portal.appointments import attendance, booking, centres
 from portal.appointments.staff_forms import CentreAdminForm, SlotPatternForm
 from portal.auth.access import staff_required
 from portal.auth.forms import ConfirmForm
@@ -155,6 +155,8 @@ def day_list(centre_id: str) -> Any:
         next_day=day + timedelta(days=1),
         action_form=ConfirmForm(formdata=None),
         no_shows={a.id: booking.no_shows(a.application) for a in listed},
+        marks={a.id: attendance.available_marks(a, current_user, utcnow()) for a in listed},
+        starts={a.id: a.slot.starts_at for a in listed},
     )
 
 
@@ -167,26 +169,50 @@ def _back_to_day(appointment: Appointment) -> Any:
 @staff_centres.route("/appointments/<appointment_id>/attended", methods=["POST"])
 @staff_required(*CASEWORK)
 def attended(appointment_id: str) -> Any:
-    return _mark(appointment_id, enrolled=True)
+    return _mark(appointment_id, attendance.Mark.ENROLLED)
 
 
 @staff_centres.route("/appointments/<appointment_id>/no-show", methods=["POST"])
 @staff_required(*CASEWORK)
 def no_show(appointment_id: str) -> Any:
-    return _mark(appointment_id, enrolled=False)
+    return _mark(appointment_id, attendance.Mark.NO_SHOW)
 
 
-def _mark(appointment_id: str, *, enrolled: bool) -> Any:
+def _mark(appointment_id: str, mark: attendance.Mark) -> Any:
     appointment = object_or_404(Appointment, appointment_id)
     if ConfirmForm().validate_on_submit():
         try:
-            centres.record_outcome(appointment, current_user, utcnow(), enrolled=enrolled)
-        except lifecycle.NotNow as refused:
-            flash(str(refused))
+            attendance.record(appointment, current_user, utcnow(), mark)
+        except (attendance.AttendanceRefused, lifecycle.NotNow) as refused:
+            flash(f"{appointment.application.reference}: {refused}", "important")
         except booking.BookingRefused:
             db.session.rollback()
             flash("This appointment was already marked.")
         else:
-            outcome = "biometrics enrolled" if enrolled else "recorded as not attended"
+            outcome = (
+                "biometrics enrolled"
+                if mark is attendance.Mark.ENROLLED
+                else "recorded as not attended"
+            )
+            flash(f"{appointment.application.reference}: {outcome}.", "success")
+    return _back_to_day(appointment)
+
+
+@staff_centres.route("/appointments/<appointment_id>/correct", methods=["POST"])
+@staff_required(*CASEWORK)
+def correct_mark(appointment_id: str) -> Any:
+    """Put right a mistaken mark: the same day, by staff of the role that made it; audited."""
+    appointment = object_or_404(Appointment, appointment_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            becomes = attendance.correct(appointment, current_user, utcnow())
+        except attendance.AttendanceRefused as refused:
+            flash(f"{appointment.application.reference}: {refused}", "important")
+        else:
+            outcome = (
+                "corrected to biometrics enrolled"
+                if becomes.value == "attended"
+                else "corrected to did not come"
+            )
             flash(f"{appointment.application.reference}: {outcome}.", "success")
     return _back_to_day(appointment)

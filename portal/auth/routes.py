@@ -30,7 +30,7 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy.orm import joinedload
 
 from portal import audit, i18n
-from portal.auth import services, sessions, tokens, totp
+from portal.auth import held_forms, services, sessions, tokens, totp
 from portal.auth.access import second_factor_redirect, signed_in_required
 from portal.auth.forms import (
     ConfirmForm,
@@ -323,6 +323,7 @@ def load_user(session_id: str) -> User | None:
             )
             db.session.commit()
             g.session_timed_out = True
+            g.timed_out_user_id = row.user_id
         return None
     user = row.user
     if not user.active:
@@ -350,7 +351,25 @@ def unauthorized() -> Any:
             ),
             "important",
         )
+    timed_out_user_id = g.get("timed_out_user_id")
+    # After a time-out, back to the page the person was on, whatever they sent.
     target = request.full_path if request.method == "GET" else None
+    if timed_out_user_id is not None:
+        target = target or request.path
+    # Not for a refused security token: such a request writes nothing, whatever it carries.
+    if (
+        timed_out_user_id is not None
+        and not csrf_failed()
+        and held_forms.hold_posted_form(timed_out_user_id)
+    ):
+        flash(
+            _(
+                "What you typed on this page is kept for you. After you sign in, check it "
+                "and save it again."
+            ),
+            "important",
+        )
+        target = request.path
     return redirect(
         url_for("auth.sign_in", next=_safe_next(target.rstrip("?") if target else None))
     )

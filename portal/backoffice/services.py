@@ -45,7 +45,6 @@ from portal.models import (
     utcnow,
 )
 from portal.notify.applicants import tell_applicant
-from portal.queue import outbox
 from portal.queue.backends import Claim, checking_queue
 from portal.returns import services as returns
 from portal.returns.matching import normalise_document_number
@@ -435,27 +434,6 @@ def open_request(application: Application) -> InformationRequest | None:
         )
         .order_by(InformationRequest.requested_at.desc())
     )
-
-
-def answer_request(application: Application, applicant: User, answer: str) -> None:
-    """The applicant's answer sends the application back to the checking queue, in one
-    transaction with the answer and the queue message."""
-    try:
-        lifecycle.permit(application, lifecycle.Action.ANSWER_REQUEST)
-        request = open_request(application)
-        if request is None:
-            raise DecisionRefused("There is no open request.")
-        now = utcnow()
-        request.answer = answer.strip()
-        request.answered_at = now
-        lifecycle.transition(
-            application, Status.SUBMITTED, actor_id=applicant.id, reason="information provided"
-        )
-        outbox.enqueue(application, outbox.INFORMATION_PROVIDED, now)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
 
 
 def requests_of(application: Application) -> list[InformationRequest]:

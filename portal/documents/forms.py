@@ -25,3 +25,14 @@ class IdentityUploadForm(UploadForm):
         list(PART_NAMES.items()),
         _l("Select which part of the document this is"),
     )
+
+
+class RequestFileForm(UploadForm):
+    """A file sent with an answer to a request for more information, and what it shows (the
+    choices are the kinds the request asked for, set by the view)."""
+
+    kind = radio_field(
+        _l("What does this file show?"),
+        [],
+        _l("Select what the file shows"),
+    )

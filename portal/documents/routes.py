@@ -27,10 +27,17 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import audit
-from portal.apply.routes import applicant_view, draft_view
+from portal.apply import information
+from portal.apply.forms import InformationAnswerForm
+from portal.apply.routes import (
+    applicant_view,
+    draft_view,
+    open_request_of,
+    render_more_information,
+)
 from portal.auth.forms import ConfirmForm
 from portal.documents import content, rules, services
-from portal.documents.forms import IdentityUploadForm, UploadForm
+from portal.documents.forms import IdentityUploadForm, RequestFileForm, UploadForm
 from portal.extensions import db
 from portal.metrics import UPLOAD_REJECTIONS
 from portal.models import Application, Document, DocumentKind, Role, ScanResult
@@ -132,6 +139,58 @@ def add(application: Application, kind: str) -> Any:
         hint=content.HINTS[document_kind],
         replace=replace,
     )
+
+
+@documents.route("/application/more-information/files", methods=["POST"])
+@form_page
+@applicant_view
+def request_file(application: Application | None) -> Any:
+    """A file for the answer to an open request: the only way a file reaches a sent application."""
+    request_ = open_request_of(application)
+    if application is None or request_ is None:
+        return redirect(url_for("apply.status"))
+    form = RequestFileForm()
+    form.kind.choices = [(kind.value, kind.value) for kind in information.kinds_for(request_)]
+    if form.validate_on_submit():
+        upload = form.file.data
+        name = upload.filename or ""
+        try:
+            document = information.add_file(
+                application,
+                request_,
+                current_user,
+                DocumentKind(form.kind.data),
+                name,
+                upload.stream,
+            )
+        except services.Refused as refused:
+            UPLOAD_REJECTIONS.labels(refused.reason).inc()
+            if refused.reason in ("request_closed", "wrong_kind"):
+                return redirect(url_for("apply.status"))
+            form.file.errors.append(_refusal(refused, name))
+        else:
+            flash(_("%(name)s is uploaded.", name=document.original_name), "success")
+            return redirect(url_for("apply.more_information"))
+    return render_more_information(
+        application, request_, InformationAnswerForm(formdata=None), form
+    )
+
+
+@documents.route("/application/more-information/files/<document_id>/remove", methods=["POST"])
+@applicant_view
+def remove_request_file(application: Application | None, document_id: str) -> Any:
+    request_ = open_request_of(application)
+    document = services.find_in_request(request_, document_id) if request_ else None
+    if application is None or request_ is None or document is None:
+        return _refuse(document_id)
+    if ConfirmForm().validate_on_submit():
+        name = document.original_name
+        try:
+            services.remove_from_request(application, request_, document)
+        except services.Refused:
+            return redirect(url_for("apply.status"))
+        flash(_("%(name)s is removed.", name=name), "success")
+    return redirect(url_for("apply.more_information"))
 
 
 def _refusal(refused: services.Refused, name: str) -> str:

@@ -25,7 +25,19 @@ from portal.documents.crypto import parse_key
 from portal.documents.scanning import NoScanner, Scanner, ScannerUnavailable, scanner_for
 from portal.documents.storage import LocalStorage, S3Storage, Storage, StorageError, new_key
 from portal.extensions import db
-from portal.models import Application, Document, DocumentKind, ScanResult, Status, User, utcnow
+from portal.models import (
+    Application,
+    Document,
+    DocumentKind,
+    InformationRequest,
+    ScanResult,
+    Status,
+    User,
+    utcnow,
+)
+
+# Files that one answer to a request for more information may carry.
+REQUEST_MAX_FILES = 6
 
 logger = logging.getLogger(__name__)
 
@@ -131,14 +143,22 @@ def find(application: Application, document_id: str) -> Document | None:
 
 
 def upload(
-    application: Application, uploader: User, item: Upload, replace: Document | None = None
+    application: Application,
+    uploader: User,
+    item: Upload,
+    replace: Document | None = None,
+    *,
+    request: InformationRequest | None = None,
 ) -> Document:
-    """Keep one file, or raise Refused and keep nothing of it."""
+    """Keep one file, or raise Refused and keep nothing of it.
+
+    On a draft the file joins the application's documents; on a sent application only an open
+    request for more information takes files (`request`), through the same scan, cleaning and
+    storage, and they count against that request's own limits.
+    """
     settings = current_app.config["PORTAL"]
-    existing = documents_of(application)
-    kept = [d for d in existing if replace is None or d.id != replace.id]
-    if not rules.may_add(application.answers, item.kind, counts(kept)):
-        raise Refused("too_many_files", count=rules.rule(item.kind).max_files)
+    kept = _kept(application, replace, request)
+    _check_room(application, item.kind, kept, request)
 
     try:
         verdict = scanner().scan(item.stream)
@@ -182,13 +202,15 @@ def upload(
         uploaded_by_id=uploader.id,
         uploaded_by_role=uploader.role,
         scan_result=(ScanResult.CLEAN if verdict.scanned else ScanResult.NOT_SCANNED).value,
+        information_request_id=request.id if request is not None else None,
     )
     stored = _store(document, cleaned)
     try:
-        _lock_draft(application)
-        now_kept = [d for d in documents_of(application) if replace is None or d.id != replace.id]
-        if not rules.may_add(application.answers, item.kind, counts(now_kept)):
-            raise Refused("too_many_files", count=rules.rule(item.kind).max_files)
+        if request is None:
+            _lock_draft(application)
+        else:
+            lock_open_request(application, request)
+        _check_room(application, item.kind, _kept(application, replace, request), request)
         if replace is not None:
             db.session.delete(replace)
         db.session.add(document)
@@ -200,6 +222,7 @@ def upload(
             kind=document.kind,
             sha256=document.sha256,
             replaced=str(replace.id) if replace is not None else None,
+            information_request=str(request.id) if request is not None else None,
         )
         db.session.commit()
     except BaseException:
@@ -209,6 +232,98 @@ def upload(
     if replace is not None:
         _delete_objects(_keys_of(replace))
     return document
+
+
+def _kept(
+    application: Application, replace: Document | None, request: InformationRequest | None
+) -> list[Document]:
+    """The files an upload is counted with: the draft's own, or those of the one request."""
+    if request is None:
+        return [d for d in documents_of(application) if replace is None or d.id != replace.id]
+    return files_of_request(request)
+
+
+def _check_room(
+    application: Application,
+    kind: DocumentKind,
+    kept: list[Document],
+    request: InformationRequest | None,
+) -> None:
+    if request is None:
+        if not rules.may_add(application.answers, kind, counts(kept)):
+            raise Refused("too_many_files", count=rules.rule(kind).max_files)
+    elif len(kept) >= REQUEST_MAX_FILES:
+        raise Refused("too_many_files", count=REQUEST_MAX_FILES)
+
+
+def files_of_request(request: InformationRequest) -> list[Document]:
+    return list(
+        db.session.scalars(
+            select(Document)
+            .where(Document.information_request_id == request.id)
+            .order_by(Document.created_at)
+        )
+    )
+
+
+def lock_open_request(application: Application, request: InformationRequest) -> None:
+    """Serialise the files and the answer of one request, and refuse once it is answered (or the
+    application has moved on): after that, nothing more reaches a sent application.
+
+    The conditional updates take the row locks (the write lock on SQLite), so an upload and the
+    answer cannot cross: a file either makes it into the answer or is refused.
+    """
+    moved = db.session.execute(
+        update(Application)
+        .where(
+            Application.id == application.id,
+            Application.status == Status.MORE_INFORMATION.value,
+        )
+        .values(updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    still_open = db.session.execute(
+        update(InformationRequest)
+        .where(
+            InformationRequest.id == request.id,
+            InformationRequest.application_id == application.id,
+            InformationRequest.answered_at.is_(None),
+        )
+        .values(answered_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1 or still_open.rowcount != 1:
+        raise Refused("request_closed")
+
+
+def find_in_request(request: InformationRequest, document_id: str) -> Document | None:
+    """A file of this request, or None: an id from the URL never reaches another's file."""
+    try:
+        wanted = uuid.UUID(document_id)
+    except ValueError:
+        return None
+    return db.session.scalar(
+        select(Document).where(Document.id == wanted, Document.information_request_id == request.id)
+    )
+
+
+def remove_from_request(
+    application: Application, request: InformationRequest, document: Document
+) -> None:
+    """Take a file back out of an answer that is not sent yet."""
+    lock_open_request(application, request)
+    keys = _keys_of(document)
+    audit.record(
+        "document_removed",
+        subject_type="application",
+        subject_id=application.id,
+        document_id=str(document.id),
+        kind=document.kind,
+        information_request=str(request.id),
+    )
+    db.session.delete(document)
+    db.session.commit()
+    _delete_objects(keys)
 
 
 def _store(document: Document, cleaned: validation.Cleaned) -> list[str]:

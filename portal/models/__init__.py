@@ -28,6 +28,7 @@ from portal.models.casework import (
     UnreadableQueueMessage,
 )
 from portal.models.document import Document, DocumentKind, ScanResult
+from portal.models.held_form import HeldForm
 from portal.models.notification import MessageStatus, Notification, NotificationAttempt
 from portal.models.support import Assistance, ConsentMethod, EndReason, Organisation
 from portal.models.user import (
@@ -60,6 +61,7 @@ __all__ = [
     "DocumentKind",
     "EndReason",
     "FamilyGroup",
+    "HeldForm",
     "InformationRequest",
     "MessageStatus",
     "Notification",

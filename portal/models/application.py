@@ -52,9 +52,15 @@ class ApplicationWindow(HasId, HasCreatedAt, Base):
     places: Mapped[int]
     places_taken: Mapped[int] = mapped_column(default=0)
     opening_notified_at: Mapped[datetime | None]
+    # Set while an admin has paused the window (to check parity, say): it takes no submissions.
+    paused_at: Mapped[datetime | None]
 
     def is_open(self, now: datetime) -> bool:
-        return self.opens_at <= now < self.closes_at and self.places_taken < self.places
+        return (
+            self.paused_at is None
+            and self.opens_at <= now < self.closes_at
+            and self.places_taken < self.places
+        )
 
 
 class FamilyGroup(HasId, HasCreatedAt, Base):

@@ -66,6 +66,11 @@ class Document(HasId, HasCreatedAt, Base):
     # A `scan-documents` run holds the file until then: a second run at the same time skips it,
     # and a run that died lets it go when this passes.
     scan_claimed_until: Mapped[datetime | None]
+    # Set for a file sent in answer to a caseworker's request for more information: the only way
+    # a file reaches an application once it is sent.
+    information_request_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("information_requests.id"), index=True
+    )
 
     @property
     def kind_enum(self) -> DocumentKind:

@@ -22,7 +22,7 @@ from portal.models import (
     utcnow,
 )
 from tests.apply_helpers import answer_eligibility, send_application
-from tests.appointment_helpers import application_of, invite, make_centre, make_slot
+from tests.appointment_helpers import application_of, invite, make_centre, make_slot, move_slot
 from tests.helpers import check_page, csrf_token, sent_messages, submit
 from tests.integration.test_appointments import OVERVIEW, book, staff, status_of
 from tests.integration.test_backoffice import (
@@ -227,14 +227,16 @@ def db_reference(app) -> str:
 
 def _miss(app, desk, centre, day) -> None:
     with app.app_context():
-        appointment_id = db.session.scalar(
-            select(Appointment.id).where(Appointment.status == "booked")
-        )
+        appointment = db.session.scalar(select(Appointment).where(Appointment.status == "booked"))
+        appointment_id, slot_id = appointment.id, appointment.slot_id
     page = desk.get(f"/en/casework/centres/{centre}/day?date={day.date().isoformat()}")
+    # "Did not come" only once the appointment has ended; the slot is put back afterwards.
+    move_slot(app, slot_id, utcnow() - timedelta(hours=1))
     response = desk.post(
         f"/en/casework/centres/appointments/{appointment_id}/no-show",
         data={"csrf_token": csrf_token(page.text)},
     )
+    move_slot(app, slot_id, day)
     assert response.status_code == 302
 
 

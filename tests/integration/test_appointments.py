@@ -16,7 +16,7 @@ from portal.appointments import centres
 from portal.extensions import db
 from portal.models import Application, Appointment, AuditEvent, Role, Slot, Status, utcnow
 from tests.apply_helpers import send_application, send_family_member
-from tests.appointment_helpers import application_of, invite, make_centre, make_slot
+from tests.appointment_helpers import application_of, invite, make_centre, make_slot, move_slot
 from tests.helpers import csrf_token, make_user, sent_messages, sign_in_staff, submit
 
 OVERVIEW = "/en/application/appointment"
@@ -234,7 +234,9 @@ def test_the_centre_marks_attended_and_no_show_and_a_second_no_show_ends_booking
     client = invited["client"]
     book(client, invited["centre"], invited["second"], invited["day"])
     desk = staff(app)
-    day = invited["day"].astimezone(PARIS).date()
+    ended = utcnow() - timedelta(hours=1)
+    move_slot(app, invited["second"], ended)
+    day = ended.astimezone(PARIS).date()
     day_list = desk.get(f"/en/casework/centres/{invited['centre']}/day?date={day.isoformat()}")
     assert day_list.status_code == 200 and "Amina" in day_list.text
 
@@ -249,7 +251,9 @@ def test_the_centre_marks_attended_and_no_show_and_a_second_no_show_ends_booking
     assert status_of(app) == Status.INVITED_TO_BIOMETRICS.value
     assert "You missed an appointment. You can book one more." in client.get(OVERVIEW).text
 
+    move_slot(app, invited["second"], invited["day"] + timedelta(minutes=20))
     book(client, invited["centre"], invited["second"], invited["day"])
+    move_slot(app, invited["second"], ended)
     with app.app_context():
         second = db.session.scalar(select(Appointment).where(Appointment.status == "booked")).id
     desk.post(
@@ -265,6 +269,7 @@ def test_the_centre_marks_attended_and_no_show_and_a_second_no_show_ends_booking
 
 def test_attended_moves_the_application_to_biometrics_enrolled(app, invited):
     book(invited["client"], invited["centre"], invited["second"], invited["day"])
+    move_slot(app, invited["second"], utcnow() - timedelta(minutes=5))
     desk = staff(app)
     with app.app_context():
         appointment_id = db.session.scalar(select(Appointment.id))

@@ -180,7 +180,7 @@ def test_asking_for_more_information_and_the_answer_sends_it_back_to_the_queue(a
     assert 'lang="en"' in answer_page.text, "the caseworker's English note is marked as English"
 
     empty = submit(applicant, "/ar/application/more-information", {"answer": "  "})
-    assert empty.status_code == 200 and "govuk-error-summary" in empty.text
+    assert empty.status_code == 400 and "govuk-error-summary" in empty.text
     sent = submit(applicant, "/ar/application/more-information", {"answer": "صورة جديدة غداً"})
     assert sent.status_code == 302
     assert the_application(app).status == Status.SUBMITTED.value

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from portal.apply import lifecycle, references
+from portal.apply import information, lifecycle, references
 from portal.appointments import booking, centres
 from portal.backoffice import services
 from portal.backoffice.decisions import Decision, FinalDecision
@@ -154,8 +154,8 @@ ACTIONS: dict[str, Callable[[Scene], Any]] = {
     "record did not come": lambda s: centres.record_outcome(
         s.appointment, s.worker, utcnow(), enrolled=False
     ),
-    "answer the information request": lambda s: services.answer_request(
-        s.application, s.applicant, "Here is my answer"
+    "answer the information request": lambda s: information.answer(
+        s.application, services.open_request(s.application), s.applicant, "Here is my answer"
     ),
 }
 

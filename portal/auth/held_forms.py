@@ -1,0 +1,80 @@
+"""What someone typed on a page whose form arrived after their session had timed out.
+
+The answers are kept against the account that the expired session named, for a short time, and
+put back into the same page after that person signs in again; nobody else's sign-in finds them.
+They are never saved from here: the person checks them and presses the page's button again, with
+a fresh security token.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from flask import current_app, request
+from sqlalchemy import delete, select
+
+from portal.extensions import db
+from portal.models import HeldForm, utcnow
+
+# Long enough to sign in again (and reset a forgotten password); short enough not to linger.
+LIFETIME = timedelta(hours=2)
+# Never kept: the old security token and the submission key belong to the page that was sent.
+NOT_KEPT = frozenset({"csrf_token", "submission_key"})
+MAX_FIELDS = 200
+MAX_VALUE = 5000
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def holds_answers(view: View) -> View:
+    """Mark a form page whose answers are kept over a timed-out sign-in."""
+    view.holds_answers = True  # type: ignore[attr-defined]
+    return view
+
+
+def page_key() -> str:
+    """The page, whatever the language it was in: its endpoint and its arguments but the locale."""
+    arguments = sorted((k, str(v)) for k, v in (request.view_args or {}).items() if k != "locale")
+    return (request.endpoint or "") + "".join(f"/{k}={v}" for k, v in arguments)[:150]
+
+
+def hold_posted_form(user_id: uuid.UUID, now: datetime | None = None) -> bool:
+    """Keep this request's posted fields for the account, if the page keeps answers."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if request.method != "POST" or not getattr(view, "holds_answers", False):
+        return False
+    now = now or utcnow()
+    fields = [
+        [name, value[:MAX_VALUE]]
+        for name, value in request.form.items(multi=True)
+        if name not in NOT_KEPT
+    ][:MAX_FIELDS]
+    page = page_key()
+    db.session.execute(
+        delete(HeldForm).where(
+            (HeldForm.expires_at <= now) | ((HeldForm.user_id == user_id) & (HeldForm.page == page))
+        )
+    )
+    db.session.add(HeldForm(user_id=user_id, page=page, fields=fields, expires_at=now + LIFETIME))
+    db.session.commit()
+    return True
+
+
+def take_held_form(user_id: uuid.UUID, now: datetime | None = None) -> list[tuple[str, str]] | None:
+    """The answers held for this account on this page (then forgotten), or None."""
+    now = now or utcnow()
+    held = db.session.scalar(
+        select(HeldForm)
+        .where(HeldForm.user_id == user_id, HeldForm.page == page_key(), HeldForm.expires_at > now)
+        .order_by(HeldForm.created_at.desc())
+        .limit(1)
+    )
+    if held is None:
+        return None
+    fields = [(name, value) for name, value in held.fields]
+    db.session.delete(held)
+    db.session.commit()
+    return fields
