@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from portal import audit
-from portal.appointments import booking, messages
+from portal.appointments import access, booking, messages
 from portal.appointments.slots import WeeklyPattern, generate
 from portal.extensions import db
 from portal.models import (
@@ -151,7 +151,7 @@ def seed_demo_centres() -> list[Centre]:
                 address=address,
                 city=city,
                 opening_hours="Monday to Friday, 9am to 5pm",
-                accessibility="Step-free entrance and a lift. Tell the staff if you need help.",
+                accessibility=access.store(["step_free", "lift", "staff_help"]),
             )
             db.session.add(centre)
         centres.append(centre)

@@ -338,13 +338,15 @@ def unauthorized() -> Any:
     if request.endpoint == "auth.keep_alive":
         return Response(status=401)
     if g.get("session_timed_out"):
+        minutes = current_app.config["PORTAL"].SESSION_IDLE_MINUTES
         flash(
             ngettext(
                 "You were signed out because you did nothing for %(num)s minute. "
                 "Sign in again to continue. Your saved answers are kept.",
                 "You were signed out because you did nothing for %(num)s minutes. "
                 "Sign in again to continue. Your saved answers are kept.",
-                current_app.config["PORTAL"].SESSION_IDLE_MINUTES,
+                minutes,
+                num=i18n.number(minutes),
             ),
             "important",
         )
