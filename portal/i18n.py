@@ -7,11 +7,13 @@ that emails and SMS reach a signed-in user in the language they chose).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from babel import Locale, localedata
+from babel.lists import format_list
 from babel.numbers import format_decimal, format_percent
 from flask import Flask, abort, g, request, session, url_for
 from flask_babel import format_date, format_datetime, format_time, get_locale
@@ -154,6 +156,22 @@ def isolate(value: object, direction: str | None = None, css_class: str | None =
     return Markup("<bdi{}>{}</bdi>").format(attributes, text)
 
 
+FIRST_STRONG_ISOLATE = "\u2068"
+POP_DIRECTIONAL_ISOLATE = "\u2069"
+
+
+def isolate_text(value: object) -> str:
+    """User data inside plain translated text (a hint, an error message), where `<bdi>` cannot
+    go: between FSI and PDI, so that a Latin name keeps its order inside a right-to-left sentence."""
+    return f"{FIRST_STRONG_ISOLATE}{value}{POP_DIRECTIONAL_ISOLATE}"
+
+
+def list_of(items: Iterable[object]) -> str:
+    """Items joined as the reader's language joins them (CLDR's list patterns): "A, B and C",
+    "A و B"."""
+    return format_list([str(item) for item in items], locale=current_locale())
+
+
 LATIN = "0123456789"
 PERSIAN = "۰۱۲۳۴۵۶۷۸۹"
 ARABIC_INDIC = "٠١٢٣٤٥٦٧٨٩"
@@ -228,6 +246,8 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(date, "dateformat")
     app.add_template_filter(time_of_day, "timeformat")
     app.add_template_filter(number, "numberformat")
+    app.add_template_filter(isolate_text, "isolated")
+    app.add_template_filter(list_of)
     app.add_template_global(percent_pattern)
 
     @app.url_value_preprocessor

@@ -11,6 +11,7 @@ import pytest
 from flask_babel import force_locale
 from sqlalchemy import select, update
 
+from portal.apply.summary import step_rows
 from portal.appointments.access import ACCESS_FACTS, CentreAccess, centre_access
 from portal.config import LOCALES
 from portal.extensions import db
@@ -146,3 +147,65 @@ def test_upload_progress_is_one_translated_sentence_filled_in_the_locales_digits
     assert f'data-digits="{digits}"' in page
     progress = page.split('data-progress="')[1].split('"')[0]
     assert "{n}" in progress and progress != "{n}"
+
+
+def test_a_sent_applications_pages_keep_one_digit_policy_and_isolate_latin(app, client):
+    """The pages with the most dates, numbers and English words in them: status (sent on, the
+    reference), the copy of the answers, and the documents (sizes, pages, file names)."""
+    send_application(client, app)
+    for locale in LOCALES:
+        for path in ("/application/status", "/application/copy", "/application/sent"):
+            response = client.get(f"/{locale}{path}", follow_redirects=True)
+            assert response.status_code == 200, (locale, path)
+            assert not mixed_digits(response.text, locale), (
+                locale,
+                path,
+                mixed_digits(response.text, locale),
+            )
+            assert not latin_not_isolated(response.text, locale), (
+                locale,
+                path,
+                latin_not_isolated(response.text, locale),
+            )
+
+
+def test_a_drafts_pages_keep_one_digit_policy_and_isolate_latin(app, client):
+    start_application(client, app)
+    for locale in LOCALES:
+        for path in (
+            "/application/tasks",
+            "/application/documents",
+            "/application/questions/names",
+        ):
+            response = client.get(f"/{locale}{path}", follow_redirects=True)
+            assert response.status_code == 200, (locale, path)
+            assert not mixed_digits(response.text, locale), (
+                locale,
+                path,
+                mixed_digits(response.text, locale),
+            )
+            assert not latin_not_isolated(response.text, locale), (
+                locale,
+                path,
+                latin_not_isolated(response.text, locale),
+            )
+
+
+def test_a_family_member_is_described_in_one_translated_pattern_with_the_name_isolated(app):
+    member = {"full_name": "Sara Kareem", "relationship": "child", "date_of_birth": "2015-02-01"}
+    answers = {"family_members": {"members": [member]}}
+    rows = {}
+    for locale in ("ar", "ps"):
+        with app.test_request_context(f"/{locale}/"), force_locale(locale):
+            (rows[locale],) = step_rows("family_members", answers, with_links=False)
+    assert rows["ar"].value.startswith("\u2068Sara Kareem\u2069، ابن أو ابنة، تاريخ الميلاد: ")
+    assert rows["ps"].value.startswith("\u2068Sara Kareem\u2069، ") and "۲۰۱۵" in rows["ps"].value
+
+
+@pytest.mark.parametrize(
+    ("locale", "prefix"), [("fr", "Erreur\u00a0:"), ("am", "ስህተት፦"), ("ar", "خطأ:")]
+)
+def test_a_fields_error_says_error_as_its_language_does(client, locale, prefix):
+    page = client.post(f"/{locale}/sign-in", data={"email": "", "password": ""}).text
+    assert f'<span class="govuk-visually-hidden">{prefix}</span> ' in page
+    assert "Error:" not in page
