@@ -16,10 +16,10 @@ from portal.appointments.access import ACCESS_FACTS, CentreAccess, centre_access
 from portal.config import LOCALES
 from portal.extensions import db
 from portal.i18n import DIGITS, text_direction
-from portal.models import Centre, Role, utcnow
+from portal.models import Centre, Role, UserSession, utcnow
 from tests.apply_helpers import send_application, start_application
 from tests.appointment_helpers import application_of, invite, make_centre, make_slot
-from tests.helpers import make_user, sign_in_staff, submit
+from tests.helpers import make_user, sign_in, sign_in_staff, submit
 from tests.text_checks import sentence_digits, unisolated_latin, visible_texts
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -209,3 +209,17 @@ def test_a_fields_error_says_error_as_its_language_does(client, locale, prefix):
     page = client.post(f"/{locale}/sign-in", data={"email": "", "password": ""}).text
     assert f'<span class="govuk-visually-hidden">{prefix}</span> ' in page
     assert "Error:" not in page
+
+
+def test_the_signed_out_message_writes_its_minutes_in_the_readers_digits(client, app):
+    make_user(app, "amina@example.org")
+    sign_in(client, "amina@example.org", locale="ckb")
+    with app.app_context():
+        db.session.execute(
+            update(UserSession).values(last_seen_at=utcnow() - timedelta(minutes=31))
+        )
+        db.session.commit()
+    response = client.get("/ckb/account")
+    page = client.get(response.headers["Location"]).text
+    assert "٣٠" in page
+    assert not mixed_digits(page, "ckb")
