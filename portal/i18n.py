@@ -7,12 +7,14 @@ that emails and SMS reach a signed-in user in the language they chose).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from babel import Locale, localedata
-from babel.numbers import format_decimal
+from babel.lists import format_list
+from babel.numbers import format_decimal, format_percent
 from flask import Flask, abort, g, request, session, url_for
 from flask_babel import format_date, format_datetime, format_time, get_locale
 from markupsafe import Markup, escape
@@ -153,28 +155,72 @@ def isolate(value: object, direction: str | None = None, css_class: str | None =
     return Markup("<bdi{}>{}</bdi>").format(attributes, text)
 
 
-# The digits of the numbering systems our locales use by default in CLDR (Babel knows which).
-_DIGITS = {"arab": "٠١٢٣٤٥٦٧٨٩", "arabext": "۰۱۲۳۴۵۶۷۸۹"}
+FIRST_STRONG_ISOLATE = "\u2068"
+POP_DIRECTIONAL_ISOLATE = "\u2069"
+
+
+def isolate_text(value: object) -> str:
+    """User data inside plain translated text (a hint, an error message), where `<bdi>` cannot
+    go: between FSI and PDI, so that a Latin name keeps its order inside a right-to-left sentence."""
+    return f"{FIRST_STRONG_ISOLATE}{value}{POP_DIRECTIONAL_ISOLATE}"
+
+
+def list_of(items: Iterable[object]) -> str:
+    """Items joined as the reader's language joins them (CLDR's list patterns): "A, B and C",
+    "A و B"."""
+    return format_list([str(item) for item in items], locale=current_locale())
+
+
+LATIN = "0123456789"
+PERSIAN = "۰۱۲۳۴۵۶۷۸۹"
+ARABIC_INDIC = "٠١٢٣٤٥٦٧٨٩"
+
+# The digit policy, one per locale, for everything a page says: sentences in the catalogs, dates,
+# times and numbers. It is CLDR's default numbering system for each language (Persian digits for
+# fa, prs and ps, Arabic-Indic for ckb; tests/unit/test_locale_formatting.py holds it to CLDR).
+# What a person types, dials or copies (a date in a form's example, a time, a phone number, a code,
+# a reference) stays in Latin digits in every locale, so that it can be typed on any phone.
+DIGITS = {
+    "en": LATIN,
+    "fr": LATIN,
+    "ar": LATIN,
+    "fa": PERSIAN,
+    "prs": PERSIAN,
+    "ps": PERSIAN,
+    "ckb": ARABIC_INDIC,
+    "ku": LATIN,
+    "ti": LATIN,
+    "am": LATIN,
+    "vi": LATIN,
+    "so": LATIN,
+}
 
 
 @cache
 def _digit_table(code: str) -> dict[int, str] | None:
-    system = Locale.parse(code).default_numbering_system
-    digits = _DIGITS.get(system)
-    return str.maketrans("0123456789", digits) if digits else None
+    digits = DIGITS.get(code, LATIN)
+    return str.maketrans(LATIN, digits) if digits != LATIN else None
 
 
 def native_digits(text: str, code: str | None = None) -> str:
-    """Dates and numbers in the digits the reader's language writes (Persian digits in fa, prs and ps,
-    Arabic-Indic in ckb). Babel formats dates in Latin digits whatever the locale, so the portal
-    turns them here; user data (references, phone numbers) never passes through this."""
+    """Dates and numbers in the digits of the locale's policy (DIGITS). Babel formats dates in Latin
+    digits whatever the locale, so the portal turns them here; user data (references, phone numbers)
+    never passes through this."""
     table = _digit_table(code or str(get_locale()))
     return text.translate(table) if table else text
 
 
 def number(value: float) -> str:
+    """A number in a sentence (a count, hours, a size), in the reader's digits and separators."""
     code = str(get_locale())
     return native_digits(format_decimal(value, locale=code, numbering_system="default"), code)
+
+
+def percent_pattern(marker: str = "{n}") -> str:
+    """The reader's way of writing a percentage (50 %, %50), with `marker` where the number goes:
+    for a script that fills in the number as it changes (upload progress)."""
+    code = str(get_locale())
+    return format_percent(0, locale=code, numbering_system="default").replace("0", marker)
 
 
 def date(value: dt.date, format: str = "long") -> str:
@@ -198,6 +244,10 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(date_time, "datetimeformat")
     app.add_template_filter(date, "dateformat")
     app.add_template_filter(time_of_day, "timeformat")
+    app.add_template_filter(number, "numberformat")
+    app.add_template_filter(isolate_text, "isolated")
+    app.add_template_filter(list_of)
+    app.add_template_global(percent_pattern)
 
     @app.url_value_preprocessor
     def pull_locale(endpoint: str | None, values: dict[str, Any] | None) -> None:
@@ -222,5 +272,6 @@ def init_app(app: Flask) -> None:
         return {
             "locale_code": code,
             "text_direction": text_direction(code),
+            "locale_digits": DIGITS.get(code, LATIN),
             "language_choices": language_choices,
         }

@@ -8,7 +8,7 @@ from collections import OrderedDict
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovSelect
+from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovPasswordInput, GovSelect
 from markupsafe import Markup
 
 DATE_PART_LABELS = (_l("Day"), _l("Month"), _l("Year"))
@@ -28,6 +28,21 @@ class DateInput(GovDateInput):
             item["attributes"] = {"inputmode": "numeric"}
         wanted = {"day": 0, "month": 1, "year": 2}
         params["items"] = [items[wanted[part]] for part in self.parts]
+        return params
+
+
+class PasswordInput(GovPasswordInput):
+    """A password box whose show/hide button, its name and what it announces are translated
+    (GOV.UK's macro writes "Show", "Hide" and "Your password is visible" in English)."""
+
+    def map_gov_params(self, field: Any, **kwargs: Any) -> dict[str, Any]:
+        params = super().map_gov_params(field, **kwargs)
+        params.setdefault("showPasswordText", str(_l("Show")))
+        params.setdefault("hidePasswordText", str(_l("Hide")))
+        params.setdefault("showPasswordAriaLabelText", str(_l("Show password")))
+        params.setdefault("hidePasswordAriaLabelText", str(_l("Hide password")))
+        params.setdefault("passwordShownAnnouncementText", str(_l("Your password is visible")))
+        params.setdefault("passwordHiddenAnnouncementText", str(_l("Your password is hidden")))
         return params
 
 

@@ -21,7 +21,7 @@ def make_centre(app: Flask, name: str = "Centre de Lille") -> uuid.UUID:
             address="20 rue Jean Sans Peur, 59000 Lille",
             city="Lille",
             opening_hours="Monday to Friday, 9am to 5pm",
-            accessibility="Step-free entrance.",
+            accessibility="step_free staff_help",
         )
         db.session.add(centre)
         db.session.commit()

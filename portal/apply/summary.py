@@ -61,7 +61,14 @@ def _member_text(member: dict[str, Any]) -> str:
         if member.get("date_of_birth")
         else ""
     )
-    return " – ".join(part for part in (member.get("full_name", ""), relationship, born) if part)
+    return str(
+        _l(
+            "%(name)s, %(relationship)s, date of birth: %(date)s",
+            name=i18n.isolate_text(member.get("full_name", "")),
+            relationship=relationship,
+            date=born,
+        )
+    )
 
 
 def step_rows(name: str, answers: dict[str, Any], with_links: bool = True) -> list[Row]:

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from portal import audit
-from portal.appointments import booking, messages
+from portal.appointments import access, booking, messages
 from portal.appointments.slots import WeeklyPattern, generate
 from portal.extensions import db
 from portal.models import (
@@ -154,7 +154,7 @@ def seed_demo_centres() -> list[Centre]:
                 address=address,
                 city=city,
                 opening_hours="Monday to Friday, 9am to 5pm",
-                accessibility="Step-free entrance and a lift. Tell the staff if you need help.",
+                accessibility=access.store(["step_free", "lift", "staff_help"]),
             )
             db.session.add(centre)
         centres.append(centre)

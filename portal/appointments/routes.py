@@ -20,16 +20,17 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from portal.apply.routes import applicant_view
-from portal.appointments import booking, messages
+from portal.appointments import access, booking, messages
 from portal.appointments.forms import WHO_FAMILY, WHO_ME, CentreForm, TimeForm
 from portal.auth.forms import ConfirmForm
 from portal.extensions import db
-from portal.i18n import current_locale, isolate, time_of_day
+from portal.i18n import current_locale, isolate, number, time_of_day
 from portal.metrics import BOOKING_CONFLICTS
 from portal.models import Application, Appointment, Centre, Slot, Status, utcnow
 from portal.security import form_page
 
 appointments = Blueprint("appointments", __name__)
+appointments.add_app_template_global(access.centre_access, "centre_access")
 
 BOOKING_STATES = (Status.INVITED_TO_BIOMETRICS, Status.APPOINTMENT_BOOKED)
 
@@ -53,9 +54,9 @@ def refusal_message(refusal: booking.Refusal) -> str:
         booking.Refusal.TAKEN: _("That time has just been taken. Choose another time."),
         booking.Refusal.NOT_INVITED: _("You cannot book an appointment at the moment."),
         booking.Refusal.TOO_LATE: _(
-            "Your appointment is less than %(hours)d hours away, so you cannot change it "
+            "Your appointment is less than %(hours)s hours away, so you cannot change it "
             "online. Contact the centre.",
-            hours=hours,
+            hours=number(hours),
         ),
         booking.Refusal.NO_SHOWS: _(
             "You have missed two appointments, so you cannot book another one."

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from portal import audit
 from portal.apply import lifecycle
-from portal.appointments import attendance, booking, centres
+from portal.appointments import access, attendance, booking, centres
 from portal.appointments.staff_forms import CentreAdminForm, SlotPatternForm
 from portal.auth.access import staff_required
 from portal.auth.forms import ConfirmForm
@@ -49,6 +49,7 @@ def new_centre() -> Any:
     if form.validate_on_submit():
         centre = Centre()
         form.populate_obj(centre)
+        centre.accessibility = access.store(form.access_facts.data)
         db.session.add(centre)
         db.session.flush()
         audit.record("centre.created", subject_type="centre", subject_id=centre.id)
@@ -63,14 +64,20 @@ def new_centre() -> Any:
 @staff_required(Role.ADMIN)
 def edit_centre(centre_id: str) -> Any:
     centre = object_or_404(Centre, centre_id)
-    form = CentreAdminForm(obj=centre)
+    form = CentreAdminForm(obj=centre, access_facts=access.stored_keys(centre.accessibility))
     if form.validate_on_submit():
         form.populate_obj(centre)
+        centre.accessibility = access.store(form.access_facts.data)
         audit.record("centre.changed", subject_type="centre", subject_id=centre.id)
         db.session.commit()
         flash(f"{centre.name} is saved.", "success")
         return redirect(url_for("centres.centre_list"))
-    return render_template("backoffice/centre_form.html", form=form, centre=centre)
+    return render_template(
+        "backoffice/centre_form.html",
+        form=form,
+        centre=centre,
+        english_access_text=access.centre_access(centre).english_text,
+    )
 
 
 @staff_centres.route("/<centre_id>/slots", methods=["GET", "POST"])

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from wtforms import BooleanField, IntegerField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
 
+from portal.appointments.access import ACCESS_FACTS
 from portal.appointments.slots import WeeklyPattern
 from portal.extensions import db
 from portal.fields import text_field
@@ -34,11 +35,12 @@ class CentreAdminForm(PortalForm):
         validators=[InputRequired("Enter the opening hours"), Length(max=1000)],
         filters=[strip_text],
     )
-    accessibility = TextAreaField(
-        "Accessibility",
-        widget=GovTextArea(),
-        validators=[InputRequired("Say how people with a disability get in"), Length(max=2000)],
-        filters=[strip_text],
+    # Facts from a fixed list, each translated, so applicants read them in their own language.
+    access_facts = SelectMultipleField(
+        "Access at the centre",
+        choices=[(key, str(fact)) for key, fact in ACCESS_FACTS.items()],
+        widget=GovCheckboxesInput(),
+        validators=[InputRequired("Choose what is true of the centre's access")],
     )
     active = BooleanField("Applicants can book at this centre", widget=GovCheckboxInput())
 

@@ -6,13 +6,14 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
-from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovSubmitInput, GovTextInput
+from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput, GovTextInput
 from wtforms import Field, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, ValidationError
 
 from portal.auth.passwords import MAX_LENGTH, MIN_LENGTH, PasswordProblem, password_problem
 from portal.fields import MaxLength
 from portal.forms import PortalForm
+from portal.widgets import PasswordInput
 
 PASSWORD_MESSAGES = {
     PasswordProblem.TOO_SHORT: _l("Password must be %(min)s characters or more", min=MIN_LENGTH),
@@ -65,7 +66,7 @@ class RegisterForm(PortalForm):
     email = email_field()
     password = PasswordField(
         _l("Create a password"),
-        widget=GovPasswordInput(),
+        widget=PasswordInput(),
         description=_l(
             "Use 8 characters or more. A few words you can remember make a strong password."
         ),
@@ -73,7 +74,7 @@ class RegisterForm(PortalForm):
     )
     password_confirm = PasswordField(
         _l("Type the password again"),
-        widget=GovPasswordInput(),
+        widget=PasswordInput(),
         validators=[
             DataRequired(_l("Type the password again")),
             EqualTo("password", _l("The passwords do not match. Type the same password twice")),
@@ -86,7 +87,7 @@ class SignInForm(PortalForm):
     email = email_field()
     password = PasswordField(
         _l("Password"),
-        widget=GovPasswordInput(),
+        widget=PasswordInput(),
         validators=[DataRequired(_l("Enter your password"))],
     )
     submit = SubmitField(_l("Sign in"), widget=GovSubmitInput())
@@ -100,13 +101,13 @@ class ForgotPasswordForm(PortalForm):
 class ResetPasswordForm(PortalForm):
     password = PasswordField(
         _l("New password"),
-        widget=GovPasswordInput(),
+        widget=PasswordInput(),
         description=_l("Use 8 characters or more."),
         validators=[DataRequired(_l("Enter a new password")), AcceptablePassword()],
     )
     password_confirm = PasswordField(
         _l("Type the new password again"),
-        widget=GovPasswordInput(),
+        widget=PasswordInput(),
         validators=[
             DataRequired(_l("Type the new password again")),
             EqualTo("password", _l("The passwords do not match. Type the same password twice")),

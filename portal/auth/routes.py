@@ -341,13 +341,17 @@ def unauthorized() -> Any:
     if request.endpoint == "auth.keep_alive":
         return Response(status=401)
     if g.get("session_timed_out"):
+        # Flask-Babel's ngettext fills %(num)s with the bare count; the sentence has no other
+        # number, so all of its digits are the count's, written in the reader's digits.
         flash(
-            ngettext(
-                "You were signed out because you did nothing for %(num)s minute. "
-                "Sign in again to continue. Your saved answers are kept.",
-                "You were signed out because you did nothing for %(num)s minutes. "
-                "Sign in again to continue. Your saved answers are kept.",
-                current_app.config["PORTAL"].SESSION_IDLE_MINUTES,
+            i18n.native_digits(
+                ngettext(
+                    "You were signed out because you did nothing for %(num)s minute. "
+                    "Sign in again to continue. Your saved answers are kept.",
+                    "You were signed out because you did nothing for %(num)s minutes. "
+                    "Sign in again to continue. Your saved answers are kept.",
+                    current_app.config["PORTAL"].SESSION_IDLE_MINUTES,
+                )
             ),
             "important",
         )

@@ -7,7 +7,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from portal.i18n import number
+from portal.i18n import isolate_text, number
 from portal.models import DocumentKind
 
 TITLES = {
@@ -58,7 +58,9 @@ def file_size(size: int) -> str:
 
 
 def refusal_message(reason: str, name: str, details: dict[str, Any], limit: int, total: int) -> str:
-    """One precise sentence for each reason a file was refused, naming the file."""
+    """One precise sentence for each reason a file was refused, naming the file (isolated: a Latin
+    file name must not reorder a right-to-left sentence)."""
+    name = isolate_text(name)
     messages = {
         "empty": _("%(name)s is empty. Choose a photo or PDF that has something in it.", name=name),
         "too_large": _(

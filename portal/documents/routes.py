@@ -39,6 +39,7 @@ from portal.auth.forms import ConfirmForm
 from portal.documents import content, rules, services
 from portal.documents.forms import IdentityUploadForm, RequestFileForm, UploadForm
 from portal.extensions import db
+from portal.i18n import isolate_text
 from portal.metrics import UPLOAD_REJECTIONS
 from portal.models import Application, Document, DocumentKind, Role, ScanResult
 from portal.security import form_page
@@ -129,7 +130,7 @@ def add(application: Application, kind: str) -> Any:
                 return redirect(url_for("apply.status"))
             form.file.errors.append(_refusal(refused, name))
         else:
-            flash(_("%(name)s is uploaded.", name=document.original_name), "success")
+            flash(_("%(name)s is uploaded.", name=isolate_text(document.original_name)), "success")
             return redirect(url_for("documents.overview"))
     return render_template(
         "documents/upload.html",
@@ -214,7 +215,7 @@ def remove(application: Application, document_id: str) -> Any:
     if ConfirmForm().validate_on_submit():
         name = document.original_name
         services.remove(application, document)
-        flash(_("%(name)s is removed.", name=name), "success")
+        flash(_("%(name)s is removed.", name=isolate_text(name)), "success")
     return redirect(url_for("documents.overview"))
 
 

@@ -84,7 +84,10 @@ if (uploadForm && window.XMLHttpRequest && window.FormData) {
       if (progress.lengthComputable) {
         const percent = Math.round((progress.loaded / progress.total) * 100);
         bar.value = percent;
-        status.textContent = `${uploadForm.dataset.uploading}: ${percent}%`;
+        // The sentence and the percent sign's place are the translation's; the digits the locale's.
+        const digits = uploadForm.dataset.digits;
+        const written = String(percent).replace(/[0-9]/g, (digit) => digits[Number(digit)]);
+        status.textContent = uploadForm.dataset.progress.replace("{n}", written);
       }
     });
     request.addEventListener("load", () => {

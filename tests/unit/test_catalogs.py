@@ -17,6 +17,8 @@ from babel.messages.pofile import read_po
 from babel.plural import _plural_tags as _PLURAL_TAGS
 
 from portal.config import PROJECT_ROOT
+from portal.i18n import DIGITS, text_direction
+from tests.text_checks import sentence_digits, unisolated_latin
 
 COMPLETE_LOCALES = ("en", "fr", "ps", "ku", "vi", "ti", "fa", "prs", "ar", "so", "ckb", "am")
 _MARKERS = re.compile(r"%\(\w+\)[sd]|</?[a-z][a-z0-9]*[^>]*>")
@@ -106,3 +108,39 @@ def test_plural_forms_follow_cldr(locale):
     counts = [*range(10_001), 1_000_000, 2_000_000, 2_500_000]
     wrong = [n for n in counts if chosen(n) != tags.index(cldr.plural_form(n))]
     assert not wrong, f"{locale}: counts {wrong[:5]} take the wrong plural form"
+
+
+def _translations(locale: str):
+    for message in load(locale):
+        if message.id:
+            strings = message.string if isinstance(message.string, tuple) else (message.string,)
+            yield from ((message.id, string) for string in strings if string)
+
+
+@pytest.mark.parametrize("locale", COMPLETE_LOCALES)
+def test_sentences_write_numbers_in_the_locales_digits(locale):
+    """A sentence's own numbers are in the digits of the locale's policy (Persian in fa, prs and
+    ps, Arabic-Indic in ckb), as the dates and numbers that Babel formats on the same page; what
+    a person types or dials (09:00, 06 12 34 56 78, 27 3 1990, 7KQM-3TX9-CHD4, 112) stays Latin."""
+    allowed = set(DIGITS[locale])
+    wrong = [
+        (message_id, string)
+        for message_id, string in _translations(locale)
+        if not sentence_digits(string) <= allowed
+    ]
+    assert not wrong, f"{locale}: {len(wrong)} sentences mix digits, e.g. {wrong[:2]}"
+
+
+@pytest.mark.parametrize(
+    "locale", [code for code in COMPLETE_LOCALES if text_direction(code) == "rtl"]
+)
+def test_latin_text_in_right_to_left_sentences_is_isolated(locale):
+    """Every Latin run of a right-to-left sentence sits between FSI and PDI, so that the brackets
+    around "(UK/European Applicant Transfer Scheme)", "(EEA)" or "(.ics)" and the plus of "+44"
+    come out where the reader expects them."""
+    wrong = [
+        (message_id, unisolated_latin(string))
+        for message_id, string in _translations(locale)
+        if unisolated_latin(string)
+    ]
+    assert not wrong, f"{locale}: {len(wrong)} sentences with Latin not isolated, e.g. {wrong[:3]}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from babel import Locale
 from flask_babel import force_locale
 
 from portal import i18n
@@ -48,3 +49,20 @@ def test_user_data_keeps_its_digits(app):
             reference="EOI-7KQ-M3T-X9C"
         )
     assert "EOI-7KQ-M3T-X9C" in page
+
+
+def test_the_digit_policy_names_every_locale_and_follows_cldr():
+    """portal.i18n.DIGITS is the one place that says which digits a locale writes; it must agree
+    with CLDR's default numbering system, which Babel's formatting follows."""
+    system_digits = {"latn": i18n.LATIN, "arabext": i18n.PERSIAN, "arab": i18n.ARABIC_INDIC}
+    assert set(i18n.DIGITS) == set(LOCALES)
+    for locale in LOCALES:
+        system = Locale.parse(locale).default_numbering_system
+        assert i18n.DIGITS[locale] == system_digits[system], (locale, system)
+
+
+def test_percent_pattern_keeps_the_languages_order(app):
+    with app.test_request_context(), force_locale("ku"):
+        assert i18n.percent_pattern() == "%{n}"
+    with app.test_request_context(), force_locale("fr"):
+        assert i18n.percent_pattern() == "{n}\u00a0%"
