@@ -23,7 +23,7 @@ from cfnlint.config import ManualArgs
 from cfnlint.decode import cfn_yaml
 
 from portal import schedule
-from portal.config import PROJECT_ROOT, ConfigError, PortalConfig
+from portal.config import LOCALES, PROJECT_ROOT, ConfigError, PortalConfig
 from portal.documents.crypto import new_key_text
 
 INFRA = PROJECT_ROOT / "infra"
@@ -217,17 +217,180 @@ def test_queue_settings_match_what_the_portal_is_told(template):
             )
 
 
+def alarms_by_metric(template: dict[str, Any]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    found: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for alarm in resources(template, "AWS::CloudWatch::Alarm").values():
+        settings = alarm["Properties"]
+        found.setdefault((settings["Namespace"], settings["MetricName"]), []).append(settings)
+    return found
+
+
 def test_an_alarm_goes_off_when_the_dead_letter_queue_holds_a_message(template):
-    (alarm,) = resources(template, "AWS::CloudWatch::Alarm").values()
-    alarm = alarm["Properties"]
-    assert alarm["Namespace"] == "AWS/SQS"
-    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    (alarm,) = [
+        a
+        for a in alarms_by_metric(template)[("AWS/SQS", "ApproximateNumberOfMessagesVisible")]
+        if a["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}
+    ]
     assert alarm["Dimensions"] == [
         {"Name": "QueueName", "Value": {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}}
     ]
     assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
     assert alarm["Threshold"] == 0
-    assert alarm["AlarmActions"]
+
+
+def test_alarms_watch_the_edge_the_database_the_queues_and_the_mail(template):
+    """What goes wrong on the day a window opens, each mailed to an address the stack requires."""
+    found = alarms_by_metric(template)
+    assert set(found) >= {
+        ("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count"),
+        ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count"),
+        ("AWS/ApplicationELB", "TargetResponseTime"),
+        ("AWS/ApplicationELB", "UnHealthyHostCount"),
+        ("AWS/RDS", "CPUUtilization"),
+        ("AWS/RDS", "FreeStorageSpace"),
+        ("AWS/RDS", "DatabaseConnections"),
+        ("AWS/SQS", "ApproximateAgeOfOldestMessage"),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+        ("AWS/SES", "Reputation.BounceRate"),
+    }
+    aged = {
+        a["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+        for a in found[("AWS/SQS", "ApproximateAgeOfOldestMessage")]
+    }
+    assert aged >= {"CheckingQueue", "PriorityQueue", "SesEventsQueue"}
+    dead = {
+        a["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+        for a in found[("AWS/SQS", "ApproximateNumberOfMessagesVisible")]
+    }
+    assert dead >= {"DeadLetterQueue", "SesEventsDeadLetterQueue"}
+    # Queue age must be noticed long before SQS drops the message (14 days).
+    default_age = template["Parameters"]["QueueAgeAlarmSeconds"]["Default"]
+    assert int(default_age) < FOURTEEN_DAYS / 2
+    for settings in (a for group in found.values() for a in group):
+        assert settings["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+        assert settings["OKActions"] == [{"Ref": "AlarmTopic"}]
+    # An alarm that mails nobody is no alarm: the address has no default and no condition.
+    email = template["Parameters"]["AlarmEmail"]
+    assert "Default" not in email and email["AllowedPattern"]
+    subscription = template["Resources"]["AlarmSubscription"]
+    assert "Condition" not in subscription
+    assert subscription["Properties"] == {
+        "TopicArn": {"Ref": "AlarmTopic"},
+        "Protocol": "email",
+        "Endpoint": {"Ref": "AlarmEmail"},
+    }
+    # CloudWatch cannot use the AWS-managed SNS key: the topic's key must let it.
+    assert properties(template, "AlarmTopic")["KmsMasterKeyId"] == {"Ref": "AlarmsKey"}
+    grants = properties(template, "AlarmsKey")["KeyPolicy"]["Statement"]
+    assert any(s["Principal"] == {"Service": "cloudwatch.amazonaws.com"} for s in grants)
+
+
+def waf_rules(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {rule["Name"]: rule for rule in properties(template, "WebAcl")["Rules"]}
+
+
+def test_waf_guards_the_load_balancer_with_the_managed_rules_and_logs_what_it_stops(template):
+    acl = properties(template, "WebAcl")
+    assert acl["Scope"] == "REGIONAL"
+    assert acl["DefaultAction"] == {"Allow": {}}
+    association = properties(template, "WebAclAssociation")
+    assert association == {
+        "ResourceArn": {"Ref": "LoadBalancer"},
+        "WebACLArn": {"Fn::GetAtt": ["WebAcl", "Arn"]},
+    }
+    managed = {
+        rule["Statement"]["ManagedRuleGroupStatement"]["Name"]: rule
+        for rule in waf_rules(template).values()
+        if "ManagedRuleGroupStatement" in rule["Statement"]
+    }
+    assert set(managed) == {
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+        "AWSManagedRulesAmazonIpReputationList",
+    }
+    for rule in managed.values():
+        assert rule["OverrideAction"] == {"None": {}}, "a group left in count mode blocks nothing"
+    overrides = managed["AWSManagedRulesCommonRuleSet"]["Statement"]["ManagedRuleGroupStatement"][
+        "RuleActionOverrides"
+    ]
+    assert overrides == [{"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}]
+    priorities = [rule["Priority"] for rule in acl["Rules"]]
+    assert len(set(priorities)) == len(priorities)
+    logging = properties(template, "WafLogging")
+    assert logging["ResourceArn"] == {"Fn::GetAtt": ["WebAcl", "Arn"]}
+    (destination,) = logging["LogDestinationConfigs"]
+    assert destination["Fn::Sub"].endswith(":log-group:${WafLogGroup}")
+    assert properties(template, "WafLogGroup")["LogGroupName"]["Fn::Sub"].startswith(
+        "aws-waf-logs-"
+    )
+    assert {"SingleHeader": {"Name": "cookie"}} in logging["RedactedFields"]
+
+
+def test_the_rate_rule_lets_a_shelters_shared_address_through(template):
+    """Hundreds of applicants behind one address (a shelter's Wi-Fi, a mobile operator's NAT),
+    about 45 requests each: the edge limit must stay far above a busy hour there."""
+    rule = waf_rules(template)["RateLimitPerAddress"]
+    rate = rule["Statement"]["RateBasedStatement"]
+    assert rate["AggregateKeyType"] == "IP"
+    assert rule["Action"] == {"Block": {}}
+    window_minutes = rate.get("EvaluationWindowSec", 300) / 60
+    applicants_an_hour, requests_each = 300, 45
+    busy_hour_per_window = applicants_an_hour * requests_each * window_minutes / 60
+    assert rate["Limit"] >= 2 * busy_hour_per_window
+    assert rate["Limit"] >= 2000
+
+
+def test_large_bodies_are_blocked_except_on_the_upload_routes(template, app):
+    """The common rules' 8 KB body limit would block every document upload: it only counts, and
+    a rule blocks what it labels unless the path is an upload route. The path pattern is checked
+    against the app's own URL map, in every locale, so a renamed route cannot slip out of it."""
+    rule = waf_rules(template)["LargeBodiesOnlyForUploads"]
+    assert rule["Action"] == {"Block": {}}
+    label, negated = rule["Statement"]["AndStatement"]["Statements"]
+    assert label["LabelMatchStatement"] == {
+        "Scope": "LABEL",
+        "Key": "awswaf:managed:aws:core-rule-set:SizeRestrictions_Body",
+    }
+    regex = negated["NotStatement"]["Statement"]["RegexMatchStatement"]
+    assert regex["FieldToMatch"] == {"UriPath": {}}
+    pattern = re.compile(regex["RegexString"])
+    common = waf_rules(template)["CommonRules"]
+    assert rule["Priority"] > common["Priority"], "the label must exist when the rule runs"
+    uploads = {"documents.add", "backoffice.returns_list"}
+    matched = set()
+    for url_rule in app.url_map.iter_rules():
+        if "POST" not in (url_rule.methods or ()):
+            continue
+        for locale in LOCALES:
+            path = re.sub(r"<(?:[^:>]+:)?locale>", locale, url_rule.rule)
+            path = re.sub(r"<[^>]+>", "passport", path)
+            if pattern.search(path):
+                matched.add(url_rule.endpoint)
+            elif url_rule.endpoint in uploads:
+                raise AssertionError(f"{path} is an upload route the WAF would block")
+    assert matched == uploads
+    # Uploads the portal accepts are far over the managed rule's 8 KB.
+    assert PortalConfig().DOCUMENT_MAX_BYTES > 8 * 1024
+
+
+def test_the_load_balancer_logs_every_request_to_a_private_expiring_bucket(template):
+    attributes = {
+        a["Key"]: a["Value"] for a in properties(template, "LoadBalancer")["LoadBalancerAttributes"]
+    }
+    assert attributes["access_logs.s3.enabled"] == "true"
+    assert attributes["access_logs.s3.bucket"] == {"Ref": "AccessLogsBucket"}
+    bucket = properties(template, "AccessLogsBucket")
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    (rule,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    (expiry,) = bucket["LifecycleConfiguration"]["Rules"]
+    assert 30 <= expiry["ExpirationInDays"] <= 400
+    policy = properties(template, "AccessLogsBucketPolicy")["PolicyDocument"]["Statement"]
+    writes = next(s for s in policy if s["Effect"] == "Allow")
+    assert writes["Action"] == "s3:PutObject"
+    prefix = attributes["access_logs.s3.prefix"]
+    assert writes["Resource"]["Fn::Sub"].endswith(f"/{prefix}/AWSLogs/${{AWS::AccountId}}/*")
+    assert any(s["Effect"] == "Deny" and s["Condition"] for s in policy)
 
 
 def test_database_is_postgresql_15_encrypted_private_and_protected(template):
