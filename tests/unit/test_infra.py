@@ -34,11 +34,13 @@ DOCKERIGNORE = INFRA / "Dockerfile.dockerignore"
 ENV_EXAMPLE = INFRA / "portal.env.example"
 GUNICORN_CONF = INFRA / "gunicorn.conf.py"
 
-# Regions the template is linted for: the portal's default (Paris), London, and cfn-lint's own.
-LINT_REGIONS = ["eu-west-3", "eu-west-2", "us-east-1"]
+# The template's Rules allow London only: it is linted for that region.
+LINT_REGIONS = ["eu-west-2"]
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|_KEY$")
 INTERPOLATION = re.compile(r"\$\{[A-Z0-9_]+(?::?[-?][^}]*)?\}")
 FOURTEEN_DAYS = 14 * 24 * 3600
+# The containers' one writable place: a volume of its own in each task (not a shared host /tmp).
+TMP = "/tmp"  # noqa: S108
 
 
 # --------------------------------------------------------------------------- helpers
@@ -468,6 +470,50 @@ def test_containers_run_the_image_roles_and_share_one_environment(template):
         assert environment(found[name])["PORTAL_RATELIMIT_STORAGE_URL"] == "memory://"
 
 
+def test_containers_run_read_only_without_capabilities_and_write_only_to_their_tmp(template):
+    """A compromised process can change no code and no system file; uploads spool to /tmp, a
+    volume of the container's own, which the image declares so Fargate keeps its permissions."""
+    for task in resources(template, "AWS::ECS::TaskDefinition").values():
+        settings = task["Properties"]
+        volumes = {volume["Name"] for volume in settings.get("Volumes", [])}
+        mounted = []
+        for container in settings["ContainerDefinitions"]:
+            if container["Image"] == {"Ref": "ClamavImage"}:
+                continue  # freshclam writes its signatures into clamd's own image
+            name = container["Name"]
+            assert container["ReadonlyRootFilesystem"] is True, name
+            assert container["LinuxParameters"]["Capabilities"] == {"Drop": ["ALL"]}, name
+            (mount,) = container["MountPoints"]
+            assert mount["ContainerPath"] == TMP, name
+            assert mount.get("ReadOnly", False) is False
+            mounted.append(mount["SourceVolume"])
+        assert sorted(mounted) == sorted(volumes), "one /tmp per container, none shared"
+        assert len(set(mounted)) == len(mounted)
+    (*_builders, (_base, final)) = dockerfile_stages()
+    assert 'VOLUME ["/tmp"]' in final
+    # The app's only other writes: the Prometheus directory falls back to /tmp, and production
+    # keeps documents in S3, never under PORTAL_INSTANCE_PATH.
+    assert f"{TMP}/portal-metrics" in GUNICORN_CONF.read_text()
+    for container in containers(template).values():
+        assert environment(container)["PORTAL_DOCUMENT_STORAGE"] == "s3"
+
+
+def test_the_stack_can_only_be_created_in_london(template):
+    """UK government services run in eu-west-2; the containers are told the stack's own region."""
+    (rule,) = template["Rules"].values()
+    (assertion,) = rule["Assertions"]
+    assert assertion["Assert"] == {"Fn::Equals": [{"Ref": "AWS::Region"}, "eu-west-2"]}
+    # The portal's own defaults name the same region, so a setting left out still agrees.
+    defaults = PortalConfig()
+    assert {defaults.S3_REGION, defaults.SQS_REGION, defaults.SES_REGION, defaults.SNS_REGION} == {
+        "eu-west-2"
+    }
+    for container in containers(template).values():
+        env = environment(container)
+        for name in ("PORTAL_S3_REGION", "PORTAL_SQS_REGION", "PORTAL_SES_REGION"):
+            assert env[name] == {"Ref": "AWS::Region"}
+
+
 def test_task_settings_are_what_production_requires(template):
     """PortalConfig.finalise() refuses the log backend, an http:// base URL and missing keys."""
     assert template["Parameters"]["BaseUrl"]["AllowedPattern"].startswith("^https://")
@@ -744,7 +790,9 @@ def test_final_stage_is_slim_python_as_a_non_root_user_with_a_health_check():
     (*builders, (base, final)) = dockerfile_stages()
     args = dockerfile_args()
     image = base.split()[1]
-    assert INTERPOLATION.sub(lambda m: args[m.group(0)[2:-1]], image) == "python:3.11-slim"
+    resolved = INTERPOLATION.sub(lambda m: args[m.group(0)[2:-1]], image)
+    # By digest: a tag is whatever was pushed last, a digest is one image.
+    assert re.fullmatch(r"python:3\.11-slim@sha256:[0-9a-f]{64}", resolved), resolved
     assert [b.split()[1] for b, _ in builders] == ["${NODE_IMAGE}", "${PYTHON_IMAGE}"]
     assert args["NODE_IMAGE"] == "node:20-slim"
     users = [i.split()[1] for i in final if i.upper().startswith("USER ")]
