@@ -8,14 +8,18 @@ secret in a file, settings that production accepts, values that must match acros
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import runpy
 import secrets
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import botocore
+import botocore.session
 import pytest
 import yaml
 from cfnlint.api import lint_file
@@ -535,42 +539,136 @@ def test_task_settings_are_what_production_requires(template):
         ]
 
 
-def test_task_roles_grant_only_what_each_process_calls(template):
-    """The web app reads and writes documents and consumes the queues; the relay only sends; the
-    jobs only list and delete stored documents."""
+# Where the code calls AWS, by the function that makes the call ("module:Class.function"), and
+# the processes that run each one: the one judgement here. The calls themselves are read from the
+# code (aws_calls_in_code), so a new call, or one moved to another function, fails the test below
+# until a role grants it; a grant no call uses fails it too.
+ROLE_CALL_SITES = {
+    # The web app: uploads, downloads and removals of documents, the readiness check, the
+    # caseworkers' checking queue, and the admins' dead letters (counted, drained, sent back).
+    "PortalTaskRole": {
+        "portal.documents.storage:S3Storage.put",
+        "portal.documents.storage:S3Storage.open",
+        "portal.documents.storage:S3Storage.delete",
+        "portal.documents.storage:S3Storage.reachable",
+        "portal.queue.backends:SqsQueue._claim_from",
+        "portal.queue.backends:SqsQueue._delete",
+        "portal.queue.backends:SqsQueue._set_visibility",
+        "portal.queue.backends:SqsQueue.reachable",
+        "portal.queue.backends:SqsQueue.send_unreadable",
+        "portal.queue.backends:SqsQueue._drain_dead_letters",
+        "portal.queue.backends:SqsQueue.dead_letter_count",
+    },
+    # `flask --app portal relay`: publishes the outbox, nothing else.
+    "RelayTaskRole": {"portal.queue.relay:_send_batch"},
+    # `send-messages` and `consume-delivery-events` (one task, two containers).
+    "SenderTaskRole": {
+        "portal.notify.providers.aws:SesEmailBackend.deliver",
+        "portal.notify.providers.aws:SnsSmsBackend.deliver",
+        "portal.notify.ses_events:consume_batch",
+    },
+    # The timed jobs: retention deletes, documents-clean-up lists and deletes, scan-documents
+    # reads the files it scans.
+    "JobsTaskRole": {
+        "portal.documents.storage:S3Storage.delete",
+        "portal.documents.storage:S3Storage.keys",
+        "portal.documents.storage:S3Storage.open",
+    },
+}
+
+# IAM actions of the API operations the code calls, where IAM names them otherwise. Reading or
+# writing an object encrypted with the documents key also uses the key, through S3.
+IAM_ACTIONS = {
+    "s3:HeadBucket": {"s3:ListBucket"},
+    "s3:ListObjectsV2": {"s3:ListBucket"},
+    "s3:GetObject": {"s3:GetObject", "kms:Decrypt"},
+    # upload_fileobj: one PutObject, or a multipart upload (also s3:PutObject, and kms:Decrypt
+    # to finish it) that it aborts when a part fails.
+    "s3:upload_fileobj": {
+        "s3:PutObject",
+        "s3:AbortMultipartUpload",
+        "kms:GenerateDataKey",
+        "kms:Decrypt",
+    },
+    "sqs:SendMessageBatch": {"sqs:SendMessage"},
+    "sqs:DeleteMessageBatch": {"sqs:DeleteMessage"},
+    "sqs:ChangeMessageVisibilityBatch": {"sqs:ChangeMessageVisibility"},
+}
+
+
+def aws_operations() -> dict[str, set[str]]:
+    """Method names of boto3 clients for S3, SQS, SES and SNS (botocore's own service models),
+    and the S3 transfer the storage uses, with the operations they call."""
+    session = botocore.session.get_session()
+    operations: dict[str, set[str]] = {"upload_fileobj": {"s3:upload_fileobj"}}
+    for service in ("s3", "sqs", "ses", "sns"):
+        for name in session.get_service_model(service).operation_names:
+            operations.setdefault(botocore.xform_name(name), set()).add(f"{service}:{name}")
+    return operations
+
+
+def client_calls(
+    node: ast.AST, scope: tuple[str, ...], operations: dict[str, set[str]]
+) -> Iterator[tuple[str, set[str]]]:
+    """(enclosing "Class.function", operations) of each call on something named a client
+    (self._client, queue.client, self._clients.get()): the portal's own send_email or
+    delete_objects are not boto3's."""
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        scope = (*scope, node.name)
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and "client" in ast.unparse(node.func.value)
+    ):
+        method = node.func.attr
+        if method == "get_paginator":
+            (argument,) = node.args
+            assert isinstance(argument, ast.Constant)
+            method = argument.value
+        if method in operations:
+            yield ".".join(scope), operations[method]
+    for child in ast.iter_child_nodes(node):
+        yield from client_calls(child, scope, operations)
+
+
+def aws_calls_in_code() -> dict[str, set[str]]:
+    """API operations called on boto3 clients in portal/, by "module:Class.function"."""
+    operations = aws_operations()
+    found: dict[str, set[str]] = {}
+    for path in sorted((PROJECT_ROOT / "portal").rglob("*.py")):
+        module = ".".join(path.relative_to(PROJECT_ROOT).with_suffix("").parts)
+        for function, called in client_calls(ast.parse(path.read_text()), (), operations):
+            found.setdefault(f"{module}:{function}", set()).update(called)
+    return found
+
+
+def test_each_task_role_grants_exactly_the_aws_calls_its_code_makes(template):
+    """Derived from the code, so policy and code cannot drift: a call the role does not grant
+    fails in AWS with AccessDenied (the dead-letters page once did), a grant no call uses is
+    more than least privilege."""
+    calls = aws_calls_in_code()
+    assert calls, "the scan finds the portal's boto3 calls"
+    claimed = set().union(*ROLE_CALL_SITES.values())
+    assert set(calls) == claimed, "every call site is run by some role, and each named one exists"
+    for role_name, sites in ROLE_CALL_SITES.items():
+        needed = {
+            action
+            for site in sites
+            for operation in calls[site]
+            for action in IAM_ACTIONS.get(operation, {operation})
+        }
+        granted = {
+            a for s in statements(template["Resources"][role_name]) for a in as_list(s["Action"])
+        }
+        assert granted == needed, role_name
+
+
+def test_task_roles_limit_what_each_grant_reaches(template):
+    """Each action on its own resources: documents under documents/, the key only through S3."""
     portal = template["Resources"]["PortalTaskRole"]
     relay = template["Resources"]["RelayTaskRole"]
     jobs = template["Resources"]["JobsTaskRole"]
-    portal_actions = {a for s in statements(portal) for a in as_list(s["Action"])}
-    assert portal_actions == {
-        "s3:GetObject",
-        "s3:PutObject",
-        "s3:DeleteObject",
-        "s3:AbortMultipartUpload",
-        "s3:ListBucket",
-        "kms:Decrypt",
-        "kms:GenerateDataKey",
-        "sqs:ReceiveMessage",
-        "sqs:DeleteMessage",
-        "sqs:ChangeMessageVisibility",
-        "sqs:GetQueueAttributes",
-        "sqs:SendMessage",  # an admin sends an unreadable message back
-    }
-    assert {a for s in statements(relay) for a in as_list(s["Action"])} == {"sqs:SendMessage"}
-    assert {a for s in statements(jobs) for a in as_list(s["Action"])} == {
-        "s3:DeleteObject",
-        "s3:ListBucket",
-        "s3:GetObject",  # scan-documents reads the files it scans
-        "kms:Decrypt",
-    }
-    # Only the sender hands messages to a provider; the others write outbox rows.
     sender = template["Resources"]["SenderTaskRole"]
-    assert {a for s in statements(sender) for a in as_list(s["Action"])} == {
-        "ses:SendRawEmail",
-        "sns:Publish",
-        "sqs:ReceiveMessage",  # SES's delivery events
-        "sqs:DeleteMessage",
-    }
     for role in (sender,):
         # Text messages to phone numbers have no ARN: everything but a topic.
         sms = next(s for s in statements(role) if s["Action"] == "sns:Publish")
@@ -586,10 +684,24 @@ def test_task_roles_grant_only_what_each_process_calls(template):
     assert objects["Resource"] == {"Fn::Sub": "${DocumentsBucket.Arn}/documents/*"}
     deletes = next(s for s in statements(jobs) if s["Action"] == "s3:DeleteObject")
     assert deletes["Resource"] == {"Fn::Sub": "${DocumentsBucket.Arn}/documents/*"}
+    listing = next(s for s in statements(jobs) if s["Action"] == "s3:ListBucket")
+    assert listing["Resource"] == {"Fn::GetAtt": ["DocumentsBucket", "Arn"]}
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": "documents/*"}}
+    # HeadBucket (the readiness check) is authorised by s3:ListBucket and names no prefix: a
+    # prefix condition would deny it.
+    heads = next(s for s in statements(portal) if s["Action"] == "s3:ListBucket")
+    assert heads["Resource"] == {"Fn::GetAtt": ["DocumentsBucket", "Arn"]}
+    assert "Condition" not in heads
+    # The documents key only through S3 in this region: a stolen role cannot decrypt directly.
     for role in (portal, jobs):
-        listing = next(s for s in statements(role) if s["Action"] == "s3:ListBucket")
-        assert listing["Resource"] == {"Fn::GetAtt": ["DocumentsBucket", "Arn"]}
-        assert listing["Condition"] == {"StringLike": {"s3:prefix": "documents/*"}}
+        for statement in statements(role):
+            if any(a.startswith("kms:") for a in as_list(statement["Action"])):
+                assert statement["Resource"] == {"Fn::GetAtt": ["DocumentsKey", "Arn"]}
+                assert statement["Condition"] == {
+                    "StringEquals": {
+                        "kms:ViaService": {"Fn::Sub": "s3.${AWS::Region}.amazonaws.com"}
+                    }
+                }
     task_definitions = resources(template, "AWS::ECS::TaskDefinition")
     assert task_definitions["JobsTaskDefinition"]["Properties"]["TaskRoleArn"] == {
         "Fn::GetAtt": ["JobsTaskRole", "Arn"]
