@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import runpy
 import secrets
@@ -414,6 +415,19 @@ def test_database_is_postgresql_15_encrypted_private_and_protected(template):
     assert parameters["Parameters"]["rds.force_ssl"] == "1"
 
 
+def test_the_database_url_verifies_the_servers_certificate_with_the_bundle_in_the_image(template):
+    """sslmode=require encrypts but accepts any server; verify-full checks the certificate
+    against RDS's authorities and the host name against the endpoint."""
+    url = properties(template, "DatabaseUrlSecret")["SecretString"]["Fn::Sub"]
+    query = dict(part.split("=", 1) for part in url.split("?", 1)[1].split("&"))
+    assert query["sslmode"] == "verify-full"
+    (*_builders, (_base, final)) = dockerfile_stages()
+    (added,) = [i for i in final if i.startswith("ADD ")]
+    assert added.split()[-1] == query["sslrootcert"]
+    assert "https://truststore.pki.rds.amazonaws.com/" in added
+    assert "--chmod=644" in added, "the portal user must be able to read it"
+
+
 def test_portal_is_served_over_https_and_checked_on_healthz(template):
     https = properties(template, "HttpsListener")
     assert https["Protocol"] == "HTTPS"
@@ -459,15 +473,6 @@ def test_containers_run_the_image_roles_and_share_one_environment(template):
         == names["sender"]
         == names["delivery-events"]
         == names["jobs"]
-    )
-    secret_sets = {name: {s["Name"] for s in c["Secrets"]} for name, c in found.items()}
-    assert (
-        secret_sets["portal"]
-        == secret_sets["migrate"]
-        == secret_sets["relay"]
-        == secret_sets["sender"]
-        == secret_sets["delivery-events"]
-        == secret_sets["jobs"]
     )
     # Processes that serve no requests keep no rate-limit counters, and need no way to Redis.
     for name in ("relay", "sender", "delivery-events", "jobs"):
@@ -530,13 +535,74 @@ def test_task_settings_are_what_production_requires(template):
         assert env["PORTAL_DOCUMENT_STORAGE"] == "s3"
         assert env["PORTAL_S3_BUCKET"] == {"Ref": "DocumentsBucket"}
         assert env["PORTAL_QUEUE"] == "sqs"
-        injected = {s["Name"] for s in container["Secrets"]}
-        assert {"PORTAL_SECRET_KEY", "PORTAL_DOCUMENT_KEY", "DATABASE_URL"} <= injected
-        assert {"PORTAL_NOTIFY_API_KEY", "PORTAL_NOTIFY_CALLBACK_TOKEN"} <= injected
         # A secret comes from Secrets Manager, never as a plain environment value.
         assert not [
             name for name in env if SECRET_NAME.search(name) and name != "PORTAL_S3_KMS_KEY_ID"
         ]
+
+
+# Secrets a process reads beyond what the production start-up check requires, by container.
+OWN_SECRETS = {
+    "sender": {"PORTAL_SMTP_PASSWORD"},  # the SMTP backend logs in when it sends
+    "portal": {"PORTAL_NOTIFY_CALLBACK_TOKEN"},  # Notify's delivery callbacks come to the web app
+}
+# Stand-ins for the template's parameters and resources when a container's settings are checked.
+PARAMETER_VALUES = {
+    "BaseUrl": "https://apply.example.org",
+    "EmailBackend": "notify",
+    "SmsBackend": "notify",
+    "NotifyEmailTemplateId": "3" * 36,
+    "NotifySmsTemplateId": "4" * 36,
+    "SmtpPort": "587",
+}
+
+
+def secret_stand_in(name: str) -> str:
+    return {
+        "PORTAL_SECRET_KEY": secrets.token_urlsafe(48),
+        "PORTAL_DOCUMENT_KEY": new_key_text(),
+        "DATABASE_URL": "postgresql://portal:pw@db.example.org:5432/portal?sslmode=verify-full",
+        "PORTAL_NOTIFY_API_KEY": "portal-" + "1" * 36 + "-" + "2" * 36,
+    }.get(name, "stand-in")
+
+
+def container_config(
+    container: dict[str, Any], monkeypatch: pytest.MonkeyPatch, without: str = ""
+) -> PortalConfig:
+    env = {
+        name: value if isinstance(value, str) else PARAMETER_VALUES.get(value.get("Ref"), "x")
+        for name, value in environment(container).items()
+    }
+    env.update(
+        {
+            s["Name"]: secret_stand_in(s["Name"])
+            for s in container["Secrets"]
+            if s["Name"] != without
+        }
+    )
+    for name in list(os.environ):
+        if name.startswith("PORTAL_") or name == "DATABASE_URL":
+            monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return PortalConfig.from_env()
+
+
+def test_each_container_gets_the_secrets_it_needs_and_no_other(template, monkeypatch):
+    """With its secrets, each process passes the production start-up check; each secret is
+    either one that check requires (without it the process refuses to start) or one its own code
+    reads. Every family no longer gets every secret."""
+    for name, container in containers(template).items():
+        given = {s["Name"] for s in container["Secrets"]}
+        container_config(container, monkeypatch).finalise()
+        required = set()
+        for secret in given:
+            try:
+                container_config(container, monkeypatch, without=secret).finalise()
+            except ConfigError:
+                required.add(secret)
+        assert given - required == OWN_SECRETS.get(name, set()), name
+        assert {"PORTAL_SECRET_KEY", "DATABASE_URL"} <= required
 
 
 # Where the code calls AWS, by the function that makes the call ("module:Class.function"), and
