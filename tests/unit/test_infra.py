@@ -796,6 +796,23 @@ def test_clamd_runs_beside_the_portal_and_the_jobs(template):
     assert [c["Name"] for c in relay] == ["relay"], "the relay never scans a file"
 
 
+def test_the_portal_scales_on_cpu_and_on_requests_per_task(template):
+    """Uploads from slow phones hold threads with little CPU: CPU alone would scale out late."""
+    policies = {
+        p["Properties"]["TargetTrackingScalingPolicyConfiguration"][
+            "PredefinedMetricSpecification"
+        ]["PredefinedMetricType"]: p["Properties"]
+        for p in resources(template, "AWS::ApplicationAutoScaling::ScalingPolicy").values()
+    }
+    assert set(policies) == {"ECSServiceAverageCPUUtilization", "ALBRequestCountPerTarget"}
+    for policy in policies.values():
+        assert policy["ScalingTargetId"] == {"Ref": "PortalScalableTarget"}
+    requests = policies["ALBRequestCountPerTarget"]["TargetTrackingScalingPolicyConfiguration"]
+    label = requests["PredefinedMetricSpecification"]["ResourceLabel"]["Fn::Sub"]
+    assert label == "${LoadBalancer.LoadBalancerFullName}/${TargetGroup.TargetGroupFullName}"
+    assert requests["TargetValue"] == {"Ref": "PortalRequestsPerTask"}
+
+
 def test_every_job_in_the_table_has_one_schedule_with_its_time_and_command(template):
     """portal/schedule.py is the one table of the timed jobs: the compose scheduler reads it, and
     the template must say the same, nothing more."""
