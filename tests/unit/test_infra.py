@@ -657,6 +657,22 @@ def test_each_container_gets_the_secrets_it_needs_and_no_other(template, monkeyp
         assert {"PORTAL_SECRET_KEY", "DATABASE_URL"} <= required
 
 
+def test_each_task_can_read_only_the_secrets_its_containers_name(template):
+    """The execution role reads the secrets into the containers: one role per set of secrets, so
+    no family's role reaches another family's secret."""
+    for name, task in resources(template, "AWS::ECS::TaskDefinition").items():
+        settings = task["Properties"]
+        named = [
+            secret["ValueFrom"]
+            for container in settings["ContainerDefinitions"]
+            for secret in container.get("Secrets", [])
+        ]
+        role = settings["ExecutionRoleArn"]["Fn::GetAtt"][0]
+        (readable,) = statements(template["Resources"][role])
+        assert readable["Action"] == "secretsmanager:GetSecretValue"
+        assert sorted(map(str, readable["Resource"])) == sorted(set(map(str, named))), name
+
+
 # Where the code calls AWS, by the function that makes the call ("module:Class.function"), and
 # the processes that run each one: the one judgement here. The calls themselves are read from the
 # code (aws_calls_in_code), so a new call, or one moved to another function, fails the test below
