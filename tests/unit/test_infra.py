@@ -1139,6 +1139,8 @@ def test_gunicorn_settings_are_valid_and_read_from_the_environment(monkeypatch):
     assert config.bind == ["0.0.0.0:8000"]
     assert config.accesslog is None  # the app logs each request itself, as JSON
     assert config.max_requests > 0 and config.max_requests_jitter > 0
+    # The read-only root file system has nowhere for gunicornc's socket, and nothing uses it.
+    assert config.control_socket_disable is True
     default = gunicorn_settings(monkeypatch)
     assert default["workers"] == 2 * default["_cores"]() + 1
 
