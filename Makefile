@@ -10,6 +10,9 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 LOCALES := en fr ar fa prs ps ckb ku ti am vi so
+# checkov in a virtualenv of its own: it pins boto3 1.35 and would replace the portal's pinned boto3.
+CHECKOV_VERSION := 3.3.30
+CHECKOV := .venv-checkov/bin/checkov
 
 .PHONY: help run test lint format assets translations translations-extract translations-update install \
 	page-weight lighthouse bench
@@ -22,9 +25,13 @@ run: install assets translations ## Install, build, migrate SQLite, load demo da
 	$(FLASK) seed-demo
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: install assets translations lint ## Lint, then the whole test suite on SQLite and on PostgreSQL
-	PORTAL_TEST_DATABASE_URL= $(BIN)/pytest
-	PORTAL_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest
+test: install assets translations lint $(CHECKOV) ## Lint, then the whole test suite on SQLite and on PostgreSQL
+	PORTAL_CHECKOV=$(CHECKOV) PORTAL_TEST_DATABASE_URL= $(BIN)/pytest
+	PORTAL_CHECKOV=$(CHECKOV) PORTAL_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest
+
+$(CHECKOV):
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
 
 lint: install ## ruff lint and format check
 	$(BIN)/ruff check .

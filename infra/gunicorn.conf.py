@@ -59,6 +59,11 @@ graceful_timeout = _int_env("GUNICORN_GRACEFUL_TIMEOUT", 25)
 # connection first, the ALB could send a request down it and answer the user with a 502.
 keepalive = _int_env("GUNICORN_KEEPALIVE", 75)
 
+# No control socket (gunicorn 25.1+ opens one for `gunicornc` under $XDG_RUNTIME_DIR or
+# $HOME/.gunicorn): the image's user has no home, the root file system is read-only, and nothing
+# here manages gunicorn at run time; ECS and Compose restart it.
+control_socket_disable = True
+
 # The app is built in each worker, not in the master: create_app opens database pools and boto3
 # clients, whose sockets must not be shared across a fork.
 preload_app = False

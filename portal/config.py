@@ -95,11 +95,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PORTAL_NOTIFY_SMS_TEMPLATE_ID", "", "Notify text message template `((body))`"),
     Setting("PORTAL_NOTIFY_CALLBACK_TOKEN", "", "bearer token Notify sends with delivery receipts"),
     Setting("PORTAL_NOTIFY_TIMEOUT_SECONDS", "10", "how long to wait for Notify's answer"),
-    Setting("PORTAL_SES_REGION", "eu-west-3", "SES region (aws email); sender: PORTAL_MAIL_FROM"),
+    Setting("PORTAL_SES_REGION", "eu-west-2", "SES region (aws email); sender: PORTAL_MAIL_FROM"),
     Setting("PORTAL_SES_CONFIGURATION_SET", "", "SES configuration set that publishes events"),
     Setting("PORTAL_SES_ENDPOINT_URL", "", "another SES endpoint (tests)"),
     Setting("PORTAL_SES_EVENTS_QUEUE_URL", "", "SQS queue of SES bounce/complaint/delivery events"),
-    Setting("PORTAL_SNS_REGION", "eu-west-3", "SNS region (aws SMS)"),
+    Setting("PORTAL_SNS_REGION", "eu-west-2", "SNS region (aws SMS)"),
     Setting("PORTAL_SNS_SENDER_ID", "", "alphanumeric sender id of text messages, if allowed"),
     Setting("PORTAL_SNS_ENDPOINT_URL", "", "another SNS endpoint (tests)"),
     Setting(
@@ -137,7 +137,7 @@ SETTINGS: tuple[Setting, ...] = (
         "AES-256 key (urlsafe base64, `flask --app portal documents-key`) for files at rest",
     ),
     Setting("PORTAL_S3_BUCKET", "", "private bucket for documents (s3 storage)"),
-    Setting("PORTAL_S3_REGION", "eu-west-3", "the bucket's region"),
+    Setting("PORTAL_S3_REGION", "eu-west-2", "the bucket's region"),
     Setting("PORTAL_S3_ENDPOINT_URL", "", "another S3 endpoint (tests, S3-compatible stores)"),
     Setting("PORTAL_S3_SSE", "aws:kms", "server-side encryption: `aws:kms` or `AES256`"),
     Setting("PORTAL_S3_KMS_KEY_ID", "", "KMS key for `aws:kms` (empty: the bucket's default)"),
@@ -162,7 +162,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PORTAL_SQS_QUEUE_URL", "", "SQS queue of the checking queue (sqs)"),
     Setting("PORTAL_SQS_PRIORITY_QUEUE_URL", "", "SQS queue for priority applications (sqs)"),
     Setting("PORTAL_SQS_DEAD_LETTER_QUEUE_URL", "", "the dead-letter queue both redrive to (sqs)"),
-    Setting("PORTAL_SQS_REGION", "eu-west-3", "the queues' region"),
+    Setting("PORTAL_SQS_REGION", "eu-west-2", "the queues' region"),
     Setting("PORTAL_SQS_ENDPOINT_URL", "", "another SQS endpoint (tests)"),
     Setting(
         "PORTAL_PRIORITY_NATIONALITIES",
@@ -195,11 +195,11 @@ class PortalConfig:
     NOTIFY_SMS_TEMPLATE_ID: str = ""
     NOTIFY_CALLBACK_TOKEN: str = ""
     NOTIFY_TIMEOUT_SECONDS: int = 10
-    SES_REGION: str = "eu-west-3"
+    SES_REGION: str = "eu-west-2"
     SES_CONFIGURATION_SET: str = ""
     SES_ENDPOINT_URL: str = ""
     SES_EVENTS_QUEUE_URL: str = ""
-    SNS_REGION: str = "eu-west-3"
+    SNS_REGION: str = "eu-west-2"
     SNS_SENDER_ID: str = ""
     SNS_ENDPOINT_URL: str = ""
     SMTP_HOST: str = "localhost"
@@ -225,7 +225,7 @@ class PortalConfig:
     DOCUMENT_STORAGE: str = "local"
     DOCUMENT_KEY: str = ""
     S3_BUCKET: str = ""
-    S3_REGION: str = "eu-west-3"
+    S3_REGION: str = "eu-west-2"
     S3_ENDPOINT_URL: str = ""
     S3_SSE: str = "aws:kms"
     S3_KMS_KEY_ID: str = ""
@@ -244,7 +244,7 @@ class PortalConfig:
     SQS_QUEUE_URL: str = ""
     SQS_PRIORITY_QUEUE_URL: str = ""
     SQS_DEAD_LETTER_QUEUE_URL: str = ""
-    SQS_REGION: str = "eu-west-3"
+    SQS_REGION: str = "eu-west-2"
     SQS_ENDPOINT_URL: str = ""
     PRIORITY_NATIONALITIES: tuple[str, ...] = ("AF", "ER", "SD", "SY", "YE")
     BOOKING_HORIZON_DAYS: int = 28
@@ -274,11 +274,11 @@ class PortalConfig:
             NOTIFY_SMS_TEMPLATE_ID=_env("PORTAL_NOTIFY_SMS_TEMPLATE_ID", "") or "",
             NOTIFY_CALLBACK_TOKEN=_env("PORTAL_NOTIFY_CALLBACK_TOKEN", "") or "",
             NOTIFY_TIMEOUT_SECONDS=_int("PORTAL_NOTIFY_TIMEOUT_SECONDS", 10),
-            SES_REGION=_env("PORTAL_SES_REGION", "eu-west-3") or "eu-west-3",
+            SES_REGION=_env("PORTAL_SES_REGION", "eu-west-2") or "eu-west-2",
             SES_CONFIGURATION_SET=_env("PORTAL_SES_CONFIGURATION_SET", "") or "",
             SES_ENDPOINT_URL=_env("PORTAL_SES_ENDPOINT_URL", "") or "",
             SES_EVENTS_QUEUE_URL=_env("PORTAL_SES_EVENTS_QUEUE_URL", "") or "",
-            SNS_REGION=_env("PORTAL_SNS_REGION", "eu-west-3") or "eu-west-3",
+            SNS_REGION=_env("PORTAL_SNS_REGION", "eu-west-2") or "eu-west-2",
             SNS_SENDER_ID=_env("PORTAL_SNS_SENDER_ID", "") or "",
             SNS_ENDPOINT_URL=_env("PORTAL_SNS_ENDPOINT_URL", "") or "",
             SMTP_HOST=_env("PORTAL_SMTP_HOST", "localhost") or "localhost",
@@ -304,7 +304,7 @@ class PortalConfig:
             DOCUMENT_STORAGE=_env("PORTAL_DOCUMENT_STORAGE", "local") or "local",
             DOCUMENT_KEY=_env("PORTAL_DOCUMENT_KEY", "") or "",
             S3_BUCKET=_env("PORTAL_S3_BUCKET", "") or "",
-            S3_REGION=_env("PORTAL_S3_REGION", "eu-west-3") or "eu-west-3",
+            S3_REGION=_env("PORTAL_S3_REGION", "eu-west-2") or "eu-west-2",
             S3_ENDPOINT_URL=_env("PORTAL_S3_ENDPOINT_URL", "") or "",
             S3_SSE=_env("PORTAL_S3_SSE", "aws:kms") or "aws:kms",
             S3_KMS_KEY_ID=_env("PORTAL_S3_KMS_KEY_ID", "") or "",
@@ -329,7 +329,7 @@ class PortalConfig:
             SQS_QUEUE_URL=_env("PORTAL_SQS_QUEUE_URL", "") or "",
             SQS_PRIORITY_QUEUE_URL=_env("PORTAL_SQS_PRIORITY_QUEUE_URL", "") or "",
             SQS_DEAD_LETTER_QUEUE_URL=_env("PORTAL_SQS_DEAD_LETTER_QUEUE_URL", "") or "",
-            SQS_REGION=_env("PORTAL_SQS_REGION", "eu-west-3") or "eu-west-3",
+            SQS_REGION=_env("PORTAL_SQS_REGION", "eu-west-2") or "eu-west-2",
             SQS_ENDPOINT_URL=_env("PORTAL_SQS_ENDPOINT_URL", "") or "",
             PRIORITY_NATIONALITIES=tuple(
                 code.strip().upper()

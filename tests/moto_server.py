@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 from moto.server import ThreadedMotoServer
 
-REGION = "eu-west-3"
+REGION = "eu-west-2"
 
 
 def fake_aws_environment(home: Path) -> dict[str, str]:

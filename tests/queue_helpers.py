@@ -129,7 +129,7 @@ def kept_unreadable(app: Flask, body: str, problem: str = "not JSON") -> uuid.UU
     """An unreadable message as the SQS claim keeps it; returns its id."""
     with app.app_context():
         kept = UnreadableQueueMessage(
-            queue_url="https://sqs.eu-west-3.amazonaws.com/123456789012/checking",
+            queue_url="https://sqs.eu-west-2.amazonaws.com/123456789012/checking",
             sqs_message_id=str(uuid.uuid4()),
             body=body,
             problem=problem,
