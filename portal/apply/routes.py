@@ -23,8 +23,17 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.apply import lifecycle, services, steps, submission, summary, windows
-from portal.apply.forms import FamilyMemberForm, InformationAnswerForm
+from portal.apply import (
+    families,
+    family_share,
+    lifecycle,
+    services,
+    steps,
+    submission,
+    summary,
+    windows,
+)
+from portal.apply.forms import FamilyMemberForm, InformationAnswerForm, ShareLanguageForm
 from portal.auth.access import signed_in_required
 from portal.auth.forms import ConfirmForm
 from portal.backoffice import decisions
@@ -131,7 +140,17 @@ def question(application: Application, name: str) -> Any:
     step = steps.step(name)
     form = step.form(data=answers.get(name))
     if form.validate_on_submit():
-        saved = services.save_step(application, name, services.answers_from_form(form))
+        answer = services.answers_from_form(form)
+        if name == "family_reference":
+            closed = families.closed_window_of(answer["family_reference"], utcnow())
+            if closed is not None:
+                # Told at once, before filling anything in: this reference can no longer be sent.
+                return render_template(
+                    "apply/family_window_closed.html",
+                    window=closed,
+                    reference=answer["family_reference"],
+                )
+        saved = services.save_step(application, name, answer)
         return _after_save(saved, name)
     return render_template(
         "apply/question.html",
@@ -238,6 +257,7 @@ def check_answers(application: Application | None) -> Any:
         next_window=None if window else windows.next_window(now),
         problem=problem,
         submission_key=secrets.token_hex(16),
+        with_family=families.applies_with_family(application.answers),
     )
 
 
@@ -255,11 +275,10 @@ def confirmation(application: Application | None) -> Any:
 def status(application: Application | None) -> Any:
     if application is None or application.status_enum is Status.DRAFT:
         return redirect(url_for("apply.overview"))
-    members = summary.family_group_members(application)
     return render_template(
         "apply/status.html",
         application=application,
-        members=members,
+        family=families.status_of_family(application, utcnow()),
         helped_by=support.latest_assistance(application.applicant_id),
         can_withdraw=lifecycle.can_withdraw(application.status_enum),
         stage=summary.status_explanation(application.status_enum),
@@ -269,6 +288,23 @@ def status(application: Application | None) -> Any:
         else None,
         topics=decisions.INFORMATION_TOPICS,
     )
+
+
+@apply.route("/application/family/share")
+@applicant_view
+def share_family_reference(application: Application | None) -> Any:
+    """The text (and its QR code) that gives a family member the family reference, in the language
+    the main applicant picks for them. A GET form: choosing a language changes nothing."""
+    family = families.status_of_family(application, utcnow()) if application else None
+    if family is None or not family.is_main or not family.window_open:
+        return redirect(url_for("apply.overview"))
+    form = ShareLanguageForm(formdata=request.args if "language" in request.args else None)
+    shared = None
+    if "language" in request.args and form.validate():
+        shared = family_share.shared_text(
+            family.reference, form.language.data, family.window.closes_at
+        )
+    return render_template("apply/family_share.html", form=form, shared=shared)
 
 
 @apply.route("/application/more-information", methods=["GET", "POST"])
