@@ -100,9 +100,11 @@ def init_extensions(app: Flask) -> None:
     # First, so that Flask-Compress's after_request hook runs last, on the finished response.
     assets.init_compression(app)
     db.init_app(app)
+    # Before the first app context: popping it would otherwise run the async teardown, which
+    # refuses to run where an event loop is running (the browser tests' Playwright thread).
+    drop_async_teardown(app)
     with app.app_context():
         enforce_foreign_keys(db.engine)
-    drop_async_teardown(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     csrf.init_app(app)
     limiter.init_app(app)
