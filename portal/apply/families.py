@@ -172,9 +172,8 @@ def status_of_family(application: Application, now: datetime) -> FamilyStatus | 
     if group is None:
         return None
     window = db.session.get(ApplicationWindow, group.window_id)
-    assert window is not None  # a foreign key
     main = is_main(application)
-    if main and not listed_members(application):
+    if window is None or (main and not listed_members(application)):
         return None
     adults = (
         [

@@ -227,8 +227,12 @@ def add_family_members(app: Flask, count: int, email: str = "amina@example.org")
     by the main applicant, straight in the database (the pages that make them are tested
     elsewhere)."""
     with app.app_context():
+        # The members' answers are copies of the main applicant's, email included.
         main = db.session.scalar(
-            select(Application).where(Application.answers["contact"]["email"].as_string() == email)
+            select(Application).where(
+                Application.answers["contact"]["email"].as_string() == email,
+                Application.answers["applicant_type"]["applicant_type"].as_string() == "main",
+            )
         )
         existing = db.session.query(Application).filter_by(family_group_id=main.family_group_id)
         start = existing.count()
