@@ -14,7 +14,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from portal import migrate, retention, schedule
-from portal.apply import windows
+from portal.apply import family_reminders, windows
 from portal.appointments import centres
 from portal.appointments.slots import WeeklyPattern
 from portal.auth import passwords, services
@@ -52,6 +52,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(reconcile_queue)
     app.cli.add_command(send_messages)
     app.cli.add_command(send_reminders)
+    app.cli.add_command(remind_families)
     app.cli.add_command(retention_command)
     app.cli.add_command(scheduler)
     app.cli.add_command(consume_delivery_events)
@@ -138,6 +139,17 @@ def send_reminders() -> None:
     with current_app.test_request_context("/"):
         sent = centres.send_reminders(utcnow())
     click.echo(f"reminders sent: {sent.reminders}, nudges sent: {sent.nudges}")
+
+
+@click.command("remind-families")
+@with_appcontext
+def remind_families() -> None:
+    """Tell main applicants, once, that adults they listed have not applied and their window
+    closes within PORTAL_FAMILY_REMINDER_DAYS (for a scheduler; running it twice sends nothing
+    twice). The links are built as in a request, like send-reminders'."""
+    with current_app.test_request_context("/"):
+        told = family_reminders.remind_families(utcnow())
+    click.echo(f"families reminded: {told}")
 
 
 @click.command("announce-windows")

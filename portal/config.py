@@ -175,6 +175,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "PORTAL_NUDGE_DAYS", "3", "days after an invitation that unbooked applicants are nudged"
     ),
+    Setting(
+        "PORTAL_FAMILY_REMINDER_DAYS",
+        "3",
+        "days before a window closes that main applicants hear of adults who have not applied",
+    ),
 )
 
 
@@ -251,6 +256,7 @@ class PortalConfig:
     BOOKING_CUTOFF_HOURS: int = 48
     REMINDER_DAYS: int = 2
     NUDGE_DAYS: int = 3
+    FAMILY_REMINDER_DAYS: int = 3
     METRICS_TOKEN: str = ""
     RETENTION_DAYS: int = 365
 
@@ -323,6 +329,7 @@ class PortalConfig:
             BOOKING_CUTOFF_HOURS=_int("PORTAL_BOOKING_CUTOFF_HOURS", 48),
             REMINDER_DAYS=_int("PORTAL_REMINDER_DAYS", 2),
             NUDGE_DAYS=_int("PORTAL_NUDGE_DAYS", 3),
+            FAMILY_REMINDER_DAYS=_int("PORTAL_FAMILY_REMINDER_DAYS", 3),
             METRICS_TOKEN=_env("PORTAL_METRICS_TOKEN", "") or "",
             RETENTION_DAYS=_int("PORTAL_RETENTION_DAYS", 365),
             QUEUE_MAX_RECEIVES=_int("PORTAL_QUEUE_MAX_RECEIVES", 5),

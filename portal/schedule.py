@@ -47,6 +47,12 @@ JOBS: tuple[Job, ...] = (
         why="reminders and nudges go out within the hour, in the day only: no text at night",
     ),
     Job(
+        command="remind-families",
+        minute=15,
+        hour="8-20",
+        why="main applicants hear of adults who have not applied within the hour, in the day only",
+    ),
+    Job(
         command="announce-windows",
         minute=5,
         hour="8-20",

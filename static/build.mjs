@@ -125,6 +125,7 @@ if (stock) {
   emit("portal.js", await script("portal.js"));
 }
 emit("presence.js", await script("presence.js"));
+emit("family-share.js", await script("family-share.js"));
 emit("favicon.ico", readFileSync(join(govuk, "assets", "images", "favicon.ico")));
 emit("favicon.svg", readFileSync(join(govuk, "assets", "images", "favicon.svg")));
 

@@ -220,3 +220,63 @@ def upload_required_documents(client: FlaskClient, locale: str = "en") -> None:
     if 'id="kind-relationship"' in page.text and "certificate.pdf" not in page.text:
         response = upload(client, "relationship", pdf_bytes(), "certificate.pdf", None, locale)
         assert response.status_code == 302, response.text[-3000:]
+
+
+def send_main_with_family(
+    client: FlaskClient,
+    app: Flask,
+    members: list[dict[str, str | list[str]]],
+    email: str = "amina@example.org",
+    locale: str = "en",
+) -> None:
+    """A main applicant who lists family members (full_name, relationship, date_of_birth as the
+    date parts) and sends, through the pages; a window must be open."""
+    start_application(client, app, email, locale)
+    answer_page(client, "applicant_type", {"applicant_type": "main"}, locale)
+    answer_page(client, "travelling", {"travelling": "with_family"}, locale)
+    for member in members:
+        response = answer_page(client, "family_members", {**member, "add": "1"}, locale)
+        assert response.status_code == 302, response.text[-2000:]
+    response = answer_page(client, "family_members", {"finished": "1"}, locale)
+    assert response.status_code == 302, response.text[-2000:]
+    pages = [
+        (name, {**data, "email": email} if name == "contact" else data)
+        for name, data in MAIN_APPLICANT_ALONE
+        if name not in ("applicant_type", "travelling")
+    ]
+    fill_in(client, pages, locale)
+    send_draft(client, locale)
+
+
+def send_member(
+    client: FlaskClient,
+    app: Flask,
+    email: str,
+    family_reference: str,
+    names: tuple[str, str],
+    born: list[str],
+    locale: str = "en",
+) -> None:
+    """An adult family member who applies with the family reference, with their own name (given,
+    family) and date of birth (day, month, year), through the pages."""
+    start_application(client, app, email, locale)
+    answer_page(client, "applicant_type", {"applicant_type": "family_member"}, locale)
+    response = answer_page(
+        client, "family_reference", {"family_reference": family_reference}, locale
+    )
+    assert response.status_code == 302, response.text[-2000:]
+    pages = []
+    for name, data in MAIN_APPLICANT_ALONE:
+        if name in ("applicant_type", "travelling"):
+            continue
+        if name == "contact":
+            data = {**data, "email": email, "mobile": ""}
+        if name == "names":
+            data = {"given_names": names[0], "family_name": names[1]}
+        if name == "birth":
+            data = {**data, "date_of_birth": born}
+        if name == "document":
+            data = {**data, "document_number": f"P {sum(map(ord, email)):07d}"}
+        pages.append((name, data))
+    fill_in(client, pages, locale)
+    send_draft(client, locale)

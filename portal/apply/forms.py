@@ -447,3 +447,15 @@ class InformationAnswerForm(PortalForm):
         validators=[MaxLength(5000)],
         filters=[lambda value: value.strip() if isinstance(value, str) else value],
     )
+
+
+class ShareLanguageForm(PortalForm):
+    """The language of the text a main applicant sends a family member. Sent by GET: choosing
+    it changes nothing, so it needs no security token, and the page can be reloaded."""
+
+    language = radio_field(
+        _l("In which language should the text be?"),
+        [(code, native_name(code)) for code in LOCALES],
+        _l("Select the language of the text"),
+        description=_l("Choose a language that your family member reads well."),
+    )

@@ -27,8 +27,18 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from portal import retention
-from portal.apply import information, lifecycle, services, steps, submission, summary, windows
-from portal.apply.forms import FamilyMemberForm, InformationAnswerForm
+from portal.apply import (
+    families,
+    family_share,
+    information,
+    lifecycle,
+    services,
+    steps,
+    submission,
+    summary,
+    windows,
+)
+from portal.apply.forms import FamilyMemberForm, InformationAnswerForm, ShareLanguageForm
 from portal.auth import held_forms
 from portal.auth.access import signed_in_required
 from portal.auth.forms import ConfirmForm
@@ -144,7 +154,17 @@ def question(application: Application, name: str) -> Any:
     held = _held_answers()
     form = step.form(formdata=held) if held else step.form(data=answers.get(name))
     if form.validate_on_submit():
-        saved = services.save_step(application, name, services.answers_from_form(form))
+        answer = services.answers_from_form(form)
+        if name == "family_reference":
+            closed = families.closed_window_of(answer["family_reference"], utcnow())
+            if closed is not None:
+                # Told at once, before filling anything in: this reference can no longer be sent.
+                return render_template(
+                    "apply/family_window_closed.html",
+                    window=closed,
+                    reference=answer["family_reference"],
+                )
+        saved = services.save_step(application, name, answer)
         return _after_save(saved, name)
     return render_template(
         "apply/question.html",
@@ -263,6 +283,7 @@ def check_answers(application: Application | None) -> Any:
         next_window=None if window else windows.next_window(now),
         problem=problem,
         submission_key=secrets.token_hex(16),
+        with_family=families.applies_with_family(application.answers),
     )
 
 
@@ -282,7 +303,6 @@ def confirmation(application: Application | None) -> Any:
 def status(application: Application | None) -> Any:
     if application is None or application.status_enum is Status.DRAFT:
         return redirect(url_for("apply.overview"))
-    members = summary.family_group_members(application)
     now = utcnow()
     withdrawn = application.status_enum is Status.WITHDRAWN
     return render_template(
@@ -294,7 +314,7 @@ def status(application: Application | None) -> Any:
         kept_until=retention.kept_until(
             application, timedelta(days=current_app.config["PORTAL"].RETENTION_DAYS)
         ),
-        members=members,
+        family=families.status_of_family(application, now),
         helped_by=support.latest_assistance(application.applicant_id),
         can_withdraw=lifecycle.can_withdraw(application.status_enum),
         stage=summary.status_explanation(application.status_enum),
@@ -323,6 +343,23 @@ def new_presence_link(application: Application | None) -> Any:
         elif answer is presence_links.LinkAnswer.TOO_MANY:
             flash(_("You have asked for many new links. Please wait and try again later."))
     return redirect(url_for("apply.status"))
+
+
+@apply.route("/application/family/share")
+@applicant_view
+def share_family_reference(application: Application | None) -> Any:
+    """The text (and its QR code) that gives a family member the family reference, in the language
+    the main applicant picks for them. A GET form: choosing a language changes nothing."""
+    family = families.status_of_family(application, utcnow()) if application else None
+    if family is None or not family.is_main or not family.window_open:
+        return redirect(url_for("apply.overview"))
+    form = ShareLanguageForm(formdata=request.args if "language" in request.args else None)
+    shared = None
+    if "language" in request.args and form.validate():
+        shared = family_share.shared_text(
+            family.reference, form.language.data, family.window.closes_at
+        )
+    return render_template("apply/family_share.html", form=form, shared=shared)
 
 
 @apply.route("/application/more-information", methods=["GET", "POST"])

@@ -14,7 +14,7 @@ from portal import i18n
 from portal.apply import steps
 from portal.apply.forms import RELATIONSHIPS
 from portal.fields import DateField, country_name
-from portal.models import Application, Status
+from portal.models import Status
 
 COUNTRY_FIELDS = frozenset(
     {"country_of_birth", "nationality", "other_nationality", "issuing_country"}
@@ -113,11 +113,6 @@ def summary_sections(answers: dict[str, Any], with_links: bool = True) -> list[S
         if rows:
             sections.append(SummarySection(str(section.title), rows))
     return sections
-
-
-def family_group_members(application: Application) -> list[Application]:
-    group = application.family_group
-    return list(group.applications) if group else []
 
 
 STATUS_TEXT: dict[Status, tuple[Any, Any]] = {

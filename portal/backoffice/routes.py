@@ -27,7 +27,7 @@ from flask_babel import format_timedelta
 from flask_login import current_user
 
 from portal import audit
-from portal.apply import lifecycle, summary
+from portal.apply import families, lifecycle, summary
 from portal.apply.lifecycle import Action
 from portal.appointments.booking import MAX_NO_SHOWS, appointments_of, no_shows
 from portal.auth.access import staff_required
@@ -44,7 +44,7 @@ from portal.backoffice.forms import (
 )
 from portal.documents import services as document_services
 from portal.extensions import db
-from portal.models import CheckName, CheckOutcome, Role, utcnow
+from portal.models import CheckName, CheckOutcome, FamilyGroup, Role, utcnow
 from portal.returns import importing
 from portal.returns import services as returns
 from portal.security import form_page
@@ -161,6 +161,19 @@ def _render_application(
     page = render_template("backoffice/application.html", **context)
     db.session.commit()
     return page, status
+
+
+@backoffice.route("/family-groups/<group_id>")
+@staff_required(*CASEWORK)
+def family_group_page(group_id: str) -> Any:
+    """The family group: every member the main applicant listed, the application matched to each,
+    and applications with the family reference that match nobody listed."""
+    group = object_or_404(FamilyGroup, group_id)
+    progress = families.family_progress(group)
+    audit.record("family_group_viewed", subject_type="family_group", subject_id=group.id)
+    page = render_template("backoffice/family_group.html", progress=progress)
+    db.session.commit()
+    return page
 
 
 @backoffice.route("/applications/<application_id>/release", methods=["POST"])

@@ -270,3 +270,12 @@ def possible_matches(
     ]
     found.sort(key=lambda item: item[1].score, reverse=True)
     return found
+
+
+def similar_names(first: Person, second: Person) -> bool:
+    """Whether two names are spellings of one name, by the rules above (any script, any field).
+
+    For other tolerant name comparisons (a family member's application against the name the main
+    applicant listed), so that there is one notion of "the same name" in the portal.
+    """
+    return _name_score(first, second) >= NAME_THRESHOLD

@@ -324,7 +324,9 @@ def test_family_member_applies_with_the_family_reference_and_the_group_is_visibl
     fill_in(member, pages)
     send(member)
     status = member.get("/en/application/status").text
-    assert "Your family group" in status and "Amina" in status
+    # The member sees the family reference and the rule, nothing of the main applicant's.
+    assert "Your family group" in status and family_reference in status
+    assert "Amina" not in status
     assert the_application_count(app) == 2
 
 

@@ -61,6 +61,7 @@ def test_the_times_are_what_people_are_promised():
     assert hours == {
         "send-reminders": (0, "8-20"),
         "announce-windows": (5, "8-20"),
+        "remind-families": (15, "8-20"),
         "documents-clean-up": (20, "*"),
         "scan-documents": (10, "*"),
         "retention": (30, "3"),
@@ -97,6 +98,7 @@ def test_eventbridge_expressions_have_six_fields_and_the_same_times():
     assert expressions == {
         "send-reminders": "cron(0 8-20 * * ? *)",
         "announce-windows": "cron(5 8-20 * * ? *)",
+        "remind-families": "cron(15 8-20 * * ? *)",
         "documents-clean-up": "cron(20 * * * ? *)",
         "scan-documents": "cron(10 * * * ? *)",
         "reconcile-queue": "cron(0/10 * * * ? *)",
