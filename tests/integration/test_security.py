@@ -26,7 +26,7 @@ EMAIL = "amina@example.org"
 
 
 def test_security_headers_on_every_kind_of_response(client):
-    for path in ("/en/", "/en/sign-in", "/en/no-such-page", "/healthz"):
+    for path in ("/en/", "/en/sign-in", "/en/no-such-page", "/livez"):
         response = client.get(path)
         csp = response.headers["Content-Security-Policy"]
         assert "frame-ancestors 'none'" in csp
@@ -273,7 +273,7 @@ def test_database_down_gives_503_health_and_a_translated_error_page(config, app)
         signed_in_cookie = dict(session)
     with down_client.session_transaction() as session:
         session.update(signed_in_cookie)
-    health = down_client.get("/healthz")
+    health = down_client.get("/readyz")
     assert health.status_code == 503
     assert health.json["checks"]["database"] == "unavailable"
     page = down_client.get("/fr/account")
