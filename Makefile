@@ -101,7 +101,7 @@ lighthouse: install assets translations ## Lighthouse (mobile) scores of the sta
 	$(FLASK) seed-demo >/dev/null; \
 	$(FLASK) run --host $(HOST) --port $(LIGHTHOUSE_PORT) >$$instance/server.log 2>&1 & server=$$!; \
 	trap 'kill $$server 2>/dev/null; rm -rf $$instance' EXIT; \
-	for _ in $$(seq 50); do curl -fs -o /dev/null http://$(HOST):$(LIGHTHOUSE_PORT)/healthz 2>/dev/null && break; sleep 0.2; done; \
+	for _ in $$(seq 50); do curl -fs -o /dev/null http://$(HOST):$(LIGHTHOUSE_PORT)/livez 2>/dev/null && break; sleep 0.2; done; \
 	printf '%-32s %11s %13s %14s %12s\n' page performance accessibility best-practices "bytes (LH)"; \
 	for path in $(LIGHTHOUSE_PAGES); do \
 		CHROME_PATH=/usr/bin/chromium $(LIGHTHOUSE) http://$(HOST):$(LIGHTHOUSE_PORT)$$path \

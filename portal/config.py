@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 EMAIL_BACKENDS = ("log", "smtp", "notify", "aws")
@@ -463,15 +465,29 @@ class PortalConfig:
         }
 
 
+CONNECT_TIMEOUT_SECONDS = 5
+
+
 def engine_options(url: str) -> dict[str, Any]:
     """The engine's URL and the options every process uses.
 
     `pool_pre_ping`: a connection that the server closed (a restart, a failover, an idle timeout)
     is found and replaced when it is taken from the pool, instead of failing the request that took
     it. `hide_parameters`: an error's message never carries the statement's values (email
-    addresses, password hashes) into the logs.
+    addresses, password hashes) into the logs. `connect_timeout` (PostgreSQL, unless the URL sets
+    one): during a failover the old primary's address may swallow packets; a connection attempt
+    gives up after a few seconds instead of the operating system's two minutes, so requests and the
+    readiness check (portal.health) fail fast and the pool reconnects to the new primary.
     """
-    return {"url": _engine_url(url), "pool_pre_ping": True, "hide_parameters": True}
+    options: dict[str, Any] = {
+        "url": _engine_url(url),
+        "pool_pre_ping": True,
+        "hide_parameters": True,
+    }
+    parsed = make_url(options["url"])
+    if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+        options["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    return options
 
 
 def _engine_url(url: str) -> str:

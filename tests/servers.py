@@ -90,7 +90,7 @@ def start_gunicorn(
     *,
     workers: int = 1,
     threads: int = 2,
-    ready_path: str = "/healthz",
+    ready_path: str = "/readyz",
     timeout: float = 60.0,
 ) -> Server:
     """Start `application` (a gunicorn app spec) and wait until `ready_path` answers 200.

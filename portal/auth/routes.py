@@ -29,7 +29,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy.orm import joinedload
 
-from portal import audit, i18n
+from portal import audit, i18n, ratelimit
 from portal.auth import held_forms, services, sessions, tokens, totp
 from portal.auth.access import second_factor_redirect, signed_in_required
 from portal.auth.forms import (
@@ -51,11 +51,6 @@ PARIS = ZoneInfo("Europe/Paris")
 auth = Blueprint("auth", __name__)
 
 
-def _submitted_email() -> str:
-    """Rate-limit key for the account named in the form, so one account cannot be hammered from many addresses."""
-    return services.normalise_email(request.form.get("email", ""))[:320] or "none"
-
-
 def _safe_next(target: str | None) -> str | None:
     """Only a path on this site: never an open redirect to another host."""
     if not target:
@@ -68,7 +63,13 @@ def _safe_next(target: str | None) -> str | None:
 
 @auth.route("/create-account", methods=["GET", "POST"])
 @form_page
-@limiter.limit("30 per hour", methods=["POST"])
+@limiter.limit(ratelimit.ADDRESS_CEILING, methods=["POST"], exempt_when=ratelimit.form_refused)
+@limiter.limit(
+    ratelimit.PER_EMAIL,
+    methods=["POST"],
+    key_func=ratelimit.submitted_email,
+    exempt_when=ratelimit.form_refused,
+)
 def register() -> Any:
     form = RegisterForm()
     if form.validate_on_submit():
@@ -85,7 +86,13 @@ def check_email() -> Any:
 
 @auth.route("/confirm-email/<token>", methods=["GET", "POST"])
 @form_page
-@limiter.limit("30 per hour", methods=["POST"])
+@limiter.limit(ratelimit.ADDRESS_CEILING, methods=["POST"], exempt_when=ratelimit.form_refused)
+@limiter.limit(
+    ratelimit.PER_LINK,
+    methods=["POST"],
+    key_func=ratelimit.link_token,
+    exempt_when=ratelimit.form_refused,
+)
 def confirm_email(token: str) -> Any:
     """A button, not the link itself, confirms: email scanners that follow links use nothing up."""
     form = ConfirmForm()
@@ -102,7 +109,9 @@ def confirm_email(token: str) -> Any:
 
 @auth.route("/sign-in", methods=["GET", "POST"])
 @form_page
-@limiter.limit("20 per minute", methods=["POST"])
+@limiter.limit(
+    ratelimit.SIGN_IN_ADDRESS_CEILING, methods=["POST"], exempt_when=ratelimit.form_refused
+)
 def sign_in() -> Any:
     """Wrong passwords are slowed per account and per client in the database (auth.throttle), not
     by a per-account rate limit: that counted every post naming the email, so anyone could keep
@@ -201,8 +210,7 @@ def keep_alive() -> Any:
 
 @auth.route("/forgot-password", methods=["GET", "POST"])
 @form_page
-@limiter.limit("20 per hour", methods=["POST"])
-@limiter.limit("5 per hour", methods=["POST"], key_func=_submitted_email)
+@limiter.limit(ratelimit.ADDRESS_CEILING, methods=["POST"], exempt_when=ratelimit.form_refused)
 def forgot_password() -> Any:
     form = ForgotPasswordForm()
     if form.validate_on_submit():
@@ -219,7 +227,13 @@ def reset_sent() -> Any:
 
 @auth.route("/reset-password/<token>", methods=["GET", "POST"])
 @form_page
-@limiter.limit("20 per hour", methods=["POST"])
+@limiter.limit(ratelimit.ADDRESS_CEILING, methods=["POST"], exempt_when=ratelimit.form_refused)
+@limiter.limit(
+    ratelimit.PER_LINK,
+    methods=["POST"],
+    key_func=ratelimit.link_token,
+    exempt_when=ratelimit.form_refused,
+)
 def reset_password(token: str) -> Any:
     user = tokens.peek_token(token, TokenPurpose.RESET_PASSWORD)
     if user is None:
@@ -236,7 +250,12 @@ def reset_password(token: str) -> Any:
 
 @auth.route("/two-factor/set-up", methods=["GET", "POST"])
 @form_page
-@limiter.limit("20 per 15 minutes", methods=["POST"])
+@limiter.limit(
+    ratelimit.SECOND_FACTOR_SETUP_PER_ACCOUNT,
+    methods=["POST"],
+    key_func=ratelimit.signed_in_account,
+    exempt_when=ratelimit.form_refused,
+)
 def two_factor_setup() -> Any:
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
@@ -263,7 +282,12 @@ def two_factor_setup() -> Any:
 
 @auth.route("/two-factor", methods=["GET", "POST"])
 @form_page
-@limiter.limit("10 per 15 minutes", methods=["POST"])
+@limiter.limit(
+    ratelimit.SECOND_FACTOR_PER_ACCOUNT,
+    methods=["POST"],
+    key_func=ratelimit.signed_in_account,
+    exempt_when=ratelimit.form_refused,
+)
 def two_factor() -> Any:
     if not current_user.is_authenticated:
         return login_manager.unauthorized()

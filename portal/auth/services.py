@@ -206,11 +206,27 @@ def sign_out(user: User, session_row: UserSession) -> None:
     db.session.commit()
 
 
+# Reset emails per account per hour. The cap is on emails sent, not on form posts: a stranger
+# posting someone's address cannot stop them asking (the page is the same), and once the cap is
+# reached no new link is made, so the last link sent stays the valid one in the holder's inbox.
+RESET_EMAILS_PER_HOUR = 5
+
+
 def request_password_reset(email: str) -> None:
     """Email a reset link if the address has an account; otherwise do nothing visible."""
     user = find_user(email)
     if user is None or not user.active:
         audit.record("password_reset_requested_unknown", actor_id=None)
+        db.session.commit()
+        return
+    since = utcnow() - timedelta(hours=1)
+    if tokens.issued_since(user, TokenPurpose.RESET_PASSWORD, since) >= RESET_EMAILS_PER_HOUR:
+        audit.record(
+            "password_reset_not_sent_too_many",
+            actor_id=None,
+            subject_type="user",
+            subject_id=user.id,
+        )
         db.session.commit()
         return
     tokens.revoke_tokens(user, TokenPurpose.RESET_PASSWORD)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from portal.extensions import db
 from portal.models import AccountToken, TokenPurpose, User, utcnow
@@ -85,4 +85,20 @@ def revoke_tokens(user: User, purpose: TokenPurpose) -> None:
             AccountToken.used_at.is_(None),
         )
         .values(used_at=utcnow())
+    )
+
+
+def issued_since(user: User, purpose: TokenPurpose, since: datetime) -> int:
+    """How many tokens of one kind the user was sent since a moment (to cap emails per account)."""
+    return int(
+        db.session.scalar(
+            select(func.count())
+            .select_from(AccountToken)
+            .where(
+                AccountToken.user_id == user.id,
+                AccountToken.purpose == purpose.value,
+                AccountToken.created_at > since,
+            )
+        )
+        or 0
     )

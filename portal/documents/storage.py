@@ -35,6 +35,8 @@ _TEMPORARY = re.compile(r"\..+\.tmp")
 _TEMPORARY_PREFIX = "."
 _TEMPORARY_SUFFIX = ".tmp"
 _MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
+# For the readiness check: one try, two seconds to connect and two to answer.
+PROBE = Config(connect_timeout=2, read_timeout=2, retries={"max_attempts": 1, "mode": "standard"})
 
 
 class StorageError(Exception):
@@ -171,16 +173,20 @@ class S3Storage:
         client: Any | None = None,
     ) -> None:
         self._bucket = bucket
-        self._client = client or boto3.session.Session().client(
-            "s3",
-            region_name=region,
-            endpoint_url=endpoint_url,
-            config=Config(
-                retries={"max_attempts": 3, "mode": "standard"},
-                connect_timeout=5,
-                read_timeout=30,
-            ),
+
+        def make_client(config: Config) -> Any:
+            return boto3.session.Session().client(
+                "s3", region_name=region, endpoint_url=endpoint_url, config=config
+            )
+
+        self._client = client or make_client(
+            Config(
+                retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30
+            )
         )
+        # The readiness check asks with a short fuse and no retry: a hung S3 gives a 503 in
+        # seconds instead of holding the check past the load balancer's timeout.
+        self._probe = client or make_client(PROBE)
         self._extra_args = {"ServerSideEncryption": sse, "ContentType": "application/octet-stream"}
         if kms_key_id:
             self._extra_args["SSEKMSKeyId"] = kms_key_id
@@ -214,7 +220,7 @@ class S3Storage:
 
     def reachable(self) -> bool:
         try:
-            self._client.head_bucket(Bucket=self._bucket)
+            self._probe.head_bucket(Bucket=self._bucket)
         except (ClientError, BotoCoreError):
             return False
         return True

@@ -314,9 +314,12 @@ class SqsQueue(_Leases):
         dead_letter_queue_url: str,
         lease: timedelta,
         max_receives: int,
+        probe_client: Any | None = None,
     ) -> None:
         super().__init__(lease, max_receives)
         self.client = client
+        # The readiness check's client: one short try, so a hung SQS gives a 503 in seconds.
+        self.probe_client = probe_client or client
         self.queue_url = queue_url
         self.priority_queue_url = priority_queue_url
         self.dead_letter_queue_url = dead_letter_queue_url
@@ -471,7 +474,7 @@ class SqsQueue(_Leases):
 
     def reachable(self) -> bool:
         try:
-            self.client.get_queue_attributes(
+            self.probe_client.get_queue_attributes(
                 QueueUrl=self.queue_url, AttributeNames=["ApproximateNumberOfMessages"]
             )
         except Exception:
@@ -569,20 +572,26 @@ class SqsQueue(_Leases):
         return int(attributes.get("ApproximateNumberOfMessages", 0))
 
 
-def sqs_client(app: Flask) -> Any:
+def sqs_client(app: Flask, probe: bool = False) -> Any:
     """A client that gives up within seconds: a caseworker waits on claims, and the relay
-    simply tries again on its next pass."""
+    simply tries again on its next pass. The probe (for the readiness check) gives up sooner."""
     import boto3
     from botocore.config import Config
 
     settings = app.config["PORTAL"]
+    if probe:
+        config = Config(
+            connect_timeout=2, read_timeout=2, retries={"mode": "standard", "max_attempts": 1}
+        )
+    else:
+        config = Config(
+            connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 2}
+        )
     return boto3.client(
         "sqs",
         region_name=settings.SQS_REGION,
         endpoint_url=settings.SQS_ENDPOINT_URL or None,
-        config=Config(
-            connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 2}
-        ),
+        config=config,
     )
 
 
@@ -598,6 +607,7 @@ def init_app(app: Flask) -> None:
             settings.SQS_DEAD_LETTER_QUEUE_URL,
             lease,
             settings.QUEUE_MAX_RECEIVES,
+            probe_client=sqs_client(app, probe=True),
         )
     else:
         backend = DatabaseQueue(lease, settings.QUEUE_MAX_RECEIVES)

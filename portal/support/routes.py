@@ -27,6 +27,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
+from portal import ratelimit
 from portal.apply import services as apply_services
 from portal.apply import summary
 from portal.auth.access import signed_in_required, staff_required
@@ -238,7 +239,7 @@ def end(assistance_id: str) -> Any:
 
 
 @support.route("/claim", methods=["GET", "POST"])
-@limiter.limit("20 per hour", methods=["POST"])
+@limiter.limit(ratelimit.ADDRESS_CEILING, methods=["POST"], exempt_when=ratelimit.form_refused)
 @form_page
 def claim() -> Any:
     form = ClaimCodeForm()

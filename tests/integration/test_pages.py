@@ -96,9 +96,3 @@ def test_assets_are_served_with_long_lived_cache_headers(client):
     assert "max-age=31536000" in response.headers["Cache-Control"]
     assert "immutable" in response.headers["Cache-Control"]
     assert client.get("/assets/portal.css").status_code == 404
-
-
-def test_healthz_reports_the_database(client):
-    response = client.get("/healthz")
-    assert response.status_code == 200
-    assert response.json == {"status": "ok", "checks": {"database": "ok"}}

@@ -480,18 +480,59 @@ def test_the_database_url_verifies_the_servers_certificate_with_the_bundle_in_th
     assert "--chmod=644" in added, "the portal user must be able to read it"
 
 
-def test_portal_is_served_over_https_and_checked_on_healthz(template):
+def test_portal_is_served_over_https_and_checked_on_readyz(template):
     https = properties(template, "HttpsListener")
     assert https["Protocol"] == "HTTPS"
     assert https["Certificates"] == [{"CertificateArn": {"Ref": "CertificateArn"}}]
     http = properties(template, "HttpListener")
     assert http["DefaultActions"][0]["RedirectConfig"]["Protocol"] == "HTTPS"
     target = properties(template, "TargetGroup")
-    assert (target["HealthCheckPath"], target["Port"]) == ("/healthz", 8000)
+    assert (target["HealthCheckPath"], target["Port"]) == ("/readyz", 8000)
     service = properties(template, "PortalService")
     assert service["LoadBalancers"][0]["ContainerPort"] == 8000
     assert "LoadBalancers" not in properties(template, "RelayService")
     assert "LoadBalancers" not in properties(template, "SenderService")
+
+
+# An RDS Multi-AZ failover takes 60 to 120 seconds (AWS documentation).
+FAILOVER_SECONDS = 120
+
+
+def test_each_health_check_asks_the_right_endpoint(template):
+    """The load balancer asks /readyz (dependencies); the container checks ask /livez (the
+    process only), so an outage of a dependency never gets every task killed."""
+    target = properties(template, "TargetGroup")
+    assert target["HealthCheckPath"] == "/readyz"
+    checked = {
+        name: container["HealthCheck"]["Command"][-1]
+        for name, container in containers(template).items()
+        if "HealthCheck" in container
+    }
+    assert set(checked) == {"portal"}
+    assert "/livez" in checked["portal"] and "readyz" not in checked["portal"]
+    (_, final) = dockerfile_stages()[-1]
+    (healthcheck,) = [i for i in final if i.upper().startswith("HEALTHCHECK ")]
+    assert "/livez" in healthcheck and "readyz" not in healthcheck
+    for text in (INFRA / "compose.yaml").read_text(), (INFRA / "cloudformation.yaml").read_text():
+        assert "/healthz" not in text
+
+
+def test_health_thresholds_ride_out_a_database_failover(template):
+    """ECS replaces a task that the target group finds unhealthy: not before a failover ends."""
+    target = properties(template, "TargetGroup")
+    interval = target["HealthCheckIntervalSeconds"]
+    assert target["HealthCheckTimeoutSeconds"] < interval
+    assert interval * target["UnhealthyThresholdCount"] > FAILOVER_SECONDS
+    assert interval * target["HealthyThresholdCount"] <= 30, "back in service quickly"
+    # Each readiness check gives up within the balancer's timeout when its dependency hangs.
+    from portal.documents.storage import PROBE
+    from portal.health import STATEMENT_TIMEOUT_MS
+
+    assert PROBE.connect_timeout + PROBE.read_timeout < target["HealthCheckTimeoutSeconds"]
+    assert target["HealthCheckTimeoutSeconds"] > STATEMENT_TIMEOUT_MS / 1000
+    check = containers(template)["portal"]["HealthCheck"]
+    assert "timeout=4" in check["Command"][-1] and check["Timeout"] > 4
+    assert check["Interval"] * check["Retries"] > FAILOVER_SECONDS
 
 
 def test_containers_run_the_image_roles_and_share_one_environment(template):
@@ -1061,7 +1102,7 @@ def test_final_stage_is_slim_python_as_a_non_root_user_with_a_health_check():
     users = [i.split()[1] for i in final if i.upper().startswith("USER ")]
     assert users and users[-1].split(":")[0] not in ("root", "0")
     (healthcheck,) = [i for i in final if i.upper().startswith("HEALTHCHECK ")]
-    assert "/healthz" in healthcheck and "urllib" in healthcheck and "curl" not in healthcheck
+    assert "/livez" in healthcheck and "urllib" in healthcheck and "curl" not in healthcheck
     assert "EXPOSE 8000" in final
     assert final[-1] == 'CMD ["gunicorn", "-c", "infra/gunicorn.conf.py", "portal:create_app()"]'
     # No build tools: nothing is installed in the final stage, it only copies built files.
