@@ -36,7 +36,9 @@ _TEMPORARY_PREFIX = "."
 _TEMPORARY_SUFFIX = ".tmp"
 _MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
 # For the readiness check: one try, two seconds to connect and two to answer.
-PROBE = Config(connect_timeout=2, read_timeout=2, retries={"max_attempts": 1, "mode": "standard"})
+PROBE = Config(
+    connect_timeout=2, read_timeout=2, retries={"total_max_attempts": 1, "mode": "standard"}
+)
 
 
 class StorageError(Exception):
@@ -186,7 +188,7 @@ class S3Storage:
         )
         # The readiness check asks with a short fuse and no retry: a hung S3 gives a 503 in
         # seconds instead of holding the check past the load balancer's timeout.
-        self._probe = client or make_client(PROBE)
+        self._probe_client = client or make_client(PROBE)
         self._extra_args = {"ServerSideEncryption": sse, "ContentType": "application/octet-stream"}
         if kms_key_id:
             self._extra_args["SSEKMSKeyId"] = kms_key_id
@@ -220,7 +222,7 @@ class S3Storage:
 
     def reachable(self) -> bool:
         try:
-            self._probe.head_bucket(Bucket=self._bucket)
+            self._probe_client.head_bucket(Bucket=self._bucket)
         except (ClientError, BotoCoreError):
             return False
         return True

@@ -581,7 +581,7 @@ def sqs_client(app: Flask, probe: bool = False) -> Any:
     settings = app.config["PORTAL"]
     if probe:
         config = Config(
-            connect_timeout=2, read_timeout=2, retries={"mode": "standard", "max_attempts": 1}
+            connect_timeout=2, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 1}
         )
     else:
         config = Config(
