@@ -140,7 +140,7 @@ def test_a_main_applicant_in_persian_and_a_member_in_french_apply_together(app: 
 
     off_loop(answer_the_rest, member_client)
     member_page.goto("/fr/application/check-your-answers")
-    expect(member_page.locator(".govuk-inset-text")).to_have_text(
+    expect(member_page.locator(".govuk-inset-text:not(.app-translation-notice)")).to_have_text(
         tr(
             "fr",
             "Your family group is decided together: if one application in the group is not valid, all the applications in the group are refused.",
