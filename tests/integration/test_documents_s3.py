@@ -97,4 +97,6 @@ def test_s3_down_refuses_the_upload_with_try_again(s3_app, monkeypatch):
     monkeypatch.setattr(storage, "put", unreachable)
     response = upload(client, "photo", photo_bytes(), "face.jpg")
     assert response.status_code == 200
-    assert "We could not save face.jpg. Try again in a few minutes." in response.text
+    # The file's name is isolated (FSI ... PDI) so that it reads right in right-to-left text.
+    shown = response.text.replace("\u2068", "").replace("\u2069", "")
+    assert "We could not save face.jpg. Try again in a few minutes." in shown
