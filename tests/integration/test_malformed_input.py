@@ -379,7 +379,7 @@ def test_a_second_centre_with_the_same_name_is_an_error_on_the_page(app):
         "address": "20 rue Jean Sans Peur",
         "city": "Lille",
         "opening_hours": "9 to 5",
-        "accessibility": "Step-free",
+        "access_facts": "step_free",
     }
     assert submit(admin, "/en/casework/centres/new", centre).status_code == 302
     again = submit(admin, "/en/casework/centres/new", centre)
