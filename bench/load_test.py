@@ -4,9 +4,16 @@ N simulated applicants (locust, run as a library in a child process) replay the 
 gunicorn with the container's settings (infra/gunicorn.conf.py, 2 workers x 4 threads) on
 PostgreSQL: sign in, the task list, every question page of a main applicant alone (GET, then POST
 with the page's CSRF token), check your answers, sign out; then again. Each simulated user has its
-own account, made beforehand with a draft past the eligibility questions and its two documents'
-rows, so that the run measures the journey, not registration or uploads (the check-your-answers
-page lists the files by name and never reads them, so the rows need no objects).
+own account, made beforehand with a draft past the eligibility questions and its two required
+documents' rows, so that the run measures the journey, not registration (the check-your-answers
+page lists the files by name and never reads them, so those rows need no objects).
+
+A phase "journey + uploads" adds the documents: each journey also uploads UPLOADS phone photos
+(a 12 MP JPEG of about 2.6 MB, made once with Pillow) through the real upload form, as a phone
+without JavaScript sends them (multipart, the whole photo), then removes them from the documents
+page so that the next journey may upload again. The server validates, re-encodes (scaled to 2000
+px) and encrypts each one into local storage; clamd is not running, so no scan is in the figures
+(docs/capacity.md says what that leaves out).
 
 The baseline is bench/bare_app.py, a Flask route returning "ok", under the same gunicorn settings
 and hit by as many users: the ratio (journey requests/s / bare requests/s) says what the portal's
@@ -23,19 +30,23 @@ Rate limits are off for the run: every simulated user comes from 127.0.0.1, and 
 sign-in limit would refuse them after the first twenty sign-ins.
 
 Afterwards, in this process with the Flask test client and nothing else running, each request type
-of the journey is timed alone (one thread: its cost without queueing), and the one that costs the
-journey most (sign-in aside: Argon2 makes it slow on purpose) is split between the session check,
-SQL, template rendering and the rest, then profiled with pyinstrument.
+of the journey, uploads included, is timed alone (one thread: its cost without queueing), in wall
+time and in the thread's CPU time, and the one that costs the journey most (sign-in aside: Argon2
+makes it slow on purpose) is split between the session check, SQL, template rendering and the
+rest, then profiled with pyinstrument. Last, the capacity figures: CPU per page request and per
+upload, measured both ways, which docs/capacity.md turns into task sizes and counts.
 
-Runs on a database of its own (eoi_bench_load), dropped at the end. The load phases take a
-minute, the whole run about a minute and a half:
+Runs on a database of its own (eoi_bench_load), dropped at the end. With the defaults (20 users,
+12 s measured per phase) the whole run takes about three minutes:
 
-    .venv/bin/python bench/load_test.py            (PostgreSQL on 127.0.0.1:5432 needed)
+    .venv/bin/python bench/load_test.py                         (PostgreSQL on 127.0.0.1:5432)
+    .venv/bin/python bench/load_test.py --users 40 --duration 60   (longer, steadier figures)
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import re
@@ -55,12 +66,17 @@ sys.path.insert(0, str(ROOT))
 
 DATABASE = "eoi_bench_load"
 USERS = 20
+SECONDS = 12
 WORKERS, THREADS = 2, 4
+# Documents uploaded per journey: the issue's six per applicant (the "other" kind takes six).
+UPLOADS = 6
+UPLOAD_KIND = "other"
 PHASES = (
-    # name, target, seconds measured, seconds of warm-up before (not counted), think time (s)
-    ("bare", "bare", 12, 3, None),
-    ("journey", "portal", 20, 8, None),
-    ("journey, paced", "portal", 12, 8, (0.5, 1.5)),
+    # name, target, seconds of warm-up before (not counted), think time (s), uploads per journey
+    ("bare", "bare", 3, None, 0),
+    ("journey", "portal", 8, None, 0),
+    ("journey + uploads", "portal", 8, None, UPLOADS),
+    ("journey, paced", "portal", 8, (0.5, 1.5), 0),
 )
 TARGET_RATIO = 0.30
 TARGET_P95_MS = 100
@@ -82,9 +98,12 @@ def run_locust(spec: dict[str, Any]) -> dict[str, Any]:
     from locust.env import Environment
 
     token = re.compile(r'name="csrf_token" value="([^"]+)"')
-    accounts: list[dict[str, str]] = list(spec["accounts"])
+    removal = re.compile(r'action="(/en/application/documents/([0-9a-f-]{36})/remove)"')
+    accounts: list[dict[str, Any]] = list(spec["accounts"])
     pages: list[tuple[str, dict[str, Any]]] = spec["pages"]
     think = spec["think"]
+    uploads = spec["uploads"]
+    photo = Path(spec["photo"]).read_bytes() if uploads else b""
 
     class Broken(Exception):
         """The journey went off its path: the failure is recorded, the next journey starts."""
@@ -111,13 +130,21 @@ def run_locust(spec: dict[str, Any]) -> dict[str, Any]:
                 gevent.sleep(random.uniform(*think))
 
         def send(
-            self, method: str, path: str, name: str, expect: int, data: dict[str, Any] | None
+            self,
+            method: str,
+            path: str,
+            name: str,
+            expect: int,
+            data: dict[str, Any] | None,
+            body: tuple[bytes, str] | None = None,
         ) -> str:
             self.pause()
             kwargs: dict[str, Any] = {"name": name, "allow_redirects": False}
             if data is not None:
                 kwargs["data"] = _form_body(data)
                 kwargs["headers"] = {"Content-Type": "application/x-www-form-urlencoded"}
+            if body is not None:
+                kwargs["data"], kwargs["headers"] = body[0], {"Content-Type": body[1]}
             with self.client.request(method, path, catch_response=True, **kwargs) as response:
                 if response.status_code != expect:
                     response.failure(f"status {response.status_code}, not {expect}")
@@ -131,6 +158,26 @@ def run_locust(spec: dict[str, Any]) -> dict[str, Any]:
                 raise Broken(path)
             self.send("POST", path, f"POST {name}", 302, {**data, "csrf_token": found.group(1)})
 
+        def upload(self, number: int) -> None:
+            """One photo through the upload form, as a phone's file input sends it."""
+            path = f"/en/application/documents/{UPLOAD_KIND}/add"
+            found = token.search(self.send("GET", path, "GET upload", 200, None))
+            if not found:
+                raise Broken(path)
+            body = multipart_body(found.group(1), f"photo-{number}.jpg", photo)
+            self.send("POST", path, "POST upload", 302, None, body)
+
+        def remove_uploads(self) -> None:
+            """Remove this journey's photos (not the account's own documents), so the next
+            journey finds room for its six."""
+            page = self.send("GET", "/en/application/documents", "GET documents", 200, None)
+            found = token.search(page)
+            if not found:
+                raise Broken("documents")
+            for action, document_id in removal.findall(page):
+                if document_id not in self.account["keep"]:
+                    self.send("POST", action, "POST remove", 302, {"csrf_token": found.group(1)})
+
         @task
         def journey(self) -> None:
             self.client.cookiejar.clear()
@@ -141,8 +188,12 @@ def run_locust(spec: dict[str, Any]) -> dict[str, Any]:
                     {"email": self.account["email"], "password": self.account["password"]},
                 )
                 self.send("GET", "/en/application/tasks", "GET task list", 200, None)
-                for step, data in pages:
+                for index, (step, data) in enumerate(pages):
                     self.form(f"/en/application/questions/{step}", "question", data)
+                    for number in uploads_after(index, len(pages), uploads):
+                        self.upload(number)
+                if uploads:
+                    self.remove_uploads()
                 page = self.send(
                     "GET", "/en/application/check-your-answers", "GET check answers", 200, None
                 )
@@ -182,6 +233,47 @@ def _form_body(data: dict[str, Any]) -> str:
     return urlencode(data, doseq=True)
 
 
+def uploads_after(index: int, pages: int, uploads: int) -> range:
+    """The uploads that follow question page `index`: spread evenly through the journey, so that
+    any measured stretch of a phase holds pages and uploads in the journey's proportion."""
+    return range(index * uploads // pages, (index + 1) * uploads // pages)
+
+
+def multipart_body(csrf_token: str, filename: str, content: bytes) -> tuple[bytes, str]:
+    """The upload form's body as a browser sends it: the CSRF token and one file."""
+    boundary = uuid.uuid4().hex
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
+        f"{csrf_token}\r\n--{boundary}\r\n"
+        f'Content-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n"
+    ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    return head + content + tail, f"multipart/form-data; boundary={boundary}"
+
+
+def phone_photo() -> bytes:
+    """A 12 MP JPEG (4000 x 3000) of about 2.6 MB, like a phone camera's: smooth gradients with
+    sensor-like noise, so it neither compresses to nothing nor is pure noise. Made once."""
+    from PIL import Image
+
+    size = (4000, 3000)
+    gradient = Image.linear_gradient("L").resize(size)
+    noise = Image.effect_noise(size, 24)
+    channels = (
+        Image.blend(gradient, noise, 0.35),
+        Image.blend(gradient.rotate(90).resize(size), noise, 0.3),
+        Image.blend(
+            gradient.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+            noise.transpose(Image.Transpose.FLIP_TOP_BOTTOM),
+            0.3,
+        ),
+    )
+    buffer = io.BytesIO()
+    Image.merge("RGB", channels).save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
 def _figures(environment: Any) -> dict[str, Any]:
     """Requests, failures and percentiles, in total and per request type, taken at once."""
 
@@ -206,7 +298,7 @@ def _figures(environment: Any) -> dict[str, Any]:
 # --- Setting up: the database, the accounts, the servers ----------------------------------------
 
 
-def make_accounts(app: Any, count: int) -> list[dict[str, str]]:
+def make_accounts(app: Any, count: int) -> list[dict[str, Any]]:
     """Confirmed applicants with a draft past eligibility and their documents' rows; one password
     hash for all (Argon2 makes each hash cost tens of milliseconds, and sign-in checks it)."""
     from sqlalchemy import insert
@@ -222,7 +314,8 @@ def make_accounts(app: Any, count: int) -> list[dict[str, str]]:
     for index in range(count):
         user_id, application_id = uuid.uuid4(), uuid.uuid4()
         email = f"bench-{index}@example.org"
-        accounts.append({"email": email, "password": PASSWORD})
+        account: dict[str, Any] = {"email": email, "password": PASSWORD, "keep": []}
+        accounts.append(account)
         users.append(
             {
                 "id": user_id,
@@ -246,9 +339,11 @@ def make_accounts(app: Any, count: int) -> list[dict[str, str]]:
             ("identity", "data_page", "passport.jpg"),
             ("photo", None, "face.jpg"),
         ):
+            document_id = uuid.uuid4()
+            account["keep"].append(str(document_id))
             documents.append(
                 {
-                    "id": uuid.uuid4(),
+                    "id": document_id,
                     "application_id": application_id,
                     "kind": kind,
                     "part": part,
@@ -465,17 +560,38 @@ class InProcessJourney:
     """The locust users' journey through the Flask test client, one request at a time, with a
     hook around each request: to time it, or to profile it."""
 
-    def __init__(self, app: Any, account: dict[str, str]) -> None:
+    def __init__(self, app: Any, account: dict[str, Any], photo: bytes = b"") -> None:
         self.app = app
         self.client = app.test_client()
         self.account = account
         self.pages = form_pages()
+        self.photo = photo
 
     def send(self, name: str, method: str, path: str, expect: int, data: Any, around: Any) -> str:
         with around(name):
             response = self.client.open(path, method=method, data=data)
         assert response.status_code == expect, (name, path, response.status_code)
         return response.text
+
+    def upload(self, number: int, around: Any) -> None:
+        from tests.helpers import csrf_token
+
+        path = f"/en/application/documents/{UPLOAD_KIND}/add"
+        page = self.send("GET upload", "GET", path, 200, None, around)
+        body = {"csrf_token": csrf_token(page), "file": (io.BytesIO(self.photo), f"{number}.jpg")}
+        with around("POST upload"):
+            response = self.client.post(path, data=body, content_type="multipart/form-data")
+        assert response.status_code == 302, ("POST upload", response.text[-2000:])
+
+    def remove_uploads(self, around: Any) -> None:
+        from tests.helpers import csrf_token
+
+        page = self.send("GET documents", "GET", "/en/application/documents", 200, None, around)
+        body = {"csrf_token": csrf_token(page)}
+        found = re.findall(r'action="(/en/application/documents/([0-9a-f-]{36})/remove)"', page)
+        for action, document_id in found:
+            if document_id not in self.account["keep"]:
+                self.send("POST remove", "POST", action, 302, body, around)
 
     def form(self, name: str, path: str, data: dict[str, Any], around: Any) -> None:
         from tests.helpers import csrf_token
@@ -487,10 +603,16 @@ class InProcessJourney:
     def run(self, around: Any) -> None:
         from tests.helpers import csrf_token
 
-        self.form("sign-in", "/en/sign-in", dict(self.account), around)
+        credentials = {"email": self.account["email"], "password": self.account["password"]}
+        self.form("sign-in", "/en/sign-in", credentials, around)
         self.send("GET task list", "GET", "/en/application/tasks", 200, None, around)
-        for step, data in self.pages:
+        uploads = UPLOADS if self.photo else 0
+        for index, (step, data) in enumerate(self.pages):
             self.form("question", f"/en/application/questions/{step}", data, around)
+            for number in uploads_after(index, len(self.pages), uploads):
+                self.upload(number, around)
+        if uploads:
+            self.remove_uploads(around)
         page = self.send(
             "GET check answers", "GET", "/en/application/check-your-answers", 200, None, around
         )
@@ -512,13 +634,19 @@ def in_process_app(url: str, folder: Path) -> Any:
     return app
 
 
-def service_times(app: Any, account: dict[str, str], rounds: int = 3) -> dict[str, list[float]]:
-    """Each request type's time alone (one thread, nothing else running), over a few journeys."""
+def service_times(
+    app: Any, account: dict[str, Any], photo: bytes, rounds: int = 3
+) -> dict[str, list[float]]:
+    """Each request type's time alone (one thread, nothing else running), over a few journeys
+    with their uploads: [mean wall s, SQL statements, total wall s, mean CPU s, requests]. CPU
+    is this process's (time.process_time: Argon2's own threads included, PostgreSQL's work and
+    the wait for it left out); nothing else runs in this process meanwhile."""
     from sqlalchemy import event
 
     from portal.extensions import db
 
     found: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
     counts: dict[str, int] = {}
     current: list[str] = []
 
@@ -529,36 +657,91 @@ def service_times(app: Any, account: dict[str, str], rounds: int = 3) -> dict[st
     @contextmanager
     def timing(name: str) -> Iterator[None]:
         current.append(name)
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         yield
         found.setdefault(name, []).append(time.perf_counter() - started)
+        cpu.setdefault(name, []).append(time.process_time() - started_cpu)
         current.pop()
 
     with app.app_context():
         engine = db.engine
     event.listen(engine, "before_cursor_execute", count)
-    journey = InProcessJourney(app, account)
+    journey = InProcessJourney(app, account, photo)
     journey.run(lambda name: nullcontext())  # warm up: templates compiled, pools filled
     counts.clear()
     found.clear()
+    cpu.clear()
     for _round in range(rounds):
         journey.run(timing)
     event.remove(engine, "before_cursor_execute", count)
     return {
-        name: [sum(times) / len(times), counts.get(name, 0) / len(times), sum(times)]
+        name: [
+            sum(times) / len(times),
+            counts.get(name, 0) / len(times),
+            sum(times),
+            sum(cpu[name]) / len(times),
+            len(times),
+        ]
         for name, times in found.items()
     }
 
 
 def print_service_times(times: dict[str, list[float]]) -> str:
     """The table, and the most expensive request type of the journey (sign-in aside)."""
-    whole = sum(total for _mean, _statements, total in times.values())
-    print("\nEach request type alone (in this process, one thread, 3 journeys):")
-    print(f"{'request':<20} {'ms':>7} {'SQL statements':>15} {'share of a journey':>19}")
-    for name, (mean, statements, total) in sorted(times.items(), key=lambda i: -i[1][2]):
-        print(f"{name:<20} {mean * 1000:>7.1f} {statements:>15.1f} {total / whole:>19.0%}")
+    whole = sum(figures[2] for figures in times.values())
+    print(
+        f"\nEach request type alone (in this process, one thread, 3 journeys with {UPLOADS} "
+        "uploads each):"
+    )
+    print(
+        f"{'request':<20} {'ms':>7} {'CPU ms':>7} {'SQL statements':>15} {'share of a journey':>19}"
+    )
+    for name, (mean, statements, total, cpu, _n) in sorted(times.items(), key=lambda i: -i[1][2]):
+        print(
+            f"{name:<20} {mean * 1000:>7.1f} {cpu * 1000:>7.1f} {statements:>15.1f} "
+            f"{total / whole:>19.0%}"
+        )
     print(f"{'whole journey':<20} {whole / 3 * 1000:>7.0f}")
-    return max((n for n in times if n != "POST sign-in"), key=lambda n: times[n][2])
+    return max(
+        (n for n in times if n not in ("POST sign-in", "POST upload")), key=lambda n: times[n][2]
+    )
+
+
+def capacity_figures(
+    results: dict[str, dict[str, Any]], times: dict[str, list[float]], photo_bytes: int
+) -> None:
+    """CPU per page request and per upload, measured two ways: under load (the servers' CPU
+    over the phase's rate: queueing, gunicorn and the access log included) and alone in this
+    process (the process's CPU), and PostgreSQL's CPU per request under load.
+    docs/capacity.md turns these into task sizes and counts."""
+    pages = results["journey"]
+    page_rate = pages["total"]["requests"] / pages["elapsed"]
+    per_page = pages["server_cpu"] / page_rate
+    mixed = results["journey + uploads"]
+    uploads = mixed["by_name"].get("POST upload", {"requests": 0})["requests"]
+    upload_rate = uploads / mixed["elapsed"]
+    other_rate = (mixed["total"]["requests"] - uploads) / mixed["elapsed"]
+    per_upload = (mixed["server_cpu"] - other_rate * per_page) / upload_rate if uploads else 0
+    requests = sum(f[4] for n, f in times.items() if n != "POST upload")
+    alone_page = sum(f[3] * f[4] for n, f in times.items() if n != "POST upload") / requests
+    database = pages["database_cpu"] / page_rate
+    print("\nCapacity figures (docs/capacity.md):")
+    print(
+        f"  under load: CPU per page request {per_page * 1000:.1f} ms (journey: "
+        f"{pages['server_cpu']:.2f} cores at {page_rate:.1f} req/s); CPU per upload "
+        f"{per_upload * 1000:.0f} ms (journey + uploads: {mixed['server_cpu']:.2f} cores at "
+        f"{other_rate:.1f} page req/s and {upload_rate:.2f} uploads/s)"
+    )
+    print(
+        f"  PostgreSQL, under load: CPU per page request {database * 1000:.2f} ms "
+        f"({pages['database_cpu']:.3f} cores at {page_rate:.1f} req/s)"
+    )
+    print(
+        f"  alone, one thread (process CPU): CPU per page request {alone_page * 1000:.1f} ms (mean over a "
+        f"journey's {requests / 3:.0f} requests, sign-in included); CPU per upload "
+        f"{times['POST upload'][3] * 1000:.0f} ms, wall {times['POST upload'][0] * 1000:.0f} ms "
+        f"(a {photo_bytes / 1e6:.1f} MB 12 MP JPEG)"
+    )
 
 
 def profile(app: Any, account: dict[str, str], request_type: str) -> None:
@@ -653,9 +836,9 @@ def row(name: str, result: dict[str, Any]) -> str:
     )
 
 
-def report(results: dict[str, dict[str, Any]]) -> None:
+def report(results: dict[str, dict[str, Any]], users: int) -> None:
     print(
-        f"Load test: {USERS} users in each phase; gunicorn {WORKERS} workers x {THREADS} threads "
+        f"Load test: {users} users in each phase; gunicorn {WORKERS} workers x {THREADS} threads "
         f"(gthread, infra/gunicorn.conf.py) on PostgreSQL; {os.cpu_count()} CPUs shared by "
         "PostgreSQL, the servers and the load generator; warm-up not counted."
     )
@@ -681,7 +864,7 @@ def report(results: dict[str, dict[str, Any]]) -> None:
         f"{'met' if ratio >= TARGET_RATIO else 'NOT met'})"
     )
     print(
-        f"journey p95 at {USERS} users, closed loop: {p95:.0f} ms  (target <= {TARGET_P95_MS} ms: "
+        f"journey p95 at {users} users, closed loop: {p95:.0f} ms  (target <= {TARGET_P95_MS} ms: "
         f"{'met' if p95 <= TARGET_P95_MS else 'NOT met'}); paced: "
         f"{results['journey, paced']['total']['p95']:.0f} ms"
     )
@@ -689,7 +872,7 @@ def report(results: dict[str, dict[str, Any]]) -> None:
     for name, result in results.items():
         for error in result["errors"]:
             print(f"  {name}: {error}")
-    for name in ("journey", "journey, paced"):
+    for name in ("journey", "journey + uploads", "journey, paced"):
         figures_of = results[name]
         print(f"\n{name.capitalize()}, by request type:")
         print(
@@ -707,7 +890,7 @@ def report(results: dict[str, dict[str, Any]]) -> None:
             )
 
 
-def main() -> None:
+def main(users: int, seconds: int) -> None:
     from bench.common import drop_database, fresh_database
     from portal import create_app, migrate
     from portal.extensions import db
@@ -721,7 +904,9 @@ def main() -> None:
     try:
         app = create_app(make_config(url, folder / "setup-instance"))
         migrate.upgrade(app)
-        accounts = make_accounts(app, USERS + 1)
+        accounts = make_accounts(app, users + 1)
+        photo_file = folder / "phone-photo.jpg"
+        photo_file.write_bytes(phone_photo())
         with app.app_context():
             db.engine.dispose()
         settings = {"workers": WORKERS, "threads": THREADS, "timeout": 60.0}
@@ -739,27 +924,32 @@ def main() -> None:
         )
         servers.append(bare_server)
         results = {}
-        for name, target, seconds, warm_up, think in PHASES:
+        for name, target, warm_up, think, uploads in PHASES:
             server = bare_server if target == "bare" else portal_server
             spec = {
                 "host": server.url,
                 "target": target,
-                "users": USERS,
+                "users": users,
                 "seconds": seconds,
                 "warm_up": warm_up,
                 "think": think,
-                "accounts": accounts[:USERS],
+                "accounts": accounts[:users],
                 "pages": form_pages(),
+                "uploads": uploads,
+                "photo": str(photo_file),
             }
             results[name] = run_phase(spec, server, folder)
         for server in servers:
             server.stop()
-        report(results)
+        report(results, users)
 
         # The in-process figures use an account of their own, with nothing else running.
         app = in_process_app(url, folder)
-        costliest = print_service_times(service_times(app, accounts[USERS]))
-        profile(app, accounts[USERS], costliest)
+        photo = photo_file.read_bytes()
+        times = service_times(app, accounts[users], photo)
+        costliest = print_service_times(times)
+        capacity_figures(results, times, len(photo))
+        profile(app, accounts[users], costliest)
         with app.app_context():
             db.engine.dispose()
     except BaseException:
@@ -779,8 +969,15 @@ def main() -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--phase", type=Path, help="(internal) run one locust phase from a spec")
+    parser.add_argument("--users", type=int, default=USERS, help="simulated applicants per phase")
+    parser.add_argument(
+        "--duration",
+        type=int,
+        default=SECONDS,
+        help="seconds measured in each phase (warm-up aside)",
+    )
     arguments = parser.parse_args()
     if arguments.phase:
         print(json.dumps(run_locust(json.loads(arguments.phase.read_text()))))
     else:
-        main()
+        main(arguments.users, arguments.duration)

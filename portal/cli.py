@@ -1,5 +1,6 @@
 """flask --app portal <command>: database, demo data, accounts, document storage, the relay, the
-message sender, SES delivery events and the scheduler of the timed commands."""
+message sender, SES delivery events, the scheduler of the timed commands and the web service's
+scale-out before application windows."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from portal import migrate, retention, schedule
+from portal import capacity, migrate, retention, schedule
 from portal.apply import family_reminders, windows
 from portal.appointments import centres
 from portal.appointments.slots import WeeklyPattern
@@ -56,6 +57,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(retention_command)
     app.cli.add_command(scheduler)
     app.cli.add_command(consume_delivery_events)
+    app.cli.add_command(plan_capacity)
 
 
 @click.command("init-db")
@@ -336,3 +338,25 @@ def consume_delivery_events(once: bool) -> None:
     signal.signal(signal.SIGINT, consumer.stop)
     click.echo("consuming SES delivery events; stop with SIGTERM or Ctrl-C")
     click.echo(f"stopped after recording {consumer.run()} event(s)")
+
+
+@click.command("plan-capacity")
+@with_appcontext
+def plan_capacity() -> None:
+    """Raise the web service's fewest tasks before each application window opens and lower it
+    after the first hours, as Application Auto Scaling scheduled actions (AWS only; for a
+    scheduler, every fifteen minutes; idempotent)."""
+    plan = capacity.plan_capacity(current_app.config["PORTAL"], utcnow())
+    if plan is None:
+        click.echo(
+            "PORTAL_CAPACITY_RESOURCE_ID is not set: there is no scalable target to plan for"
+        )
+        return
+    for action in plan.put:
+        click.echo(
+            f"put {action.name}: {action.min_capacity} to {action.max_capacity} tasks "
+            f"from {action.at.isoformat()}"
+        )
+    for name in plan.deleted:
+        click.echo(f"deleted {name}")
+    click.echo(f"{len(plan.put)} put, {len(plan.kept)} unchanged, {len(plan.deleted)} deleted")

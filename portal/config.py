@@ -76,6 +76,28 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("PORTAL_SECRET_KEY", "random per instance/", "signs sessions and CSRF tokens"),
     Setting("DATABASE_URL", "sqlite:///instance/portal.sqlite3", "SQLAlchemy database URL"),
+    Setting(
+        "PORTAL_DATABASE_USERNAME",
+        "the URL's",
+        "database user, replacing the URL's (a rotating secret's `username`)",
+    ),
+    Setting(
+        "PORTAL_DATABASE_PASSWORD",
+        "the URL's",
+        "database password, replacing the URL's (a rotating secret's `password`)",
+    ),
+    Setting(
+        "PORTAL_DATABASE_RUNTIME_ROLE",
+        "",
+        "migrations grant data rights (no DDL) to this role, creating it if missing (PostgreSQL)",
+    ),
+    Setting(
+        "PORTAL_DATABASE_RUNTIME_PASSWORD",
+        "",
+        "its first password when the migration creates it (else it cannot sign in)",
+    ),
+    Setting("PORTAL_DB_POOL_SIZE", "5", "connections each process keeps open (PostgreSQL)"),
+    Setting("PORTAL_DB_MAX_OVERFLOW", "10", "connections a process may open beyond its pool"),
     Setting("PORTAL_BASE_URL", "http://127.0.0.1:5000", "absolute address used in emails and SMS"),
     Setting(
         "PORTAL_NOTIFY_BACKEND",
@@ -167,6 +189,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PORTAL_SQS_REGION", "eu-west-2", "the queues' region"),
     Setting("PORTAL_SQS_ENDPOINT_URL", "", "another SQS endpoint (tests)"),
     Setting(
+        "PORTAL_CAPACITY_RESOURCE_ID",
+        "",
+        "the web service's scalable target (`service/<cluster>/<service>`) for plan-capacity",
+    ),
+    Setting("PORTAL_CAPACITY_REGION", "eu-west-2", "Application Auto Scaling's region"),
+    Setting(
+        "PORTAL_CAPACITY_ENDPOINT_URL", "", "another Application Auto Scaling endpoint (tests)"
+    ),
+    Setting("PORTAL_CAPACITY_BASE_MIN_TASKS", "2", "fewest web tasks outside a window's surge"),
+    Setting("PORTAL_CAPACITY_WINDOW_MIN_TASKS", "10", "fewest web tasks during a window's surge"),
+    Setting("PORTAL_CAPACITY_MAX_TASKS", "24", "most web tasks (the scalable target's maximum)"),
+    Setting("PORTAL_CAPACITY_LEAD_MINUTES", "30", "the floor is raised this long before opening"),
+    Setting("PORTAL_CAPACITY_SURGE_HOURS", "3", "and lowered this long after opening"),
+    Setting(
         "PORTAL_PRIORITY_NATIONALITIES",
         "AF,ER,SD,SY,YE",
         "ISO codes of nationalities with high protection grant rates (priority)",
@@ -192,6 +228,12 @@ class PortalConfig:
     ENV: str = "development"
     SECRET_KEY: str = ""
     DATABASE_URL: str = ""
+    DATABASE_USERNAME: str = ""
+    DATABASE_PASSWORD: str = ""
+    DATABASE_RUNTIME_ROLE: str = ""
+    DATABASE_RUNTIME_PASSWORD: str = ""
+    DB_POOL_SIZE: int = 5
+    DB_MAX_OVERFLOW: int = 10
     BASE_URL: str = "http://127.0.0.1:5000"
     TESTING: bool = False
     NOTIFY_BACKEND: str = "log"
@@ -253,6 +295,14 @@ class PortalConfig:
     SQS_DEAD_LETTER_QUEUE_URL: str = ""
     SQS_REGION: str = "eu-west-2"
     SQS_ENDPOINT_URL: str = ""
+    CAPACITY_RESOURCE_ID: str = ""
+    CAPACITY_REGION: str = "eu-west-2"
+    CAPACITY_ENDPOINT_URL: str = ""
+    CAPACITY_BASE_MIN_TASKS: int = 2
+    CAPACITY_WINDOW_MIN_TASKS: int = 10
+    CAPACITY_MAX_TASKS: int = 24
+    CAPACITY_LEAD_MINUTES: int = 30
+    CAPACITY_SURGE_HOURS: int = 3
     PRIORITY_NATIONALITIES: tuple[str, ...] = ("AF", "ER", "SD", "SY", "YE")
     BOOKING_HORIZON_DAYS: int = 28
     BOOKING_CUTOFF_HOURS: int = 48
@@ -270,6 +320,12 @@ class PortalConfig:
             ENV=_env("PORTAL_ENV", "development") or "development",
             SECRET_KEY=_env("PORTAL_SECRET_KEY", "") or "",
             DATABASE_URL=_env("DATABASE_URL", "") or "",
+            DATABASE_USERNAME=_env("PORTAL_DATABASE_USERNAME", "") or "",
+            DATABASE_PASSWORD=_env("PORTAL_DATABASE_PASSWORD", "") or "",
+            DATABASE_RUNTIME_ROLE=_env("PORTAL_DATABASE_RUNTIME_ROLE", "") or "",
+            DATABASE_RUNTIME_PASSWORD=_env("PORTAL_DATABASE_RUNTIME_PASSWORD", "") or "",
+            DB_POOL_SIZE=_int("PORTAL_DB_POOL_SIZE", 5),
+            DB_MAX_OVERFLOW=_int("PORTAL_DB_MAX_OVERFLOW", 10),
             BASE_URL=_env("PORTAL_BASE_URL", "http://127.0.0.1:5000") or "",
             NOTIFY_BACKEND=_env("PORTAL_NOTIFY_BACKEND", "log") or "log",
             SMS_BACKEND=_env("PORTAL_SMS_BACKEND", "") or "",
@@ -340,6 +396,14 @@ class PortalConfig:
             SQS_DEAD_LETTER_QUEUE_URL=_env("PORTAL_SQS_DEAD_LETTER_QUEUE_URL", "") or "",
             SQS_REGION=_env("PORTAL_SQS_REGION", "eu-west-2") or "eu-west-2",
             SQS_ENDPOINT_URL=_env("PORTAL_SQS_ENDPOINT_URL", "") or "",
+            CAPACITY_RESOURCE_ID=_env("PORTAL_CAPACITY_RESOURCE_ID", "") or "",
+            CAPACITY_REGION=_env("PORTAL_CAPACITY_REGION", "eu-west-2") or "eu-west-2",
+            CAPACITY_ENDPOINT_URL=_env("PORTAL_CAPACITY_ENDPOINT_URL", "") or "",
+            CAPACITY_BASE_MIN_TASKS=_int("PORTAL_CAPACITY_BASE_MIN_TASKS", 2),
+            CAPACITY_WINDOW_MIN_TASKS=_int("PORTAL_CAPACITY_WINDOW_MIN_TASKS", 10),
+            CAPACITY_MAX_TASKS=_int("PORTAL_CAPACITY_MAX_TASKS", 24),
+            CAPACITY_LEAD_MINUTES=_int("PORTAL_CAPACITY_LEAD_MINUTES", 30),
+            CAPACITY_SURGE_HOURS=_int("PORTAL_CAPACITY_SURGE_HOURS", 3),
             PRIORITY_NATIONALITIES=tuple(
                 code.strip().upper()
                 for code in (_env("PORTAL_PRIORITY_NATIONALITIES", "AF,ER,SD,SY,YE") or "").split(
@@ -443,7 +507,15 @@ class PortalConfig:
             "PORTAL": self,
             "SECRET_KEY": self.SECRET_KEY,
             "TESTING": self.TESTING,
-            "SQLALCHEMY_ENGINES": {"default": engine_options(self.DATABASE_URL)},
+            "SQLALCHEMY_ENGINES": {
+                "default": engine_options(
+                    self.DATABASE_URL,
+                    pool_size=self.DB_POOL_SIZE,
+                    max_overflow=self.DB_MAX_OVERFLOW,
+                    username=self.DATABASE_USERNAME,
+                    password=self.DATABASE_PASSWORD,
+                )
+            },
             "SESSION_COOKIE_NAME": "__Host-session" if production else "session",
             "SESSION_COOKIE_SECURE": production,
             "SESSION_COOKIE_HTTPONLY": True,
@@ -468,7 +540,14 @@ class PortalConfig:
 CONNECT_TIMEOUT_SECONDS = 5
 
 
-def engine_options(url: str) -> dict[str, Any]:
+def engine_options(
+    url: str,
+    *,
+    pool_size: int = 5,
+    max_overflow: int = 10,
+    username: str = "",
+    password: str = "",
+) -> dict[str, Any]:
     """The engine's URL and the options every process uses.
 
     `pool_pre_ping`: a connection that the server closed (a restart, a failover, an idle timeout)
@@ -478,15 +557,29 @@ def engine_options(url: str) -> dict[str, Any]:
     one): during a failover the old primary's address may swallow packets; a connection attempt
     gives up after a few seconds instead of the operating system's two minutes, so requests and the
     readiness check (portal.health) fail fast and the pool reconnects to the new primary.
+
+    `pool_size` and `max_overflow` (PostgreSQL) bound each process's connections, so that the
+    processes of every task stay within the server's connection limit (docs/capacity.md).
+    `username` and `password`, when given, replace the URL's: Secrets Manager rotates them as
+    fields of their own, and the URL without them holds no secret.
     """
+    parsed = make_url(_engine_url(url))
+    if username:
+        parsed = parsed.set(username=username)
+    if password:
+        parsed = parsed.set(password=password)
     options: dict[str, Any] = {
-        "url": _engine_url(url),
+        "url": parsed.render_as_string(hide_password=False)
+        if username or password
+        else _engine_url(url),
         "pool_pre_ping": True,
         "hide_parameters": True,
     }
-    parsed = make_url(options["url"])
-    if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
-        options["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    if parsed.get_backend_name() == "postgresql":
+        options["pool_size"] = pool_size
+        options["max_overflow"] = max_overflow
+        if "connect_timeout" not in parsed.query:
+            options["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
     return options
 
 
