@@ -470,7 +470,9 @@ def test_database_is_postgresql_15_encrypted_private_and_protected(template):
 def test_the_database_url_verifies_the_servers_certificate_with_the_bundle_in_the_image(template):
     """sslmode=require encrypts but accepts any server; verify-full checks the certificate
     against RDS's authorities and the host name against the endpoint."""
-    url = properties(template, "DatabaseUrlSecret")["SecretString"]["Fn::Sub"]
+    urls = {environment(c)["DATABASE_URL"]["Fn::Sub"] for c in containers(template).values()}
+    (url,) = urls
+    assert "@" not in url, "the user and password come from their secret, not the URL"
     query = dict(part.split("=", 1) for part in url.split("?", 1)[1].split("&"))
     assert query["sslmode"] == "verify-full"
     (*_builders, (_base, final)) = dockerfile_stages()
@@ -560,12 +562,12 @@ def test_containers_run_the_image_roles_and_share_one_environment(template):
     ]
     names = {name: set(environment(c)) for name, c in found.items()}
     assert (
-        names["portal"] - {"WEB_CONCURRENCY"}
-        == names["migrate"]
+        names["portal"] - {"WEB_CONCURRENCY", "GUNICORN_THREADS"}
+        == names["migrate"] - {"PORTAL_DATABASE_RUNTIME_ROLE"}
         == names["relay"]
         == names["sender"]
         == names["delivery-events"]
-        == names["jobs"]
+        == names["jobs"] - {name for name in names["jobs"] if name.startswith("PORTAL_CAPACITY_")}
     )
     # Processes that serve no requests keep no rate-limit counters, and need no way to Redis.
     for name in ("relay", "sender", "delivery-events", "jobs"):
@@ -638,7 +640,11 @@ def test_task_settings_are_what_production_requires(template):
 OWN_SECRETS = {
     "sender": {"PORTAL_SMTP_PASSWORD"},  # the SMTP backend logs in when it sends
     "portal": {"PORTAL_NOTIFY_CALLBACK_TOKEN"},  # Notify's delivery callbacks come to the web app
+    "migrate": {"PORTAL_DATABASE_RUNTIME_PASSWORD"},  # 0034 creates the runtime role with it
 }
+# Every process logs in to the database with a user and password of its own secret's (the URL
+# names the server only).
+DATABASE_CREDENTIALS = {"PORTAL_DATABASE_USERNAME", "PORTAL_DATABASE_PASSWORD"}
 # Stand-ins for the template's parameters and resources when a container's settings are checked.
 PARAMETER_VALUES = {
     "BaseUrl": "https://apply.example.org",
@@ -647,6 +653,11 @@ PARAMETER_VALUES = {
     "NotifyEmailTemplateId": "3" * 36,
     "NotifySmsTemplateId": "4" * 36,
     "SmtpPort": "587",
+    "PortalMinCount": "2",
+    "PortalWindowMinCount": "14",
+    "PortalMaxCount": "16",
+    "WindowLeadMinutes": "30",
+    "WindowSurgeHours": "3",
 }
 
 
@@ -654,7 +665,6 @@ def secret_stand_in(name: str) -> str:
     return {
         "PORTAL_SECRET_KEY": secrets.token_urlsafe(48),
         "PORTAL_DOCUMENT_KEY": new_key_text(),
-        "DATABASE_URL": "postgresql://portal:pw@db.example.org:5432/portal?sslmode=verify-full",
         "PORTAL_NOTIFY_API_KEY": "portal-" + "1" * 36 + "-" + "2" * 36,
     }.get(name, "stand-in")
 
@@ -666,6 +676,7 @@ def container_config(
         name: value if isinstance(value, str) else PARAMETER_VALUES.get(value.get("Ref"), "x")
         for name, value in environment(container).items()
     }
+    env["DATABASE_URL"] = "postgresql://db.example.org:5432/portal?sslmode=verify-full"
     env.update(
         {
             s["Name"]: secret_stand_in(s["Name"])
@@ -694,8 +705,18 @@ def test_each_container_gets_the_secrets_it_needs_and_no_other(template, monkeyp
                 container_config(container, monkeypatch, without=secret).finalise()
             except ConfigError:
                 required.add(secret)
-        assert given - required == OWN_SECRETS.get(name, set()), name
-        assert {"PORTAL_SECRET_KEY", "DATABASE_URL"} <= required
+        assert given - required == OWN_SECRETS.get(name, set()) | DATABASE_CREDENTIALS, name
+        assert "PORTAL_SECRET_KEY" in required
+
+
+def secret_of(value_from: Any) -> Any:
+    """The secret a container's ValueFrom reads: the secret itself, or one JSON field of it
+    ("${Secret}:field::"), which the execution role reads as the whole secret."""
+    if isinstance(value_from, dict) and "Fn::Sub" in value_from:
+        found = re.fullmatch(r"\$\{(\w+)\}:\w+::", value_from["Fn::Sub"])
+        assert found, value_from
+        return {"Ref": found.group(1)}
+    return value_from
 
 
 def test_each_task_can_read_only_the_secrets_its_containers_name(template):
@@ -704,7 +725,7 @@ def test_each_task_can_read_only_the_secrets_its_containers_name(template):
     for name, task in resources(template, "AWS::ECS::TaskDefinition").items():
         settings = task["Properties"]
         named = [
-            secret["ValueFrom"]
+            secret_of(secret["ValueFrom"])
             for container in settings["ContainerDefinitions"]
             for secret in container.get("Secrets", [])
         ]
@@ -743,11 +764,14 @@ ROLE_CALL_SITES = {
         "portal.notify.ses_events:consume_batch",
     },
     # The timed jobs: retention deletes, documents-clean-up lists and deletes, scan-documents
-    # reads the files it scans.
+    # reads the files it scans, plan-capacity keeps the portal's scheduled actions.
     "JobsTaskRole": {
         "portal.documents.storage:S3Storage.delete",
         "portal.documents.storage:S3Storage.keys",
         "portal.documents.storage:S3Storage.open",
+        "portal.capacity:CapacityPlanner.existing",
+        "portal.capacity:CapacityPlanner.put_action",
+        "portal.capacity:CapacityPlanner.delete_action",
     },
 }
 
@@ -772,11 +796,12 @@ IAM_ACTIONS = {
 
 
 def aws_operations() -> dict[str, set[str]]:
-    """Method names of boto3 clients for S3, SQS, SES and SNS (botocore's own service models),
+    """Method names of boto3 clients for S3, SQS, SES, SNS and Application Auto Scaling
+    (botocore's own service models),
     and the S3 transfer the storage uses, with the operations they call."""
     session = botocore.session.get_session()
     operations: dict[str, set[str]] = {"upload_fileobj": {"s3:upload_fileobj"}}
-    for service in ("s3", "sqs", "ses", "sns"):
+    for service in ("s3", "sqs", "ses", "sns", "application-autoscaling"):
         for name in session.get_service_model(service).operation_names:
             operations.setdefault(botocore.xform_name(name), set()).add(f"{service}:{name}")
     return operations
@@ -851,7 +876,11 @@ def test_task_roles_limit_what_each_grant_reaches(template):
     for role in (portal, relay, jobs, sender):
         for statement in statements(role):
             assert statement["Effect"] == "Allow"
-            if statement["Action"] == "sns:Publish":
+            # SMS to phone numbers, and listing scheduled actions: IAM names no resource for them.
+            if statement["Action"] in (
+                "sns:Publish",
+                "application-autoscaling:DescribeScheduledActions",
+            ):
                 continue
             assert "*" not in as_list(statement["Resource"])
             assert not any(action.endswith(":*") for action in as_list(statement["Action"]))
@@ -922,14 +951,176 @@ def test_the_portal_scales_on_cpu_and_on_requests_per_task(template):
     assert requests["TargetValue"] == {"Ref": "PortalRequestsPerTask"}
 
 
+# max_connections of RDS PostgreSQL classes (LEAST(DBInstanceClassMemory / 9531392, 5000),
+# rounded down), for the classes the template may default to.
+MAX_CONNECTIONS = {"db.t4g.medium": 400, "db.m7g.large": 800, "db.m7g.xlarge": 1600}
+# Connections outside the task pools: the rotation functions, the console or psql of an operator,
+# RDS's own (rdsadmin) and superuser_reserved_connections.
+OTHER_CONNECTIONS = 10
+
+
+def pool_of(container: dict[str, Any]) -> int:
+    env = environment(container)
+    return int(env["PORTAL_DB_POOL_SIZE"]) + int(env["PORTAL_DB_MAX_OVERFLOW"])
+
+
+def test_the_database_pools_fit_its_connection_limit_with_room(template):
+    """Every process of every task at its most, pool and overflow full, stays within three
+    quarters of the database's connections (docs/capacity.md has the same sum)."""
+    parameters = template["Parameters"]
+    found = containers(template)
+    web = int(parameters["PortalMaxCount"]["Default"]) * (
+        int(parameters["PortalWorkers"]["Default"]) * pool_of(found["portal"])
+        + pool_of(found["migrate"])
+    )
+    workers = int(parameters["RelayCount"]["Default"]) * pool_of(found["relay"]) + int(
+        parameters["SenderCount"]["Default"]
+    ) * (pool_of(found["sender"]) + pool_of(found["delivery-events"]))
+    # Jobs: at most the schedules that can start in the same minute, each one task.
+    jobs = 4 * pool_of(found["jobs"])
+    total = web + workers + jobs + OTHER_CONNECTIONS
+    limit = MAX_CONNECTIONS[parameters["DatabaseInstanceClass"]["Default"]]
+    assert total <= 0.75 * limit, (total, limit)
+    assert int(parameters["DatabaseConnectionsAlarmThreshold"]["Default"]) == 0.75 * limit
+    # A thread past the pool waits for a connection instead of failing: keep the pool near the
+    # threads, and within them.
+    threads = int(parameters["PortalThreads"]["Default"])
+    assert threads // 2 <= pool_of(found["portal"]) <= threads
+    assert environment(found["portal"])["GUNICORN_THREADS"] == {"Ref": "PortalThreads"}
+    assert environment(found["portal"])["WEB_CONCURRENCY"] == {"Ref": "PortalWorkers"}
+    # Not burstable: two hours of a window would spend a t-class's CPU credits.
+    assert not parameters["DatabaseInstanceClass"]["Default"].startswith("db.t")
+
+
+def capacity_table() -> dict[str, str]:
+    """The rows of docs/capacity.md's table that name a template parameter: `Name` | value."""
+    rows = {}
+    for line in (PROJECT_ROOT / "docs" / "capacity.md").read_text().splitlines():
+        found = re.match(r"\|\s*`([A-Za-z]+)`\s*\|\s*([^|]+?)\s*\|", line)
+        if found:
+            rows[found.group(1)] = found.group(2)
+    return rows
+
+
+def test_the_template_says_what_the_capacity_table_says():
+    """docs/capacity.md derives sizes and counts from measured figures; the defaults are those."""
+    table = capacity_table()
+    parameters = cfn_yaml.load(str(TEMPLATE))["Parameters"]
+    assert set(table) >= {
+        "PortalCpu",
+        "PortalMemory",
+        "PortalWorkers",
+        "PortalThreads",
+        "PortalMinCount",
+        "PortalWindowMinCount",
+        "PortalMaxCount",
+        "PortalRequestsPerTask",
+        "DatabaseInstanceClass",
+    }
+    for name, value in table.items():
+        assert str(parameters[name]["Default"]) == value, name
+
+
+def test_plan_capacity_runs_in_the_jobs_task_against_the_portal_service(template):
+    env = environment(containers(template)["jobs"])
+    assert env["PORTAL_CAPACITY_RESOURCE_ID"] == {
+        "Fn::Sub": "service/${Cluster}/${PortalService.Name}"
+    }
+    target = properties(template, "PortalScalableTarget")
+    assert target["ResourceId"] == {"Fn::Sub": "service/${Cluster}/${PortalService.Name}"}
+    assert env["PORTAL_CAPACITY_BASE_MIN_TASKS"] == target["MinCapacity"]
+    assert env["PORTAL_CAPACITY_MAX_TASKS"] == target["MaxCapacity"]
+    assert env["PORTAL_CAPACITY_WINDOW_MIN_TASKS"] == {"Ref": "PortalWindowMinCount"}
+    parameters = template["Parameters"]
+    assert (
+        int(parameters["PortalMinCount"]["Default"])
+        < int(parameters["PortalWindowMinCount"]["Default"])
+        <= int(parameters["PortalMaxCount"]["Default"])
+    )
+    plan = next(
+        s
+        for s in statements(template["Resources"]["JobsTaskRole"])
+        if s.get("Sid") == "PlanCapacity"
+    )
+    assert plan["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:application-autoscaling:${AWS::Region}:"
+        "${AWS::AccountId}:scalable-target/*"
+    }
+
+
+def test_the_owner_only_migrates_and_everything_else_logs_in_as_the_runtime_role(template):
+    for name, container in containers(template).items():
+        secrets = {s["Name"]: s["ValueFrom"] for s in container["Secrets"]}
+        expected = "DatabaseSecret" if name == "migrate" else "RuntimeDatabaseSecret"
+        for field in ("username", "password"):
+            key = f"PORTAL_DATABASE_{field.upper()}"
+            assert secrets[key] == {"Fn::Sub": f"${{{expected}}}:{field}::"}, name
+        assert ("PORTAL_DATABASE_RUNTIME_PASSWORD" in secrets) == (name == "migrate")
+    migrate_env = environment(containers(template)["migrate"])
+    assert migrate_env["PORTAL_DATABASE_RUNTIME_ROLE"] == "portal_app"
+    runtime = properties(template, "RuntimeDatabaseSecret")["GenerateSecretString"]
+    template_string = json.loads(
+        runtime["SecretStringTemplate"]["Fn::Sub"].replace("${DatabaseSecret}", "arn")
+    )
+    assert template_string["username"] == migrate_env["PORTAL_DATABASE_RUNTIME_ROLE"]
+    assert (
+        properties(template, "Database")["MasterUsername"]
+        == json.loads(
+            properties(template, "DatabaseSecret")["GenerateSecretString"]["SecretStringTemplate"]
+        )["username"]
+    )
+
+
+def test_database_credentials_rotate_and_running_tasks_keep_working(template):
+    """Secrets Manager's hosted functions: the owner alone (only migrate uses it, briefly), the
+    runtime role alternating two users, so a running task's password outlives one rotation."""
+    assert template["Transform"] == "AWS::SecretsManager-2020-07-23"
+    rotations = {
+        r["Properties"]["SecretId"]["Ref"]: r
+        for r in resources(template, "AWS::SecretsManager::RotationSchedule").values()
+    }
+    assert set(rotations) == {"DatabaseSecretAttachment", "RuntimeDatabaseSecretAttachment"}
+    attachments = resources(template, "AWS::SecretsManager::SecretTargetAttachment")
+    assert {a["Properties"]["SecretId"]["Ref"] for a in attachments.values()} == {
+        "DatabaseSecret",
+        "RuntimeDatabaseSecret",
+    }
+    owner = rotations["DatabaseSecretAttachment"]["Properties"]
+    runtime = rotations["RuntimeDatabaseSecretAttachment"]["Properties"]
+    assert owner["HostedRotationLambda"]["RotationType"] == "PostgreSQLSingleUser"
+    assert runtime["HostedRotationLambda"]["RotationType"] == "PostgreSQLMultiUser"
+    assert runtime["HostedRotationLambda"]["MasterSecretArn"] == {"Ref": "DatabaseSecret"}
+    # Never both at once: the runtime rotation logs in as the owner.
+    assert (
+        owner["RotationRules"]["ScheduleExpression"]
+        != runtime["RotationRules"]["ScheduleExpression"]
+    )
+    for rotation in rotations.values():
+        # After the first deploy's migration has made the runtime role.
+        assert rotation["DependsOn"] == "PortalService"
+        lambda_settings = rotation["Properties"]["HostedRotationLambda"]
+        assert lambda_settings["VpcSecurityGroupIds"] == {"Ref": "RotationSecurityGroup"}
+    sources = [
+        rule["SourceSecurityGroupId"]
+        for rule in properties(template, "DatabaseSecurityGroup")["SecurityGroupIngress"]
+    ]
+    assert {"Ref": "RotationSecurityGroup"} in sources
+
+
+# Timed commands only AWS runs: scheduled scaling is Application Auto Scaling's, and Compose has
+# nothing to scale (so they are not in portal/schedule.py, which the compose scheduler reads).
+AWS_ONLY_SCHEDULES = {"plan-capacity": "cron(0/15 * * * ? *)"}
+
+
 def test_every_job_in_the_table_has_one_schedule_with_its_time_and_command(template):
     """portal/schedule.py is the one table of the timed jobs: the compose scheduler reads it, and
-    the template must say the same, nothing more."""
+    the template must say the same, nothing more than the AWS-only commands."""
     found = schedules(template)
-    assert set(found) == {job.command for job in schedule.JOBS}
-    for job in schedule.JOBS:
-        settings = found[job.command]
-        assert settings["ScheduleExpression"] == schedule.eventbridge_expression(job)
+    assert set(found) == {job.command for job in schedule.JOBS} | set(AWS_ONLY_SCHEDULES)
+    expressions = {job.command: schedule.eventbridge_expression(job) for job in schedule.JOBS}
+    for command, settings in found.items():
+        expected = expressions.get(command) or AWS_ONLY_SCHEDULES[command]
+        assert settings["ScheduleExpression"] == expected
         assert settings["ScheduleExpressionTimezone"] == schedule.TIMEZONE
         assert settings["FlexibleTimeWindow"] == {"Mode": "OFF"}
         target = settings["Target"]
