@@ -38,8 +38,10 @@ bind = ["0.0.0.0:8000"]
 # container's share (a cgroup CPU quota is not visible); the ECS task definition always sets it.
 workers = _int_env("WEB_CONCURRENCY", 2 * _cores() + 1)
 worker_class = "gthread"
-# Four threads stay within SQLAlchemy's default pool of five connections per process, so a busy
-# worker never queues on its own pool. Raise the pool before raising this.
+# Four threads stay within the default pool (PORTAL_DB_POOL_SIZE 5), so a busy worker never
+# queues on its own pool. A thread also waits, using no CPU, while a phone's upload arrives: on ECS
+# the template sets eight, with a pool of 4 + 2 per process, since a request holds a connection
+# only while it works (docs/capacity.md has the arithmetic).
 threads = _int_env("GUNICORN_THREADS", 4)
 
 # Recycle a worker after about ten thousand requests: Pillow, pikepdf and pillow-heif hold on to
@@ -76,10 +78,6 @@ worker_tmp_dir = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None  # noqa:
 # which sets the client address and scheme from X-Forwarded-*. Gunicorn therefore need not trust
 # anyone; FORWARDED_ALLOW_IPS is for running without that wrapper behind a proxy (give its address).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
-
-# The orchestrator starts, stops and scales the container; gunicorn's control socket (created
-# under $HOME by default) is not needed and the portal user has no home to put it in.
-control_socket_disable = True
 
 # No gunicorn access log: the app already writes one JSON line per request (logger portal.access)
 # with its request id, and a second, differently shaped line per request would only add cost.

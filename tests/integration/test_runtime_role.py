@@ -22,7 +22,7 @@ from tests.helpers import deliver_outbox
 
 pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="roles and grants are PostgreSQL's")
 
-PASSWORD = "runtime-role-test-password"  # noqa: S105 - a throwaway role of this test
+PASSWORD = "runtime-role-test-password"
 
 
 def owner_engine(url: str):
@@ -97,19 +97,23 @@ def test_the_app_does_its_work_as_the_runtime_role(runtime_app, runtime_role):
     ],
 )
 def test_the_runtime_role_cannot_change_the_schema_or_the_audit_log(runtime_app, statement):
-    with runtime_app.app_context():
-        with pytest.raises(ProgrammingError, match="must be owner|permission denied"):
-            with db.engine.begin() as connection:
-                connection.execute(text(statement))
+    with (
+        runtime_app.app_context(),
+        pytest.raises(ProgrammingError, match=r"must be owner|permission denied"),
+        db.engine.begin() as connection,
+    ):
+        connection.execute(text(statement))
 
 
 def test_the_audit_log_refuses_the_runtime_roles_changes(runtime_app):
     send_application(runtime_app.test_client(), runtime_app)
     with runtime_app.app_context():
         for statement in ("DELETE FROM audit_events", "UPDATE audit_events SET action = 'x'"):
-            with pytest.raises(DBAPIError, match="append-only"):
-                with db.engine.begin() as connection:
-                    connection.execute(text(statement))
+            with (
+                pytest.raises(DBAPIError, match="append-only"),
+                db.engine.begin() as connection,
+            ):
+                connection.execute(text(statement))
 
 
 def test_a_table_a_later_migration_adds_is_the_runtime_roles_to_use(
