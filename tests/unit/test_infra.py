@@ -95,10 +95,21 @@ def statements(role: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def restarts(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The schedules that call ECS's UpdateService themselves (no task), by resource name."""
+    return {
+        name: resource["Properties"]
+        for name, resource in resources(template, "AWS::Scheduler::Schedule").items()
+        if "aws-sdk:ecs:updateService" in str(resource["Properties"]["Target"]["Arn"])
+    }
+
+
 def schedules(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Each EventBridge schedule's properties, by the command its task is told to run."""
     found: dict[str, dict[str, Any]] = {}
-    for resource in resources(template, "AWS::Scheduler::Schedule").values():
+    for name, resource in resources(template, "AWS::Scheduler::Schedule").items():
+        if name in restarts(template):
+            continue
         settings = resource["Properties"]
         (override,) = json.loads(settings["Target"]["Input"])["containerOverrides"]
         assert override["name"] == "jobs"
@@ -1105,6 +1116,29 @@ def test_database_credentials_rotate_and_running_tasks_keep_working(template):
         for rule in properties(template, "DatabaseSecurityGroup")["SecurityGroupIngress"]
     ]
     assert {"Ref": "RotationSecurityGroup"} in sources
+
+
+def test_every_service_starts_new_tasks_the_day_after_the_runtime_credentials_rotate(template):
+    """A task keeps the password it read at its start; the rotation after next would change it.
+    Restarting every service the day after each rotation keeps every task on the current one."""
+    found = restarts(template)
+    services = {}
+    for settings in found.values():
+        target = settings["Target"]
+        assert target["RoleArn"] == {"Fn::GetAtt": ["RestartRole", "Arn"]}
+        body = target["Input"]["Fn::Sub"]
+        service = re.search(r"\$\{(\w+)\.Name\}", body).group(1)
+        decoded = json.loads(body.replace("${Cluster}", "c").replace(f"${{{service}.Name}}", "s"))
+        assert decoded == {"Cluster": "c", "Service": "s", "ForceNewDeployment": True}
+        services[service] = settings["ScheduleExpression"]
+    assert set(services) == set(resources(template, "AWS::ECS::Service"))
+    rotation = properties(template, "RuntimeDatabaseSecretRotation")["RotationRules"]
+    rotated_on = rotation["ScheduleExpression"].split()[2]
+    for expression in services.values():
+        assert expression.split()[2] == str(int(rotated_on) + 1)
+    (grant,) = statements(template["Resources"]["RestartRole"])
+    assert grant["Action"] == "ecs:UpdateService"
+    assert sorted(g["Ref"] for g in grant["Resource"]) == sorted(services)
 
 
 # Timed commands only AWS runs: scheduled scaling is Application Auto Scaling's, and Compose has
