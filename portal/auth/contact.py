@@ -263,9 +263,10 @@ def confirm(
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        change = db.session.get(ContactChange, change.id)
-        assert change is not None
-        return _refuse_in_use(user, change, now), kind
+        lost = db.session.get(ContactChange, change.id)
+        if lost is None:
+            return Outcome.NOTHING_WAITING, kind
+        return _refuse_in_use(user, lost, now), kind
     return Outcome.CHANGED, kind
 
 
@@ -338,7 +339,7 @@ def _follow_new_contact(
     ids = [each.id for each in applications]
     own = or_(Notification.user_id == user.id, Notification.application_id.in_(ids))
     channel = Notification.channel == kind.channel
-    if kind is Kind.EMAIL and user.email:
+    if kind is Kind.EMAIL:
         db.session.execute(
             update(Notification)
             .where(channel, Notification.recipient.in_(olds), Notification.user_id.is_(None))

@@ -389,3 +389,18 @@ def test_signing_in_with_the_old_password_still_works_after_the_change(app, appl
     enter_code(applicant, code_sent_to(app, NEW_EMAIL))
     response = sign_in(app.test_client(), NEW_EMAIL, PASSWORD)
     assert response.status_code == 302
+
+
+def test_an_account_without_an_application_changes_its_sign_in_email(app, client, provider):
+    make_user(app, "nadia@example.org")
+    sign_in(client, "nadia@example.org")
+    account = client.get("/en/account").text
+    assert 'href="/en/account/contact/email"' in account
+    assert client.get("/en/account/contact/mobile").status_code == 302, "no answers to hold it"
+    ask_for_code(client, "email", "nadia.k@example.net")
+    done = enter_code(client, code_sent_to(app, "nadia.k@example.net"))
+    assert done.headers["Location"] == "/en/account"
+    assert [m.recipient for m in sent_messages(app) if m.template == "email_changed"] == [
+        "nadia@example.org"
+    ]
+    assert sign_in(app.test_client(), "nadia.k@example.net").status_code == 302
