@@ -27,6 +27,7 @@ from portal.models.casework import (
     ReturnedPerson,
     UnreadableQueueMessage,
 )
+from portal.models.contact_change import ContactChange
 from portal.models.document import Document, DocumentKind, ScanResult
 from portal.models.held_form import HeldForm
 from portal.models.notification import MessageStatus, Notification, NotificationAttempt
@@ -57,6 +58,7 @@ __all__ = [
     "CheckOutcome",
     "CheckRecord",
     "ConsentMethod",
+    "ContactChange",
     "Document",
     "DocumentKind",
     "EndReason",
