@@ -23,6 +23,7 @@ from portal.models import (
     Application,
     Assistance,
     CheckRecord,
+    ContactChange,
     InformationRequest,
     Notification,
     Status,
@@ -133,10 +134,18 @@ def anonymise(application: Application, now: datetime, keep: set[str]) -> tuple[
     db.session.execute(
         update(CheckRecord).where(CheckRecord.application_id == application.id).values(note="")
     )
+    # A message about this application is its record whatever address it went to (the contact may
+    # have changed since); one to an address of its own is too, unless someone else still uses it.
+    owned = Notification.application_id == application.id
     own_recipients = recipients - keep
     if own_recipients:
-        db.session.execute(delete(Notification).where(Notification.recipient.in_(own_recipients)))
+        owned = or_(owned, Notification.recipient.in_(own_recipients))
     closed = applicant is not None and not _has_other_live_application(applicant.id, application)
+    if closed and applicant is not None:
+        # The account's own messages (codes, resets) and its contact changes, old addresses included.
+        owned = or_(owned, Notification.user_id == applicant.id)
+        db.session.execute(delete(ContactChange).where(ContactChange.user_id == applicant.id))
+    db.session.execute(delete(Notification).where(owned))
     if closed and applicant is not None:
         applicant.email = None
         applicant.password_hash = None

@@ -17,6 +17,7 @@ from portal.models import (
     MessageStatus,
     Notification,
     PresenceCheck,
+    Status,
     User,
     utcnow,
 )
@@ -404,3 +405,29 @@ def test_an_account_without_an_application_changes_its_sign_in_email(app, client
         "nadia@example.org"
     ]
     assert sign_in(app.test_client(), "nadia.k@example.net").status_code == 302
+
+
+def test_retention_removes_the_messages_and_codes_of_an_address_given_up_before_the_change(
+    app, applicant
+):
+    """Delivery records and pending codes belong to the applicant, whichever address they went
+    to: after a change of email and mobile, retention must not leave the old ones behind."""
+    from tests.integration.test_operations import decide_long_ago
+
+    ask_for_code(applicant, "email", NEW_EMAIL)
+    deliver_outbox(app)
+    enter_code(applicant, code_sent_to(app, NEW_EMAIL))
+    ask_for_code(applicant, "mobile", NEW_MOBILE)
+    deliver_outbox(app)
+    enter_code(applicant, code_sent_to(app, NEW_MOBILE))
+    deliver_outbox(app)
+    with app.app_context():
+        recipients = set(db.session.scalars(select(Notification.recipient)))
+    assert {OLD_EMAIL, OLD_MOBILE, NEW_EMAIL, NEW_MOBILE} <= recipients
+
+    decide_long_ago(app, NEW_EMAIL, Status.REFUSED, 400)
+    done = app.test_cli_runner().invoke(args=["retention"])
+    assert "applications anonymised: 1" in done.output, done.output
+    with app.app_context():
+        assert db.session.scalars(select(Notification.recipient)).all() == []
+        assert db.session.scalars(select(ContactChange)).all() == []
