@@ -5,7 +5,24 @@ only takes a row still due), marks them `sending` for a claim time, commits, the
 records the attempt. Two workers never hold one row; a worker that dies leaves its rows `sending`
 until the claim time passes, then they are due again. Before sending a row a second time the
 worker asks the provider for a message already accepted under the row's id (`find`), so a lost
-answer does not make a second copy where the provider can tell.
+answer does not make a second copy where the provider can tell (GOV.UK Notify).
+
+SES, SNS and SMTP cannot be asked. When their answer is lost after the request may have reached
+them (a read timeout, a connection reset after sending, a 5xx: `ambiguous`), the worker cannot
+know whether the message left, and it sends it again at the next try. A presence link that never
+arrives costs a person their application (it lasts 24 hours, and nothing else tells them to open
+it); a second copy of the same message (the same row: the same text, the same link or code) costs
+them a moment's doubt, and every message names the status page that lists what we sent. So the
+doubt is resolved towards delivery, and stated and bounded rather than hidden:
+- each try is one request: boto3 does not retry inside a try (providers/aws.py), so every copy
+  that may exist has an attempt row;
+- the attempt and the row say "answer lost, may have been accepted", and the try that then
+  succeeds says "a second copy is possible": the applicant's list and the caseworker see it;
+- copies are at most one per try, and tries at most PORTAL_SEND_MAX_ATTEMPTS; in practice a lost
+  answer is rare and followed by one more copy (tests/integration/test_lost_answers.py).
+Waiting instead for a delivery event to confirm the first copy was weighed and not chosen: SNS
+gives no event by our reference, SES gives one only with a configuration set, and a message held
+for a confirmation that does not come would be the lost link this design exists to avoid.
 """
 
 from __future__ import annotations
@@ -29,6 +46,10 @@ from portal.notify.backends import DeliveryError, PermanentDeliveryError
 log = logging.getLogger(__name__)
 
 WAITING = (MessageStatus.QUEUED.value, MessageStatus.TEMPORARY_FAILURE.value)
+# Leads the reason of a try whose answer was lost at a provider that cannot be asked, and is
+# carried by the later failures of that row, so that the try that succeeds can say so.
+UNCONFIRMED = "answer lost, may have been accepted"
+SECOND_COPY = "sent again after an answer was lost: a second copy is possible"
 
 
 @dataclass(frozen=True)
@@ -97,13 +118,20 @@ def claim(limit: int, now: datetime, claim_for: timedelta) -> list[Notification]
         raise
     if not ids:
         return []
-    return list(
+    rows = list(
         db.session.scalars(
             select(Notification)
             .where(Notification.claimed_by == token)
             .order_by(Notification.priority, Notification.next_attempt_at)
         )
     )
+    # Detached, as read at the claim: each outcome is committed on its own (below), and every
+    # commit would otherwise expire the rows still waiting, each then read again before its turn
+    # (a query per message, a quarter of a worker's time on loopback; bench/messages_throughput.py).
+    # Nothing else changes them while this worker holds the claim.
+    for row in rows:
+        db.session.expunge(row)
+    return rows
 
 
 def deliver(row: Notification, retry: Retry, now: datetime | None = None) -> str:
@@ -113,18 +141,26 @@ def deliver(row: Notification, retry: Retry, now: datetime | None = None) -> str
     provider_id: str | None = None
     outcome = MessageStatus.SENT
     reason: str | None = None
+    # A copy may exist already, and this provider cannot tell us (see the module's docstring).
+    in_doubt = (row.reason or "").startswith(UNCONFIRMED) or (
+        f": {UNCONFIRMED}" in (row.reason or "")
+    )
     try:
         # Tried before: the provider may hold it already (a lost answer, a worker killed).
-        if row.attempts > 1:
+        if row.attempts > 1 and chosen.finds_by_reference:
             provider_id = chosen.find(message.reference)
             if provider_id is not None:
                 reason = "found at the provider: not sent again"
         if provider_id is None:
             provider_id = chosen.deliver(message)
+            if in_doubt:
+                reason = SECOND_COPY
     except PermanentDeliveryError as exc:
         outcome, reason = MessageStatus.PERMANENT_FAILURE, exc.reason
     except DeliveryError as exc:
         outcome, reason = MessageStatus.TEMPORARY_FAILURE, exc.reason
+        if in_doubt or (exc.ambiguous and not chosen.finds_by_reference):
+            reason = f"{UNCONFIRMED}: {exc.reason}"
     except Exception as exc:  # a fault in a backend must not stop the other messages
         log.exception("message backend failed", extra={"template": row.template})
         outcome, reason = MessageStatus.TEMPORARY_FAILURE, type(exc).__name__
