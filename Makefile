@@ -76,11 +76,12 @@ translations-update: translations-extract ## Merge new strings into every catalo
 		fi; \
 	done
 
-bench: install assets translations ## Every benchmark in one run: page weight, load test, queue and bookings (PostgreSQL)
+bench: install assets translations ## Every benchmark in one run: page weight, load test, queue, bookings and messages (PostgreSQL)
 	$(BIN)/python bench/page_weight.py
 	$(BIN)/python bench/load_test.py
 	$(BIN)/python bench/queue_throughput.py
 	$(BIN)/python bench/booking_throughput.py
+	$(BIN)/python bench/messages_throughput.py
 
 page-weight: install assets translations ## Bytes per page of the applicant's journey, against stock GOV.UK Frontend
 	$(BIN)/python bench/page_weight.py $(PAGE_WEIGHT_ARGS)

@@ -55,6 +55,10 @@ class PermanentDeliveryError(DeliveryError):
 
 
 class NotifyBackend(Protocol):
+    # True when `find` can answer: after an ambiguous failure the worker asks before sending
+    # again. False (SES, SNS, SMTP): it sends again, and a second copy is possible (worker.py).
+    finds_by_reference: bool
+
     def deliver(self, message: OutgoingMessage) -> str | None:
         """Hand the message over; the provider's id for it (None where there is none)."""
         ...
@@ -71,6 +75,8 @@ class LogBackend:
     Production refuses this backend (config.finalise), so links never reach production logs.
     The last messages are also kept in memory for the tests.
     """
+
+    finds_by_reference = True
 
     def __init__(self) -> None:
         self.sent: deque[OutgoingMessage] = deque(maxlen=200)
@@ -98,6 +104,8 @@ class LogBackend:
 
 class SmtpBackend:
     """Sends email through an SMTP server, over STARTTLS unless told otherwise."""
+
+    finds_by_reference = False
 
     def __init__(
         self,
@@ -158,6 +166,8 @@ class SmtpBackend:
 
 class NoSmsProvider:
     """Stands in where no SMS provider is configured: every message is recorded as failed."""
+
+    finds_by_reference = False
 
     def deliver(self, message: OutgoingMessage) -> str | None:
         raise PermanentDeliveryError("no SMS provider is configured")

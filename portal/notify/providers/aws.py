@@ -1,8 +1,11 @@
 """Amazon SES for email (the .ics attached, through SendRawEmail) and SNS for SMS, via boto3.
 
-Neither service can look a message up by our reference, so `find` answers None and an ambiguous
-failure may, rarely, send a second copy. The reference still travels: as a header and an SES
-message tag on email, so that a bounce can be traced back to the outbox row by a person.
+Neither service can look a message up by our reference, so `find` answers None: after an
+ambiguous failure (the request may have reached AWS: a read timeout, a connection reset after
+sending, a 5xx) the worker sends the message again, and the recipient may get a second copy
+(portal/notify/worker.py says why that is the better risk, and how it is bounded). The reference
+still travels: as a header and an SES message tag on email, so that a bounce or a duplicate can
+be traced back to the outbox row by a person.
 Delivery receipts for email come back as SES events through SNS and SQS (portal/notify/ses_events.py).
 """
 
@@ -32,9 +35,11 @@ from portal.notify.backends import (
 
 logger = logging.getLogger(__name__)
 
-# botocore retries throttling and 5xx itself; two attempts keep the worker's own backoff in charge.
+# No retry inside botocore: it would resend a request whose answer was lost (a read timeout, a
+# reset connection), a second copy that no attempt records. Each try is the worker's, recorded,
+# with its backoff; throttling and 5xx come back to it (tests/integration/test_lost_answers.py).
 CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 2}, connect_timeout=5, read_timeout=10
+    retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=10
 )
 
 # Error codes that mean the request can never succeed as it is. Some are configuration
@@ -79,6 +84,8 @@ class _ThreadClients:
 class SesEmailBackend:
     """Email through Amazon SES, as a raw MIME message so that attachments go with it."""
 
+    finds_by_reference = False  # SES has no look-up of a sent message
+
     def __init__(
         self,
         sender: str,
@@ -115,6 +122,8 @@ class SesEmailBackend:
 
 class SnsSmsBackend:
     """Text messages through Amazon SNS, sent as transactional (delivered before promotional)."""
+
+    finds_by_reference = False  # SNS keeps no record of a text that can be asked for
 
     def __init__(self, region: str, sender_id: str = "", endpoint_url: str = "") -> None:
         self.sender_id = sender_id

@@ -63,6 +63,8 @@ class GovukNotifyBackend:
     sends (the worker may run several) gets a client of its own.
     """
 
+    finds_by_reference = True
+
     def __init__(
         self,
         api_key: str,
