@@ -17,6 +17,7 @@ import {
   SkipLink,
 } from "govuk-frontend";
 import { initConditionalReveals } from "./conditional-reveal.js";
+import { initUploads } from "./upload.js";
 
 document.body.classList.add("js-enabled", "govuk-frontend-supported");
 for (const Component of [
@@ -66,43 +67,5 @@ if (warning) {
   arm();
 }
 
-// Upload progress: on a slow connection a 10 MB photo can take minutes, so show how far it is.
-// Without JavaScript the form posts normally and the page answers when the upload ends.
-const uploadForm = document.querySelector("[data-module='app-upload']");
-if (uploadForm && window.XMLHttpRequest && window.FormData) {
-  const box = uploadForm.querySelector(".app-upload-progress");
-  const bar = box.querySelector("progress");
-  const status = box.querySelector(".app-upload-progress__status");
-  uploadForm.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const button = uploadForm.querySelector("button[type='submit']");
-    button.disabled = true;
-    box.hidden = false;
-    const request = new XMLHttpRequest();
-    request.open("POST", uploadForm.action || window.location.href);
-    request.upload.addEventListener("progress", (progress) => {
-      if (progress.lengthComputable) {
-        const percent = Math.round((progress.loaded / progress.total) * 100);
-        bar.value = percent;
-        // The sentence and the percent sign's place are the translation's; the digits the locale's.
-        const digits = uploadForm.dataset.digits;
-        const written = String(percent).replace(/[0-9]/g, (digit) => digits[Number(digit)]);
-        status.textContent = uploadForm.dataset.progress.replace("{n}", written);
-      }
-    });
-    request.addEventListener("load", () => {
-      if (request.responseURL && request.responseURL !== window.location.href) {
-        window.location.assign(request.responseURL);
-        return;
-      }
-      // The same page again, with the reason the file was refused: show it as the server wrote it.
-      document.open();
-      document.write(request.responseText);
-      document.close();
-    });
-    request.addEventListener("error", () => {
-      uploadForm.submit();
-    });
-    request.send(new FormData(uploadForm));
-  });
-}
+// Uploads: smaller photos, progress, and retries when the connection drops (upload.js).
+initUploads();
