@@ -206,9 +206,16 @@ def remove_request_file(application: Application | None, document_id: str) -> An
 
 
 def _uploaded(document: Document, endpoint: str, *, isolated: bool = True) -> Any:
-    """Where a kept file sends the person: the same answer for its first sending and a retry."""
+    """Where a kept file sends the person: the same answer for its first sending and a retry.
+
+    The upload page's script (static/src/upload.js) says so in a header and is told where to go
+    instead of being redirected: an XMLHttpRequest follows a redirect by itself, and the page it
+    fetched would show the "uploaded" message to nobody.
+    """
     name = isolate_text(document.original_name) if isolated else document.original_name
     flash(_("%(name)s is uploaded.", name=name), "success")
+    if request.headers.get("X-Portal-Upload") == "1":
+        return Response(status=204, headers={"X-Portal-Location": url_for(endpoint)})
     return redirect(url_for(endpoint))
 
 

@@ -10,8 +10,10 @@
 //   and the status line (aria-live) says so in the page's language.
 // - Each chosen file gets a key (the hidden `upload_key`), so that a retry after the server stored
 //   the file but its answer was lost finds that document instead of making a second one.
-// - Any answer from the server ends it: a redirect is followed, as the plain form would; a page
-//   (the file refused, with the reason) replaces this one, as the plain form's answer would.
+// - Any answer from the server ends it. A kept file: the server names the page the plain form
+//   would be redirected to (X-Portal-Location), and this goes there. Another redirect (signed
+//   out meanwhile) is followed; a page (the file refused, with the reason) replaces this one, as
+//   the plain form's answer would.
 import { shrink } from "./shrink.js";
 
 // Waits before each retry: four more tries over about half a minute.
@@ -131,6 +133,7 @@ function enhance(form) {
   const send = (body, attempt) => {
     const request = new XMLHttpRequest();
     request.open("POST", action.href);
+    request.setRequestHeader("X-Portal-Upload", "1");
     request.upload.addEventListener("progress", (progress) => {
       if (progress.lengthComputable) {
         const percent = Math.round((progress.loaded / progress.total) * 100);
@@ -141,8 +144,11 @@ function enhance(form) {
       }
     });
     request.addEventListener("load", () => {
+      const kept = request.getResponseHeader("X-Portal-Location");
       if (UNREACHABLE.has(request.status)) {
         retry(body, attempt);
+      } else if (request.status === 204 && kept) {
+        window.location.assign(new URL(kept, window.location.href).href);
       } else if (request.responseURL && request.responseURL !== action.href) {
         window.location.assign(request.responseURL);
       } else {
