@@ -19,53 +19,60 @@ import {
 import { initConditionalReveals } from "./conditional-reveal.js";
 import { initUploads } from "./upload.js";
 
-document.body.classList.add("js-enabled", "govuk-frontend-supported");
-for (const Component of [
-  Button,
-  Checkboxes,
-  ErrorSummary,
-  NotificationBanner,
-  PasswordInput,
-  ServiceNavigation,
-  SkipLink,
-]) {
-  createAll(Component);
-}
-initConditionalReveals();
+// Everything this file does to a page, again for a page written in by upload.js.
+function start() {
+  document.body.classList.add("js-enabled", "govuk-frontend-supported");
+  for (const Component of [
+    Button,
+    Checkboxes,
+    ErrorSummary,
+    NotificationBanner,
+    PasswordInput,
+    ServiceNavigation,
+    SkipLink,
+  ]) {
+    createAll(Component);
+  }
+  initConditionalReveals();
 
-// Session timeout warning (GOV.UK pattern): shown two minutes before the idle timeout,
-// with a button that keeps the session alive so nothing typed is lost.
-const warning = document.querySelector("[data-module='app-timeout-warning']");
-if (warning) {
-  const idleSeconds = Number(warning.dataset.idleSeconds);
-  const warnBefore = 120;
-  const keepAliveUrl = warning.dataset.keepAliveUrl;
-  const csrfToken = warning.dataset.csrfToken;
-  const button = warning.querySelector("button");
-  let timer;
-  const arm = () => {
-    window.clearTimeout(timer);
-    timer = window.setTimeout(() => {
-      warning.hidden = false;
-      button.focus();
-    }, Math.max(idleSeconds - warnBefore, 10) * 1000);
-  };
-  button.addEventListener("click", async (event) => {
-    event.preventDefault();
-    const response = await fetch(keepAliveUrl, {
-      method: "POST",
-      headers: { "X-CSRFToken": csrfToken },
-      credentials: "same-origin",
+  // Session timeout warning (GOV.UK pattern): shown two minutes before the idle timeout,
+  // with a button that keeps the session alive so nothing typed is lost.
+  const warning = document.querySelector("[data-module='app-timeout-warning']");
+  if (warning) {
+    const idleSeconds = Number(warning.dataset.idleSeconds);
+    const warnBefore = 120;
+    const keepAliveUrl = warning.dataset.keepAliveUrl;
+    const csrfToken = warning.dataset.csrfToken;
+    const button = warning.querySelector("button");
+    let timer;
+    const arm = () => {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(() => {
+        warning.hidden = false;
+        button.focus();
+      }, Math.max(idleSeconds - warnBefore, 10) * 1000);
+    };
+    button.addEventListener("click", async (event) => {
+      event.preventDefault();
+      const response = await fetch(keepAliveUrl, {
+        method: "POST",
+        headers: { "X-CSRFToken": csrfToken },
+        credentials: "same-origin",
+      });
+      if (response.ok) {
+        warning.hidden = true;
+        arm();
+      } else {
+        window.location.reload();
+      }
     });
-    if (response.ok) {
-      warning.hidden = true;
-      arm();
-    } else {
-      window.location.reload();
-    }
-  });
-  arm();
+    arm();
+  }
+
+  // Uploads: smaller photos, progress, and retries when the connection drops (upload.js). A page
+  // the upload answered with is written into this document, where this module does not run again:
+  // it starts it.
+  initUploads(start);
 }
 
-// Uploads: smaller photos, progress, and retries when the connection drops (upload.js).
-initUploads();
+start();

@@ -22,6 +22,9 @@ const RETRY_DELAYS_MS = [1000, 3000, 8000, 15000];
 const UNREACHABLE = new Set([0, 502, 503, 504]);
 // A phone that cannot shrink a photo in this time sends the original rather than wait on.
 const SHRINK_TIMEOUT_MS = 30000;
+// A sending that has moved no byte for this long is a connection that died without saying so
+// (common on mobile data): it is dropped and retried like one that failed.
+const STALLED_MS = 60000;
 
 function newKey() {
   if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
@@ -89,7 +92,7 @@ function whenOnline(then) {
   }
 }
 
-function enhance(form) {
+function enhance(form, restart) {
   const input = form.querySelector("input[type='file']");
   const keyField = form.querySelector("input[name='upload_key']");
   const box = form.querySelector(".app-upload-progress");
@@ -134,7 +137,16 @@ function enhance(form) {
     const request = new XMLHttpRequest();
     request.open("POST", action.href);
     request.setRequestHeader("X-Portal-Upload", "1");
+    let watchdog;
+    const watch = () => {
+      window.clearTimeout(watchdog);
+      watchdog = window.setTimeout(() => request.abort(), STALLED_MS);
+    };
+    // Once the whole file is sent, the server scans and cleans it: silence is then expected.
+    request.upload.addEventListener("load", () => window.clearTimeout(watchdog));
+    request.addEventListener("abort", () => retry(body, attempt));
     request.upload.addEventListener("progress", (progress) => {
+      watch();
       if (progress.lengthComputable) {
         const percent = Math.round((progress.loaded / progress.total) * 100);
         bar.value = percent;
@@ -156,10 +168,15 @@ function enhance(form) {
         document.open();
         document.write(request.responseText);
         document.close();
+        restart();
       }
     });
-    request.addEventListener("error", () => retry(body, attempt));
+    request.addEventListener("error", () => {
+      window.clearTimeout(watchdog);
+      retry(body, attempt);
+    });
     request.send(body);
+    watch();
   };
 
   form.addEventListener("submit", async (event) => {
@@ -182,9 +199,11 @@ function enhance(form) {
   });
 }
 
-export function initUploads() {
+// `restart` is portal.js's start: it enhances a page written in after a refusal (the module
+// scripts of written-in HTML do not run again in the same window).
+export function initUploads(restart) {
   if (!window.XMLHttpRequest || !window.FormData || !window.crypto) return;
   for (const form of document.querySelectorAll("[data-module='app-upload']")) {
-    enhance(form);
+    enhance(form, restart);
   }
 }

@@ -329,7 +329,9 @@ def test_when_every_retry_fails_the_file_stays_chosen_and_the_button_sends_it_ag
     assert len(received) == 1 and len(stored_documents(app)) == 1
 
 
-def test_a_refusal_is_shown_translated_and_not_retried(new_context, app):
+def test_a_refusal_is_shown_translated_and_not_retried_and_the_page_stays_enhanced(
+    new_context, app, received
+):
     cutter = CutConnections(app, "/fr/application/documents/photo/add", cuts=0)
     prepare_draft(app)
     page = new_context().new_page()
@@ -338,7 +340,15 @@ def test_a_refusal_is_shown_translated_and_not_retried(new_context, app):
     choose_file(page, "notes.pdf", b"%PDF-1.4 not really a pdf", "application/pdf")
     expect(page.locator(".govuk-error-summary")).to_be_visible()
     expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.locator(".govuk-error-summary")).to_be_focused()
     assert cutter.posts == 1
+
+    # The refusal's page is written into the document: the next file is still shrunk and keyed.
+    expect(page.locator("input[name='upload_key']")).not_to_have_value("")
+    choose_file(page, "portrait.jpg", portrait_photo())
+    expect(page).to_have_url(re.compile(r"/fr/application/documents$"))
+    assert cutter.posts == 2
+    assert Image.open(io.BytesIO(received[-1][1])).size == (1500, 2000)
 
 
 def uploaded(name: str) -> re.Pattern[str]:
