@@ -156,6 +156,7 @@ function enhance(form, restart) {
       }
     });
     request.addEventListener("load", () => {
+      window.clearTimeout(watchdog);
       const kept = request.getResponseHeader("X-Portal-Location");
       if (UNREACHABLE.has(request.status)) {
         retry(body, attempt);
