@@ -69,12 +69,14 @@ function emit(logicalName, content) {
   return hashed;
 }
 
-async function script(entry, plugins = []) {
+// `format: "iife"` for a worker, started as a classic script (older phone browsers cannot start a
+// module worker).
+async function script(entry, plugins = [], format = "esm") {
   const result = await esbuild.build({
     entryPoints: [join(root, "static", "src", entry)],
     absWorkingDir: root,
     bundle: true,
-    format: "esm",
+    format,
     minify: true,
     target: SCRIPT_TARGETS,
     legalComments: "none",
@@ -126,6 +128,7 @@ if (stock) {
 }
 emit("presence.js", await script("presence.js"));
 emit("family-share.js", await script("family-share.js"));
+emit("shrink-worker.js", await script("shrink-worker.js", [], "iife"));
 emit("favicon.ico", readFileSync(join(govuk, "assets", "images", "favicon.ico")));
 emit("favicon.svg", readFileSync(join(govuk, "assets", "images", "favicon.svg")));
 

@@ -13,7 +13,7 @@ role, so the clone inherits these rights). Without the setting, or on SQLite, no
 development and the tests connect as the owner.
 
 Revision ID: 0034
-Revises: 0032
+Revises: 0033
 Create Date: 2027-01-20 09:00:00.000000
 """
 
@@ -24,7 +24,7 @@ from alembic import op
 from flask import current_app
 
 revision: str = "0034"
-down_revision: str | None = "0032"
+down_revision: str | None = "0033"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

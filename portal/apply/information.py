@@ -8,6 +8,7 @@ so a file either belongs to the answer the caseworker reads or was refused.
 
 from __future__ import annotations
 
+import uuid
 from typing import BinaryIO
 
 from portal.apply import lifecycle
@@ -53,12 +54,14 @@ def add_file(
     kind: DocumentKind,
     name: str,
     stream: BinaryIO,
+    key: uuid.UUID | None = None,
 ) -> Document:
-    """One file for the answer; raises documents.Refused (with the reason) and keeps nothing."""
+    """One file for the answer; raises documents.Refused (with the reason) and keeps nothing.
+    The same `key` sent again (a retry after a dropped connection) answers with the first file."""
     if kind not in kinds_for(request):
         raise documents.Refused("wrong_kind")
     return documents.upload(
-        application, uploader, documents.Upload(kind, None, name, stream), request=request
+        application, uploader, documents.Upload(kind, None, name, stream, key), request=request
     )
 
 

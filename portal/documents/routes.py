@@ -105,6 +105,15 @@ def add(application: Application, kind: str) -> Any:
         abort(404)
     if not rules.rule(document_kind).shown(application.answers):
         abort(404)
+    key = (
+        services.upload_key_from(request.form.get("upload_key"))
+        if request.method == "POST"
+        else None
+    )
+    if (earlier := services.find_by_key(application, key)) is not None:
+        # The same file sent again after its answer was lost (the file it replaced is gone by
+        # now): the answer the first sending would have had.
+        return _uploaded(earlier, "documents.overview")
     replace = None
     if "replace" in request.args:
         replace = services.find(application, request.args["replace"])
@@ -120,7 +129,7 @@ def add(application: Application, kind: str) -> Any:
         upload = form.file.data
         name = upload.filename or ""
         item = services.Upload(
-            document_kind, getattr(form, "part", None) and form.part.data, name, upload.stream
+            document_kind, getattr(form, "part", None) and form.part.data, name, upload.stream, key
         )
         try:
             document = services.upload(application, current_user, item, replace)
@@ -130,8 +139,7 @@ def add(application: Application, kind: str) -> Any:
                 return redirect(url_for("apply.status"))
             form.file.errors.append(_refusal(refused, name))
         else:
-            flash(_("%(name)s is uploaded.", name=isolate_text(document.original_name)), "success")
-            return redirect(url_for("documents.overview"))
+            return _uploaded(document, "documents.overview")
     return render_template(
         "documents/upload.html",
         form=form,
@@ -150,6 +158,9 @@ def request_file(application: Application | None) -> Any:
     request_ = open_request_of(application)
     if application is None or request_ is None:
         return redirect(url_for("apply.status"))
+    key = services.upload_key_from(request.form.get("upload_key"))
+    if (earlier := services.find_by_key(application, key)) is not None:
+        return _uploaded(earlier, "apply.more_information", isolated=False)
     form = RequestFileForm()
     form.kind.choices = [(kind.value, kind.value) for kind in information.kinds_for(request_)]
     if form.validate_on_submit():
@@ -163,6 +174,7 @@ def request_file(application: Application | None) -> Any:
                 DocumentKind(form.kind.data),
                 name,
                 upload.stream,
+                key,
             )
         except services.Refused as refused:
             UPLOAD_REJECTIONS.labels(refused.reason).inc()
@@ -170,8 +182,7 @@ def request_file(application: Application | None) -> Any:
                 return redirect(url_for("apply.status"))
             form.file.errors.append(_refusal(refused, name))
         else:
-            flash(_("%(name)s is uploaded.", name=document.original_name), "success")
-            return redirect(url_for("apply.more_information"))
+            return _uploaded(document, "apply.more_information", isolated=False)
     return render_more_information(
         application, request_, InformationAnswerForm(formdata=None), form
     )
@@ -192,6 +203,20 @@ def remove_request_file(application: Application | None, document_id: str) -> An
             return redirect(url_for("apply.status"))
         flash(_("%(name)s is removed.", name=name), "success")
     return redirect(url_for("apply.more_information"))
+
+
+def _uploaded(document: Document, endpoint: str, *, isolated: bool = True) -> Any:
+    """Where a kept file sends the person: the same answer for its first sending and a retry.
+
+    The upload page's script (static/src/upload.js) says so in a header and is told where to go
+    instead of being redirected: an XMLHttpRequest follows a redirect by itself, and the page it
+    fetched would show the "uploaded" message to nobody.
+    """
+    name = isolate_text(document.original_name) if isolated else document.original_name
+    flash(_("%(name)s is uploaded.", name=name), "success")
+    if request.headers.get("X-Portal-Upload") == "1":
+        return Response(status=204, headers={"X-Portal-Location": url_for(endpoint)})
+    return redirect(url_for(endpoint))
 
 
 def _refusal(refused: services.Refused, name: str) -> str:

@@ -4,6 +4,11 @@ The order of an upload is what keeps storage and database in agreement: scan, cl
 object under a random key, then write the row in one transaction that also re-checks the limits
 under a lock on the application. If anything fails after the object is stored, the object is
 deleted again; if even that fails, the clean-up command finds it (an object with no row).
+
+An upload sent with JavaScript carries a key made on the page for the chosen file. A connection
+that drops after the row was written makes the page send the same file again with the same key:
+that upload is recognised (before any work, and again under the lock) and answers with the
+document already stored, so a retry never makes a second document.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import BinaryIO
 
 from flask import Flask, current_app
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from portal import audit
 from portal.documents import rules, validation
@@ -57,6 +63,8 @@ class Upload:
     part: str | None
     name: str
     stream: BinaryIO
+    # The page's key for the chosen file (None without JavaScript): see the module's docstring.
+    key: uuid.UUID | None = None
 
 
 def init_app(app: Flask) -> None:
@@ -131,6 +139,26 @@ def missing_kinds(application: Application) -> list[DocumentKind]:
     return rules.missing(application.answers, counts(documents_of(application)))
 
 
+def find_by_key(application: Application, key: uuid.UUID | None) -> Document | None:
+    """The document an earlier sending of the same chosen file stored, if there is one."""
+    if key is None:
+        return None
+    return db.session.scalar(
+        select(Document).where(
+            Document.application_id == application.id, Document.upload_key == key
+        )
+    )
+
+
+def upload_key_from(raw: str | None) -> uuid.UUID | None:
+    """The upload key of a form, or None: a missing or malformed key means no retry protection,
+    never a refused upload (the key only ever saves work; it decides nothing about the file)."""
+    try:
+        return uuid.UUID(raw) if raw else None
+    except ValueError:
+        return None
+
+
 def find(application: Application, document_id: str) -> Document | None:
     """A document of this application, or None: an id from the URL never reaches another's file."""
     try:
@@ -157,6 +185,8 @@ def upload(
     storage, and they count against that request's own limits.
     """
     settings = current_app.config["PORTAL"]
+    if (earlier := find_by_key(application, item.key)) is not None:
+        return earlier
     kept = _kept(application, replace, request)
     _check_room(application, item.kind, kept, request)
 
@@ -203,6 +233,7 @@ def upload(
         uploaded_by_role=uploader.role,
         scan_result=(ScanResult.CLEAN if verdict.scanned else ScanResult.NOT_SCANNED).value,
         information_request_id=request.id if request is not None else None,
+        upload_key=item.key,
     )
     stored = _store(document, cleaned)
     try:
@@ -210,6 +241,11 @@ def upload(
             _lock_draft(application)
         else:
             lock_open_request(application, request)
+        if (earlier := find_by_key(application, item.key)) is not None:
+            # The same file, sent again while this one was scanned: the first sending won.
+            db.session.rollback()
+            _delete_objects(stored)
+            return earlier
         _check_room(application, item.kind, _kept(application, replace, request), request)
         if replace is not None:
             db.session.delete(replace)
@@ -225,6 +261,15 @@ def upload(
             information_request=str(request.id) if request is not None else None,
         )
         db.session.commit()
+    except IntegrityError:
+        # Only the upload key is unique among what this commit writes; the lock above makes this
+        # a last resort, for a database that did not serialise the two sendings.
+        db.session.rollback()
+        _delete_objects(stored)
+        earlier = find_by_key(application, item.key)
+        if earlier is None:
+            raise
+        return earlier
     except BaseException:
         db.session.rollback()
         _delete_objects(stored)

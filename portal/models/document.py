@@ -6,7 +6,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.models.base import Base, HasCreatedAt, HasId
@@ -42,6 +42,8 @@ class Document(HasId, HasCreatedAt, Base):
     __table_args__ = (
         CheckConstraint(f"kind IN ({_KINDS})", name="kind_known"),
         CheckConstraint(f"scan_result IN ({_SCAN_RESULTS})", name="scan_result_known"),
+        # One document per chosen file: a retry after a lost answer finds the first upload.
+        UniqueConstraint("application_id", "upload_key"),
     )
 
     application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("applications.id"), index=True)
@@ -71,6 +73,9 @@ class Document(HasId, HasCreatedAt, Base):
     information_request_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("information_requests.id"), index=True
     )
+    # The key the upload page made for the chosen file (with JavaScript): the same file sent again
+    # after a dropped connection is recognised instead of stored twice. None without JavaScript.
+    upload_key: Mapped[uuid.UUID | None]
 
     @property
     def kind_enum(self) -> DocumentKind:
