@@ -76,9 +76,10 @@ translations-update: translations-extract ## Merge new strings into every catalo
 		fi; \
 	done
 
-bench: install assets translations ## Every benchmark in one run: page weight, load test, queue and bookings (PostgreSQL)
+bench: install assets translations ## Every benchmark in one run: page weight, load test, server time against its floor, queue and bookings (PostgreSQL)
 	$(BIN)/python bench/page_weight.py
 	$(BIN)/python bench/load_test.py
+	$(BIN)/python bench/floor.py
 	$(BIN)/python bench/queue_throughput.py
 	$(BIN)/python bench/booking_throughput.py
 
