@@ -319,9 +319,10 @@ def account() -> Any:
 # The user comes with the session row: one query per request, not two. Built once: SQLAlchemy
 # keeps a built statement's cache key, which it otherwise computes again on every request (more
 # CPU than the query's own round trip, bench/floor.py). Both rows are plain entities of the
-# SELECT, and `row.user` is then found in the session without a query.
+# SELECT, and `row.user` is then found in the session without a query; whether a form is held
+# for the account comes in the same row (see held_forms.any_held).
 _SESSION_AND_USER = (
-    select(UserSession, User)
+    select(UserSession, User, held_forms.any_held(User.id))
     .join(UserSession.user)
     .where(UserSession.id == bindparam("session_id"))
 )
@@ -336,7 +337,9 @@ def load_user(session_id: str) -> User | None:
     found = db.session.execute(_SESSION_AND_USER, {"session_id": key}).one_or_none()
     if found is None:
         return None
-    row, user = found
+    row, user, held = found
+    if not held:
+        held_forms.nothing_held_for(user.id)
     settings = current_app.config["PORTAL"]
     limits = sessions.SessionLimits(
         idle=timedelta(minutes=settings.SESSION_IDLE_MINUTES),
