@@ -30,6 +30,7 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import bindparam, select
 
 from portal import audit, i18n, ratelimit
+from portal.apply import services as apply_services
 from portal.auth import held_forms, services, sessions, tokens, totp
 from portal.auth.access import second_factor_redirect, signed_in_required
 from portal.auth.forms import (
@@ -42,7 +43,7 @@ from portal.auth.forms import (
     TwoFactorSetupForm,
 )
 from portal.extensions import db, limiter, login_manager
-from portal.models import Role, TokenPurpose, User, UserSession, utcnow
+from portal.models import Application, Role, TokenPurpose, User, UserSession, utcnow
 from portal.ratelimit import client_address
 from portal.security import csrf_failed, form_page
 
@@ -320,10 +321,12 @@ def account() -> Any:
 # keeps a built statement's cache key, which it otherwise computes again on every request (more
 # CPU than the query's own round trip, bench/floor.py). Both rows are plain entities of the
 # SELECT, and `row.user` is then found in the session without a query; whether a form is held
-# for the account comes in the same row (see held_forms.any_held).
+# for the account comes in the same row (see held_forms.any_held), and so does the person's
+# application, which every applicant page reads (see apply.services.current_application).
 _SESSION_AND_USER = (
-    select(UserSession, User, held_forms.any_held(User.id))
+    select(UserSession, User, held_forms.any_held(User.id), Application)
     .join(UserSession.user)
+    .outerjoin(Application, Application.id == apply_services.current_application_id(User.id))
     .where(UserSession.id == bindparam("session_id"))
 )
 
@@ -337,7 +340,7 @@ def load_user(session_id: str) -> User | None:
     found = db.session.execute(_SESSION_AND_USER, {"session_id": key}).one_or_none()
     if found is None:
         return None
-    row, user, held = found
+    row, user, held, application = found
     if not held:
         held_forms.nothing_held_for(user.id)
     settings = current_app.config["PORTAL"]
@@ -369,6 +372,7 @@ def load_user(session_id: str) -> User | None:
     if db.session.dirty:
         db.session.commit()
     user.current_session = row
+    apply_services.loaded_with_session(user, application)
     return user
 
 
