@@ -76,10 +76,11 @@ translations-update: translations-extract ## Merge new strings into every catalo
 		fi; \
 	done
 
-bench: install assets translations ## Every benchmark in one run: page weight, upload bytes, load test, queue, bookings and messages (PostgreSQL)
+bench: install assets translations ## Every benchmark in one run: page weight, upload bytes, load test, server time against its floor, queue, bookings and messages (PostgreSQL)
 	$(BIN)/python bench/page_weight.py
 	$(BIN)/python bench/upload_bytes.py
 	$(BIN)/python bench/load_test.py
+	$(BIN)/python bench/floor.py
 	$(BIN)/python bench/queue_throughput.py
 	$(BIN)/python bench/booking_throughput.py
 	$(BIN)/python bench/messages_throughput.py

@@ -521,6 +521,11 @@ class PortalConfig:
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
             "PERMANENT_SESSION_LIFETIME": self.SESSION_ABSOLUTE_HOURS * 3600,
+            # The cookie is signed and sent again only when its contents change, not on every
+            # response (about a tenth of a question page's server time, bench/floor.py). It
+            # still outlives the server-side session: written at sign-in with the absolute
+            # limit's lifetime, it expires no sooner than the row does (auth.sessions).
+            "SESSION_REFRESH_EACH_REQUEST": False,
             "WTF_CSRF_TIME_LIMIT": self.CSRF_TIME_LIMIT_SECONDS,
             "WTF_CSRF_SSL_STRICT": production,
             "RATELIMIT_STORAGE_URI": self.RATELIMIT_STORAGE_URL,

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from flask import current_app, request
-from sqlalchemy import delete, select
+from flask import current_app, g, request
+from sqlalchemy import ColumnElement, delete, exists, select
 
 from portal.extensions import db
 from portal.models import HeldForm, utcnow
@@ -27,6 +27,9 @@ MAX_FIELDS = 200
 MAX_VALUE = 5000
 
 View = TypeVar("View", bound=Callable[..., Any])
+
+# In `g`: the account whose request's session check found no form held for it.
+_NOTHING_HELD_FOR = "nothing_held_for"
 
 
 def holds_answers(view: View) -> View:
@@ -60,11 +63,26 @@ def hold_posted_form(user_id: uuid.UUID, now: datetime | None = None) -> bool:
     )
     db.session.add(HeldForm(user_id=user_id, page=page, fields=fields, expires_at=now + LIFETIME))
     db.session.commit()
+    g.pop(_NOTHING_HELD_FOR, None)
     return True
+
+
+def any_held(user_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
+    """Whether the account has a form held, as a column of the session check's own SELECT
+    (auth.routes.load_user): almost nobody has one, and every question page would otherwise ask
+    with a query of its own."""
+    return exists().where(HeldForm.user_id == user_id)
+
+
+def nothing_held_for(user_id: uuid.UUID) -> None:
+    """This request's session check found no form held for the account."""
+    setattr(g, _NOTHING_HELD_FOR, user_id)
 
 
 def take_held_form(user_id: uuid.UUID, now: datetime | None = None) -> list[tuple[str, str]] | None:
     """The answers held for this account on this page (then forgotten), or None."""
+    if g.get(_NOTHING_HELD_FOR) == user_id:
+        return None
     now = now or utcnow()
     held = db.session.scalar(
         select(HeldForm)

@@ -30,9 +30,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, select
 
 from portal import audit, i18n, ratelimit
+from portal.apply import services as apply_services
 from portal.auth import contact, held_forms, services, sessions, tokens, totp
 from portal.auth.access import second_factor_redirect, signed_in_required
 from portal.auth.forms import (
@@ -332,9 +333,7 @@ def account_owner(view: Callable[..., Any]) -> Callable[..., Any]:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if current_user.role_enum is not Role.APPLICANT:
             abort(404)
-        from portal.apply.services import current_application
-
-        return view(current_application(current_user), *args, **kwargs)
+        return view(apply_services.current_application(current_user), *args, **kwargs)
 
     return wrapped
 
@@ -463,17 +462,32 @@ def contact_code_again(application: Application | None) -> Any:
     return redirect(url_for("auth.contact_code"))
 
 
+# The user comes with the session row: one query per request, not two. Built once: SQLAlchemy
+# keeps a built statement's cache key, which it otherwise computes again on every request (more
+# CPU than the query's own round trip, bench/floor.py). Both rows are plain entities of the
+# SELECT, and `row.user` is then found in the session without a query; whether a form is held
+# for the account comes in the same row (see held_forms.any_held), and so does the person's
+# application, which every applicant page reads (see apply.services.current_application).
+_SESSION_AND_USER = (
+    select(UserSession, User, held_forms.any_held(User.id), Application)
+    .join(UserSession.user)
+    .outerjoin(Application, Application.id == apply_services.current_application_id(User.id))
+    .where(UserSession.id == bindparam("session_id"))
+)
+
+
 def load_user(session_id: str) -> User | None:
     """Flask-Login's loader: the session row must exist, not be ended, idle or too old."""
     try:
-        # The user comes with the session row: one query per request, not two.
-        row = db.session.get(
-            UserSession, uuid.UUID(session_id), options=[joinedload(UserSession.user)]
-        )
+        key = uuid.UUID(session_id)
     except ValueError:
         return None
-    if row is None:
+    found = db.session.execute(_SESSION_AND_USER, {"session_id": key}).one_or_none()
+    if found is None:
         return None
+    row, user, held, application = found
+    if not held:
+        held_forms.nothing_held_for(user.id)
     settings = current_app.config["PORTAL"]
     limits = sessions.SessionLimits(
         idle=timedelta(minutes=settings.SESSION_IDLE_MINUTES),
@@ -496,7 +510,6 @@ def load_user(session_id: str) -> User | None:
             g.session_timed_out = True
             g.timed_out_user_id = row.user_id
         return None
-    user = row.user
     if not user.active:
         return None
     if not csrf_failed():
@@ -504,6 +517,7 @@ def load_user(session_id: str) -> User | None:
     if db.session.dirty:
         db.session.commit()
     user.current_session = row
+    apply_services.loaded_with_session(user, application)
     return user
 
 

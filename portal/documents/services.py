@@ -22,7 +22,7 @@ from io import BytesIO
 from typing import BinaryIO
 
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal import audit
@@ -115,14 +115,17 @@ def limits() -> validation.Limits:
     )
 
 
+# Built once (the task list and check-your-answers ask on every view): SQLAlchemy keeps a built
+# statement's cache key, which it otherwise computes again on every request (bench/floor.py).
+_DOCUMENTS_OF = (
+    select(Document)
+    .where(Document.application_id == bindparam("application_id"))
+    .order_by(Document.created_at)
+)
+
+
 def documents_of(application: Application) -> list[Document]:
-    return list(
-        db.session.scalars(
-            select(Document)
-            .where(Document.application_id == application.id)
-            .order_by(Document.created_at)
-        )
-    )
+    return list(db.session.scalars(_DOCUMENTS_OF, {"application_id": application.id}))
 
 
 def counts(documents: list[Document]) -> dict[DocumentKind, int]:
