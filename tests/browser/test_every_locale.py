@@ -3,7 +3,8 @@
 Translations change the length of every line and, for Arabic, Persian, Dari, Pashto and Sorani, the
 direction of the whole page: a layout that holds in English can scroll sideways, cut words off or
 stay left-aligned in another language. Each page is checked for its language and direction, axe
-violations, sideways scrolling, clipped text and (right to left) mirroring, and photographed into
+violations, accessible names and script texts outside the catalog (as the page is once its scripts
+ran), sideways scrolling, clipped text and (right to left) mirroring, and photographed into
 test-output/screenshots/<locale>/ so that people who read the language can look at it.
 
 Pages are reached by their paths, never by their translated labels: the answers are prepared
@@ -64,6 +65,7 @@ from tests.helpers import (
     sign_in_staff,
     submit,
 )
+from tests.integration.test_untranslated_text import untranslated
 
 pytestmark = pytest.mark.browser
 
@@ -201,6 +203,9 @@ class LocaleTour:
         language, direction = html.get_attribute("lang"), html.get_attribute("dir")
         if (language, direction) != (self.locale, self.direction):
             self.findings["lang and dir"].append(f"{label}: lang={language} dir={direction}")
+        spoken = untranslated(page.content(), self.locale)
+        if spoken:
+            self.findings["English that people hear or see"].append(f"{label}: {spoken}")
         violations = axe_violations(page)
         if violations:
             self.findings["axe"].append(f"{label}:\n{describe_violations(violations)}")
