@@ -17,6 +17,8 @@ from babel.lists import format_list
 from babel.numbers import format_decimal, format_percent
 from flask import Flask, abort, g, request, session, url_for
 from flask_babel import format_date, format_datetime, format_time, get_locale
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup, escape
 from werkzeug.datastructures import LanguageAccept
 
@@ -236,8 +238,47 @@ def time_of_day(value: dt.datetime, format: str = "short") -> str:
     return native_digits(format_time(value, format))
 
 
+def in_reader_digits(variables: dict[str, Any]) -> dict[str, Any]:
+    """A sentence's numeric placeholders (a count of hours, of places) formatted as numbers in the
+    reader's digits; every other value as it is."""
+    return {
+        name: number(value)
+        if isinstance(value, int | float) and not isinstance(value, bool)
+        else value
+        for name, value in variables.items()
+    }
+
+
+def install_number_aware_gettext(app: Flask) -> None:
+    """Templates' `_`, `gettext`, `ngettext` and `{% trans count=... %}` fill a number into the
+    sentence in the reader's digits (DIGITS).
+
+    Jinja's newstyle gettext formats `%(hours)s` or `{{ count }}` with the bare int: Latin digits
+    inside Persian or Sorani text, in a page or an email, wherever a template forgets
+    `| numberformat`. Wrapping the callables Flask-Babel installed closes that whole class; the
+    plural form is still chosen on the number itself.
+    """
+    globals_ = app.jinja_env.globals
+    babel_gettext, babel_ngettext = globals_["gettext"], globals_["ngettext"]
+
+    @pass_context
+    def gettext(context: Context, string: str, /, **variables: Any) -> str:
+        return babel_gettext(context, string, **in_reader_digits(variables))
+
+    @pass_context
+    def ngettext(
+        context: Context, singular: str, plural: str, count: int, /, **variables: Any
+    ) -> str:
+        variables.setdefault("num", count)
+        return babel_ngettext(context, singular, plural, count, **in_reader_digits(variables))
+
+    globals_.update(gettext=gettext, ngettext=ngettext)
+
+
 def init_app(app: Flask) -> None:
     """Take the locale out of the URL before the view runs, and put it back into every url_for."""
+
+    install_number_aware_gettext(app)
 
     app.add_template_filter(isolate, "bdi")
     # Flask-Babel's own filters, in the reader's digits.

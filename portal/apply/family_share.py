@@ -30,10 +30,11 @@ def share_text(reference: str, locale: str, closes_at: datetime) -> str:
         return "\n".join(
             (
                 gettext("You can apply with our family to transfer to the UK. Applying is free."),
-                f"{gettext('Family reference number:')} {reference}",
+                gettext("Family reference number: %(reference)s", reference=reference),
                 gettext(
-                    "Apply before %(date)s, as a family member, on this site:",
-                    date=f"{i18n.date(closes_at, 'long')}, {i18n.time_of_day(closes_at)}",
+                    "Apply before %(date)s at %(time)s, as a family member, on this site:",
+                    date=i18n.date(closes_at, "long"),
+                    time=i18n.time_of_day(closes_at),
                 ),
                 absolute_url("pages.start", locale=locale),
             )

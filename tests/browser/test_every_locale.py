@@ -3,35 +3,52 @@
 Translations change the length of every line and, for Arabic, Persian, Dari, Pashto and Sorani, the
 direction of the whole page: a layout that holds in English can scroll sideways, cut words off or
 stay left-aligned in another language. Each page is checked for its language and direction, axe
-violations, sideways scrolling, clipped text and (right to left) mirroring, and photographed into
+violations, accessible names and script texts outside the catalog (as the page is once its scripts
+ran), sideways scrolling, clipped text and (right to left) mirroring, and photographed into
 test-output/screenshots/<locale>/ so that people who read the language can look at it.
 
 Pages are reached by their paths, never by their translated labels: the answers are prepared
 through the test client, and opening /<locale>/... switches the language. Findings are collected
 over all the pages of a language and reported together, so one run shows every problem.
+
+The tour must reach every applicant page of the URL map (APPLICANT_ENDPOINTS, derived from it):
+a new page that nobody added to the tour fails the test in every language.
 """
 
 from __future__ import annotations
 
+import io
 import re
 from collections import defaultdict
+from collections.abc import Callable
+from datetime import timedelta
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from playwright.sync_api import BrowserContext, Page, expect
+from sqlalchemy import update
+from werkzeug.exceptions import HTTPException
 
 from portal.apply.steps import STEPS
 from portal.config import LOCALES, PROJECT_ROOT
+from portal.extensions import db
+from portal.models import Organisation, Role, User, utcnow
 from tests.apply_helpers import (
     ELIGIBLE,
     MAIN_APPLICANT_ALONE,
+    answer_eligibility,
     answer_page,
     fill_in,
     open_a_window,
+    photo_bytes,
+    send_application,
+    send_main_with_family,
     start_application,
 )
+from tests.appointment_helpers import application_of, invite, make_centre, make_slot
 from tests.browser.conftest import (
     axe_violations,
     describe_violations,
@@ -40,7 +57,15 @@ from tests.browser.conftest import (
     sign_in,
 )
 from tests.browser.test_accessibility import SMALL_SCREEN, overflowing_elements
-from tests.helpers import submit
+from tests.helpers import (
+    csrf_token,
+    last_message,
+    link_in,
+    make_user,
+    sign_in_staff,
+    submit,
+)
+from tests.integration.test_untranslated_text import untranslated
 
 pytestmark = pytest.mark.browser
 
@@ -92,11 +117,48 @@ ERROR_SUMMARY_ALIGNMENT = """(summary) => {
 }"""
 
 
+# Pages of the URL map that are not applicant pages: the staff's (in English on purpose, toured in
+# tests/browser/test_accessibility.py and test_casework.py), and the responses that are not pages.
+STAFF_BLUEPRINTS = (
+    "admin.",
+    "backoffice.",
+    "centres.",
+    "organisations.",
+    "staff_documents.",
+    "staff_messages.",
+    "wording_reports.",
+)
+STAFF_PAGES = frozenset({"auth.two_factor", "auth.two_factor_setup"})
+NOT_PAGES = frozenset(
+    {
+        "appointments.calendar",  # a calendar file
+        "apply.download",  # the applicant's data as JSON
+        "documents.file",  # a document's bytes
+        "documents.thumbnail",  # an image
+    }
+)
+
+
+def applicant_endpoints(app: Flask) -> frozenset[str]:
+    """Every page an applicant (or a support worker acting for one) can open: the URL map's GET
+    routes under /<locale>/, less the staff's and the responses that are not pages."""
+    return frozenset(
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if "GET" in (rule.methods or ())
+        and "locale" in rule.arguments
+        and not rule.endpoint.startswith(STAFF_BLUEPRINTS)
+        and rule.endpoint not in STAFF_PAGES | NOT_PAGES
+    )
+
+
 class LocaleTour:
     """The checks of every page of one language, and what they found, page by page."""
 
-    def __init__(self, locale: str) -> None:
+    def __init__(self, locale: str, app: Flask | None = None) -> None:
         self.locale = locale
+        self.urls = app.url_map.bind("localhost") if app is not None else None
+        self.visited: set[str] = set()
         self.direction = "rtl" if locale in RIGHT_TO_LEFT else "ltr"
         self.findings: dict[str, list[str]] = defaultdict(list)
         self.pages = 0
@@ -107,10 +169,31 @@ class LocaleTour:
         """Open /<locale><path> (which also switches the language) and check it."""
         response = page.goto(f"/{self.locale}{path}")
         assert response is not None and response.status == status, (path, page.url)
-        assert urlsplit(page.url).path == f"/{self.locale}{path}", (path, page.url)
+        assert urlsplit(page.url).path == f"/{self.locale}{path.split('?')[0]}", (path, page.url)
         self.check(page, name)
 
+    def reach(self, page: Page, name: str, path: str, lands_on: str) -> None:
+        """Open a path that sends the reader on (a redirect) and check the page it lands on."""
+        page.goto(f"/{self.locale}{path}")
+        expect(page).to_have_url(re.compile(rf"/{self.locale}{lands_on}$"))
+        if endpoint := self.endpoint(f"/{self.locale}{path}"):
+            self.visited.add(endpoint)
+        self.check(page, name)
+
+    def endpoint(self, path: str) -> str | None:
+        """The URL map's endpoint of a path (None for a page it does not know)."""
+        if self.urls is None:
+            return None
+        try:
+            endpoint, _arguments = self.urls.match(urlsplit(path).path, method="GET")
+        except HTTPException:
+            return None
+        return str(endpoint)
+
     def check(self, page: Page, name: str) -> None:
+        endpoint = self.endpoint(page.url)
+        if endpoint:
+            self.visited.add(endpoint)
         self.pages += 1
         label = f"{self.pages:02d}-{name}"
         page.wait_for_load_state("load")
@@ -120,6 +203,9 @@ class LocaleTour:
         language, direction = html.get_attribute("lang"), html.get_attribute("dir")
         if (language, direction) != (self.locale, self.direction):
             self.findings["lang and dir"].append(f"{label}: lang={language} dir={direction}")
+        spoken = untranslated(page.content(), self.locale)
+        if spoken:
+            self.findings["English that people hear or see"].append(f"{label}: {spoken}")
         violations = axe_violations(page)
         if violations:
             self.findings["axe"].append(f"{label}:\n{describe_violations(violations)}")
@@ -298,9 +384,313 @@ def visit_application_pages(page: Page, client: FlaskClient, tour: LocaleTour) -
     tour.open(page, "not-found", "/no-such-page", status=404)
 
 
+# --- After sending: appointments, presence, more information, family, support, tokens, errors ----
+
+LONDON = {"latitude": 51.5072, "longitude": -0.1276, "accuracy": 30}
+PARIS_POSITION = {"latitude": 48.8566, "longitude": 2.3522, "accuracy": 25}
+FAMILY_MEMBER = {k: v for k, v in SISTER.items() if k != "add"}
+
+
+def signed_in_context(
+    new_context: Callable[..., BrowserContext], client: FlaskClient
+) -> BrowserContext:
+    """A browser signed in as the test client is: its session cookie, copied."""
+    context = new_context(viewport=SMALL_SCREEN)
+    cookie = client.get_cookie("session")
+    assert cookie is not None, "the test client is not signed in"
+    context.add_cookies([{"name": "session", "value": cookie.value, "url": context_url(context)}])
+    return context
+
+
+def context_url(context: BrowserContext) -> str:
+    page = context.new_page()
+    page.goto("/livez")
+    url = page.url
+    page.close()
+    return url
+
+
+def post_position(client: FlaskClient, path: str, position: dict[str, object]) -> None:
+    """What the presence page's script sends: a position (or a refusal), with the page's token."""
+    page = client.get(path)
+    token = re.search(r'data-csrf-token="([^"]+)"', page.text)
+    assert token, page.text[-1500:]
+    response = client.post(path, json=position, headers={"X-CSRFToken": token.group(1)})
+    assert response.status_code == 200, response.text
+
+
+def presence_path(app: Flask, email: str) -> str:
+    """The presence link of the latest message to `email`, without its locale (/presence/...)."""
+    return without_locale(link_in(last_message(app, email)))
+
+
+def asked_for_more_information(app: Flask, locale: str) -> dict[str, object]:
+    """Mina has sent and a caseworker asked her for a clearer identity document; her presence
+    link was used from London (the "outside" outcome)."""
+    client = app.test_client()
+    send_application(client, app, "mina@example.org")
+    # Her answers give the same contact address as Amina's: the newest link there is hers.
+    presence = presence_path(app, EMAIL)
+    post_position(app.test_client(), f"/{locale}{presence}", LONDON)
+    make_user(app, "cw@example.org", Role.CASEWORKER)
+    staff = app.test_client()
+    sign_in_staff(staff, app, "cw@example.org")
+    page = staff.get("/en/casework/")
+    claimed = staff.post("/en/casework/next", data={"csrf_token": csrf_token(page.text)})
+    path = claimed.headers["Location"]
+    page = staff.get(path)
+    response = staff.post(
+        f"{path}/decision",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "decision": "more_information",
+            "topics": ["identity_document"],
+            "note": "",
+        },
+    )
+    assert response.status_code == 302, response.text[-2000:]
+    return {"client": client, "presence": presence}
+
+
+def add_a_requested_file(client: FlaskClient) -> None:
+    page = client.get("/en/application/more-information")
+    response = client.post(
+        "/en/application/more-information/files",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "kind": "identity",
+            "file": (io.BytesIO(photo_bytes()), "passport-clear.jpg", "image/jpeg"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302, response.text[-2000:]
+
+
+def invited_with_slots(app: Flask, locale: str) -> dict[str, object]:
+    """Amina (sent at the end of the first part) used her presence link in Paris and is invited
+    to book; a centre has three free times in five days."""
+    presence = presence_path(app, EMAIL)
+    post_position(app.test_client(), f"/{locale}{presence}", PARIS_POSITION)
+    invite(app, application_of(app, EMAIL))
+    centre = make_centre(app)
+    day = (utcnow() + timedelta(days=5)).replace(hour=8, minute=0, second=0, microsecond=0)
+    slots = [make_slot(app, centre, day + timedelta(minutes=m), capacity=2) for m in (0, 20, 40)]
+    local_day = day.astimezone(ZoneInfo("Europe/Paris")).date().isoformat()
+    return {"presence": presence, "centre": centre, "day": local_day, "slot": slots[0]}
+
+
+def book(client: FlaskClient, centre: object, day: str, slot: object) -> None:
+    path = f"/en/application/appointment/centre/{centre}/{day}?who=me"
+    assert submit(client, path, {"slot": str(slot)}).status_code == 302
+
+
+def family_main(app: Flask) -> dict[str, object]:
+    """Farid sent with an adult sister listed; his presence link was refused on his phone."""
+    client = app.test_client()
+    send_main_with_family(client, app, [FAMILY_MEMBER], email="farid@example.org")
+    presence = presence_path(app, "farid@example.org")
+    post_position(app.test_client(), f"/en{presence}", {"refused": True})
+    return {"client": client, "presence": presence}
+
+
+def support_worker(app: Flask, locale: str) -> dict[str, object]:
+    """A support worker of a day centre who helps two people: Hamid, who took his application
+    over (his own account), and Gul, whose first answers the worker gave and whose claim code the
+    tour types in the browser."""
+    with app.app_context():
+        organisation = Organisation(
+            name="Accueil de jour Calais", city="Calais", contact_email="c@accueil.example.org"
+        )
+        db.session.add(organisation)
+        db.session.commit()
+        organisation_id = organisation.id
+    make_user(app, "worker@example.org", Role.SUPPORT)
+    with app.app_context():
+        db.session.execute(
+            update(User)
+            .where(User.email == "worker@example.org")
+            .values(organisation_id=organisation_id)
+        )
+        db.session.commit()
+    worker = app.test_client()
+    sign_in_staff(worker, app, "worker@example.org")
+    assistances = [start_helping(worker, label, locale) for label in ("Hamid", "Gul")]
+    codes = [claim_code_for(worker, assistance) for assistance in assistances]
+    # The worker now acts for Gul (the last one started): her first answers, for the summary.
+    answer_eligibility(worker)
+    worker.get("/en/application/start")
+    fill_in(worker, MAIN_APPLICANT_ALONE[:5])
+    hamid = app.test_client()
+    assert submit(hamid, f"/{locale}/claim", {"code": codes[0]}).status_code == 302
+    details = {
+        "email": "hamid@example.org",
+        "password": "a long pass phrase",
+        "password_confirm": "a long pass phrase",
+    }
+    assert submit(hamid, f"/{locale}/claim/sign-in-details", details).status_code == 200
+    with app.app_context():
+        db.session.execute(
+            update(User).where(User.email == "hamid@example.org").values(email_verified_at=utcnow())
+        )
+        db.session.commit()
+    hamid = app.test_client()
+    assert (
+        submit(
+            hamid, "/en/sign-in", {"email": "hamid@example.org", "password": "a long pass phrase"}
+        ).status_code
+        == 302
+    )
+    return {"worker": worker, "assistance": assistances[1], "code": codes[1], "hamid": hamid}
+
+
+def start_helping(worker: FlaskClient, label: str, locale: str) -> str:
+    assert submit(worker, "/en/support/new", {"label": label, "locale": locale}).status_code == 302
+    data = {"method": "read_aloud", "agreed": "y"}
+    assert submit(worker, "/en/support/new/consent", data).status_code == 302
+    page = worker.get("/en/support/")
+    found = re.findall(r"/support/applicants/([0-9a-f-]{36})", page.text)
+    return next(assistance for assistance in found if label in page.text)
+
+
+def claim_code_for(worker: FlaskClient, assistance: str) -> str:
+    page = worker.get(f"/en/support/applicants/{assistance}")
+    response = worker.post(
+        f"/en/support/applicants/{assistance}/claim-code",
+        data={"csrf_token": csrf_token(page.text)},
+    )
+    assert response.status_code == 200, response.text[-1500:]
+    found = re.search(r"([2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4})", response.text)
+    assert found, response.text[-1500:]
+    return found.group(1)
+
+
+def account_tokens(app: Flask, locale: str) -> dict[str, str]:
+    """A new account's confirmation link, and a password reset link for Amina."""
+    client = app.test_client()
+    data = {
+        "email": "newcomer@example.org",
+        "password": "a long pass phrase",
+        "password_confirm": "a long pass phrase",
+    }
+    assert submit(client, f"/{locale}/create-account", data).status_code == 302
+    confirm = link_in(last_message(app, "newcomer@example.org"))
+    assert submit(client, f"/{locale}/forgot-password", {"email": EMAIL}).status_code == 302
+    reset = link_in(last_message(app, EMAIL))
+    return {"confirm": confirm, "reset": reset}
+
+
+def without_locale(path: str) -> str:
+    return "/" + path.split("/", 2)[2]
+
+
+def visit_appointment_pages(page: Page, client: FlaskClient, tour: LocaleTour, app: Flask) -> None:
+    found = off_loop(invited_with_slots, app, tour.locale)
+    presence = found["presence"]
+    tour.open(page, "presence-inside", f"{presence}/result")
+    tour.open(page, "presence-link-used", presence, status=410)
+    tour.open(page, "appointment", "/application/appointment")
+    tour.open(page, "appointment-centre", "/application/appointment/centre")
+    centre = f"/application/appointment/centre/{found['centre']}"
+    tour.open(page, "appointment-days", f"{centre}?who=me")
+    tour.open(page, "appointment-times", f"{centre}/{found['day']}?who=me")
+    off_loop(book, client, found["centre"], found["day"], found["slot"])
+    tour.open(page, "appointment-booked", "/application/appointment/confirmation")
+    tour.open(page, "appointment-manage", "/application/appointment")
+    tour.open(page, "appointment-move", "/application/appointment/centre")
+    tour.open(page, "appointment-cancel", "/application/appointment/cancel")
+
+
+def visit_after_sending(
+    new_context: Callable[..., BrowserContext],
+    page: Page,
+    client: FlaskClient,
+    tour: LocaleTour,
+    app: Flask,
+) -> None:
+    """Every applicant page that needs a sent application, a helper or a token."""
+    tour.open(page, "copy", "/application/copy")
+    tour.reach(page, "application", "/application", "/application/status")
+    tour.reach(page, "application-start", "/application/start", "/application/status")
+    tour.open(page, "report-words", f"/report-words?page=/{tour.locale}/application/status")
+    tour.open(page, "report-words-sent", "/report-words/sent")
+    visit_appointment_pages(page, client, tour, app)
+
+    mina = off_loop(asked_for_more_information, app, tour.locale)
+    mina_page = signed_in_context(new_context, mina["client"]).new_page()
+    tour.open(mina_page, "more-information", "/application/more-information")
+    off_loop(add_a_requested_file, mina["client"])
+    tour.open(mina_page, "more-information-with-a-file", "/application/more-information")
+    tour.open(mina_page, "presence-outside", f"{mina['presence']}/result")
+
+    farid = off_loop(family_main, app)
+    farid_page = signed_in_context(new_context, farid["client"]).new_page()
+    tour.open(farid_page, "family-status", "/application/status")
+    tour.open(farid_page, "family-share", "/application/family/share")
+    tour.open(farid_page, "family-share-text", f"/application/family/share?language={tour.locale}")
+    tour.open(farid_page, "presence-refused", f"{farid['presence']}/result")
+
+    helping = off_loop(support_worker, app, tour.locale)
+    worker_page = signed_in_context(new_context, helping["worker"]).new_page()
+    tour.open(worker_page, "support-list", "/support/")
+    tour.open(worker_page, "support-applicant", f"/support/applicants/{helping['assistance']}")
+    tour.open(
+        worker_page, "support-summary", f"/support/applicants/{helping['assistance']}/summary"
+    )
+    tour.open(worker_page, "support-new", "/support/new")
+    worker_page.locator("input[name=label]").fill("Nour")
+    worker_page.locator(f"input[name=locale][value={tour.locale}]").check()
+    submit_form(worker_page)
+    expect(worker_page).to_have_url(re.compile(r"/support/new/consent$"))
+    tour.check(worker_page, "support-consent")
+    hamid_page = signed_in_context(new_context, helping["hamid"]).new_page()
+    tour.open(hamid_page, "help-given", "/application/help")
+
+    public = new_context(viewport=SMALL_SCREEN).new_page()
+    tour.open(public, "claim", "/claim")
+    public.locator("input[name=code]").fill(helping["code"])
+    submit_form(public)
+    expect(public).to_have_url(re.compile(rf"/{tour.locale}/claim/sign-in-details$"))
+    tour.check(public, "claim-details")
+
+    tokens = off_loop(account_tokens, app, tour.locale)
+    public.context.clear_cookies()
+    tour.open(public, "confirm-email", without_locale(tokens["confirm"]))
+    tour.open(public, "reset-password", without_locale(tokens["reset"]))
+    tour.open(public, "check-your-email", "/create-account/check-your-email")
+    tour.open(public, "reset-sent", "/forgot-password/check-your-email")
+    tour.open(public, "signed-out", "/signed-out")
+    tour.reach(public, "eligibility", "/eligibility", "/eligibility/[a-z_]+")
+
+    public.goto(f"/{tour.locale}/sign-in")
+    public.locator("input[name=csrf_token]").evaluate("input => input.remove()")
+    submit_form(public)
+    expect(public.locator("main h1")).to_be_visible()
+    tour.check(public, "refused-security-token")
+
+    # A form that is not a page of questions (sign out) refused for its token: the 400 page.
+    with public.expect_response(lambda response: response.request.method == "POST") as refused:
+        public.evaluate(
+            """(action) => {
+              const form = document.createElement("form");
+              form.method = "post";
+              form.action = action;
+              document.body.append(form);
+              form.submit();
+            }""",
+            f"/{tour.locale}/sign-out",
+        )
+    assert refused.value.status == 400, refused.value.status
+    public.wait_for_load_state("load")
+    tour.check(public, "refused-security-token-page")
+
+
+def submit_form(page: Page) -> None:
+    page.locator("main form button[type=submit]").last.click()
+
+
 @pytest.mark.parametrize("locale", LOCALES)
 def test_every_page_of_the_journey_holds_at_320px(new_context, app, locale):
-    tour = LocaleTour(locale)
+    tour = LocaleTour(locale, app)
     visit_signed_out_pages(new_context(viewport=SMALL_SCREEN), tour)
 
     client = off_loop(prepared_applicant, app)
@@ -308,5 +698,7 @@ def test_every_page_of_the_journey_holds_at_320px(new_context, app, locale):
     sign_in(page, EMAIL)
     expect(page).to_have_url(re.compile(r"/en/application/tasks$"))
     visit_application_pages(page, client, tour)
+    visit_after_sending(new_context, page, client, tour, app)
 
     assert not tour.findings, f"{tour.pages} pages checked\n{tour.report()}"
+    assert sorted(applicant_endpoints(app) - tour.visited) == [], "pages the tour does not visit"

@@ -10,8 +10,10 @@ import pytest
 from flask_babel import force_locale, gettext
 
 from portal.config import LOCALES, PROJECT_ROOT
+from portal.i18n import DIGITS
 from portal.notify import render_message, send_sms
 from portal.notify.sms import MAX_PARTS, is_gsm, parts, plain_spaces
+from tests.text_checks import sentence_digits
 
 CONTEXT = {
     "reference": "EOI-7KQ-M3T-X9C",
@@ -115,6 +117,43 @@ def test_an_english_appointment_text_stays_in_the_cheap_alphabet(app):
     with app.test_request_context():
         text = send_sms("+33612345678", "appointment_booked", "en", **CONTEXT).body
     assert "9:40 AM" in text and is_gsm(text) and parts(text) <= 2
+
+
+# What a message copies from the person's data or from an address: written as it is, never turned
+# into the reader's digits (a reference, a link, a code, a street number, a window's name).
+COPIED = [value for value in CONTEXT.values() if isinstance(value, str)]
+
+
+def digits_written(text: str) -> set[str]:
+    for value in sorted(COPIED, key=len, reverse=True):
+        text = text.replace(value, " ")
+    return sentence_digits(text)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_message_writes_its_numbers_in_the_locales_digits(app, locale):
+    """Hours, minutes, places and dates in a message follow portal.i18n.DIGITS: a Persian email
+    says ۴۸ hours, never 48. Each template is rendered with numbers in it; what was copied from
+    the context (a reference, a link, an address) is left out."""
+    allowed = set(DIGITS[locale])
+    wrong = {}
+    with app.test_request_context():
+        for template in EMAILS:
+            message = render_message("email", "someone@example.org", template, locale, CONTEXT)
+            for part, text in (("subject", message.subject), ("body", message.body)):
+                if not digits_written(text) <= allowed:
+                    wrong[f"{template}.{part}"] = text
+        for template in SMS:
+            text = sms_text(app, template, locale)
+            if not digits_written(text) <= allowed:
+                wrong[f"{template}.sms"] = text
+    assert wrong == {}
+
+
+def test_a_persian_appointment_email_says_its_cutoff_in_persian_digits(app):
+    with app.test_request_context():
+        body = render_message("email", "a@example.org", "appointment_booked", "fa", CONTEXT).body
+    assert "۴۸" in body and "48" not in body.replace(CONTEXT["centre_address"], "")
 
 
 def test_the_templates_are_all_covered():

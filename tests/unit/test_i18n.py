@@ -85,3 +85,30 @@ def test_user_data_is_isolated_escaped_and_keeps_its_line_breaks():
         '<bdi dir="ltr" class="app-reference">EOI-K7Q</bdi>'
     )
     assert str(isolate(None)) == "<bdi></bdi>"
+
+
+@pytest.mark.parametrize(("locale", "one", "many"), [("ckb", "١", "٢٤"), ("fa", "۱", "۲۴")])
+def test_a_template_fills_its_numbers_in_the_readers_digits(app, locale, one, many):
+    """`{% trans count=n %}` and `_(..., hours=n)` used to print the bare int: Latin digits in
+    Sorani and Persian text."""
+    source = (
+        "{% trans count=n %}The link works for {{ count }} hour."
+        "{% pluralize %}The link works for {{ count }} hours.{% endtrans %}|"
+        '{{ _("You can move or cancel it until %(hours)s hours before it.", hours=n) }}'
+    )
+    with app.test_request_context(), force_locale(locale):
+        template = app.jinja_env.from_string(source)
+        single, plural = template.render(n=1), template.render(n=24)
+    assert one in single and all(many in sentence for sentence in plural.split("|"))
+    assert not any(character in "0123456789" for character in single + plural)
+
+
+def test_the_plural_form_is_still_chosen_on_the_number(app):
+    source = (
+        "{% trans count=n %}The link works for {{ count }} hour."
+        "{% pluralize %}The link works for {{ count }} hours.{% endtrans %}"
+    )
+    with app.test_request_context(), force_locale("en"):
+        template = app.jinja_env.from_string(source)
+        assert template.render(n=1) == "The link works for 1 hour."
+        assert template.render(n=1000) == "The link works for 1,000 hours."
