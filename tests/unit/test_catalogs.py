@@ -144,3 +144,39 @@ def test_latin_text_in_right_to_left_sentences_is_isolated(locale):
         if unisolated_latin(string)
     ]
     assert not wrong, f"{locale}: {len(wrong)} sentences with Latin not isolated, e.g. {wrong[:3]}"
+
+
+def _definitions(path: Path) -> list[tuple[str, list[str]]]:
+    """The catalog as gettext's msgfmt reads it: each `msgid` with the keywords that follow it
+    up to the next entry. Babel forgives what msgfmt refuses, which hid damage for a while."""
+    found: list[tuple[str, list[str]]] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        keyword = line.split(" ", 1)[0]
+        if keyword == "msgid":
+            found.append((line, []))
+        elif found and re.fullmatch(r"msgctxt|msgid_plural|msgstr(\[\d+\])?", keyword):
+            found[-1][1].append(keyword)
+    return found
+
+
+@pytest.mark.parametrize("locale", (None, *COMPLETE_LOCALES))
+def test_each_string_is_defined_once_with_one_translation(locale):
+    """Catalogs are merged with git's union driver (.gitattributes): two branches appending at
+    the end of a file can interleave their lines, leaving a msgid without its msgstr, an entry
+    with two msgstr, or a string defined twice with different words. The page then shows
+    whichever definition Babel happens to keep; msgfmt refuses the file."""
+    path = (
+        PROJECT_ROOT
+        / "translations"
+        / ("messages.pot" if locale is None else f"{locale}/LC_MESSAGES/messages.po")
+    )
+    definitions = _definitions(path)
+    ids = [msgid for msgid, _ in definitions if msgid != 'msgid ""']
+    assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
+    malformed = [
+        msgid
+        for msgid, keywords in definitions
+        if keywords.count("msgstr") + ("msgid_plural" in keywords) != 1
+    ]
+    assert malformed == []
+    read_po(path.open("rb"), abort_invalid=True)
