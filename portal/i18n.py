@@ -7,6 +7,7 @@ that emails and SMS reach a signed-in user in the language they chose).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -249,6 +250,28 @@ def in_reader_digits(variables: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+LATIN_LETTER = re.compile("[A-Za-z]")
+
+
+def isolated_in_plain_text(variables: dict[str, Any]) -> dict[str, Any]:
+    """A plain-text message's values that carry Latin letters (a centre's French name, its address,
+    a reference) between FSI and PDI when the reader's language is written right to left: an email
+    or SMS has no <bdi>, and a bare "Lille, 20 rue ..." inside Arabic text comes out reordered.
+    Links are left whole: a mail client would take an invisible mark into the address it makes
+    clickable. Values already marked up, and left-to-right languages, are left as they are."""
+    if text_direction(current_locale()) != "rtl":
+        return variables
+    return {
+        name: isolate_text(value)
+        if isinstance(value, str)
+        and not isinstance(value, Markup)
+        and LATIN_LETTER.search(value)
+        and not value.startswith(("http://", "https://"))
+        else value
+        for name, value in variables.items()
+    }
+
+
 def install_number_aware_gettext(app: Flask) -> None:
     """Templates' `_`, `gettext`, `ngettext` and `{% trans count=... %}` fill a number into the
     sentence in the reader's digits (DIGITS).
@@ -261,16 +284,23 @@ def install_number_aware_gettext(app: Flask) -> None:
     globals_ = app.jinja_env.globals
     babel_gettext, babel_ngettext = globals_["gettext"], globals_["ngettext"]
 
+    def prepared(context: Context, variables: dict[str, Any]) -> dict[str, Any]:
+        variables = in_reader_digits(variables)
+        # Messages (templates/notify/*.txt) are plain text: isolation by FSI/PDI, not <bdi>.
+        if (context.name or "").endswith(".txt"):
+            variables = isolated_in_plain_text(variables)
+        return variables
+
     @pass_context
     def gettext(context: Context, string: str, /, **variables: Any) -> str:
-        return babel_gettext(context, string, **in_reader_digits(variables))
+        return babel_gettext(context, string, **prepared(context, variables))
 
     @pass_context
     def ngettext(
         context: Context, singular: str, plural: str, count: int, /, **variables: Any
     ) -> str:
         variables.setdefault("num", count)
-        return babel_ngettext(context, singular, plural, count, **in_reader_digits(variables))
+        return babel_ngettext(context, singular, plural, count, **prepared(context, variables))
 
     globals_.update(gettext=gettext, ngettext=ngettext)
 

@@ -158,3 +158,29 @@ def test_a_persian_appointment_email_says_its_cutoff_in_persian_digits(app):
 
 def test_the_templates_are_all_covered():
     assert Path(NOTIFY).is_dir() and EMAILS and SMS
+
+
+RIGHT_TO_LEFT = [code for code in LOCALES if code in ("ar", "fa", "prs", "ps", "ckb")]
+
+
+@pytest.mark.parametrize("locale", RIGHT_TO_LEFT)
+def test_latin_values_in_right_to_left_messages_are_isolated_and_links_left_whole(app, locale):
+    """A centre's French name, its address or a reference inside an Arabic-script sentence keeps
+    its own order only between FSI and PDI (plain text has no <bdi>). A link is never wrapped:
+    a mail client would take the invisible mark into the address it makes clickable."""
+    with app.test_request_context():
+        email = render_message("email", "a@example.org", "appointment_booked", locale, CONTEXT)
+        sms = sms_text(app, "appointment_booked", locale)
+    for text in (email.body, sms):
+        assert "\u2068Lille\u2069" in text
+        assert "\u2068" + CONTEXT["reference"] + "\u2069" in text
+        assert "\u2068" + CONTEXT["appointment_url"] not in text
+        assert CONTEXT["appointment_url"] + "\u2069" not in text
+    assert "\u2068" + CONTEXT["centre_address"] + "\u2069" in email.body
+
+
+def test_english_and_french_messages_carry_no_isolation_marks(app):
+    with app.test_request_context():
+        for locale in ("en", "fr"):
+            body = render_message("email", "a@example.org", "appointment_booked", locale, CONTEXT)
+            assert "\u2068" not in body.body and "\u2069" not in body.body
