@@ -20,10 +20,10 @@ from sqlalchemy.exc import IntegrityError
 
 from portal import audit
 from portal.apply import lifecycle
+from portal.apply.answers import answers_of
 from portal.backoffice.decisions import MISSED_APPOINTMENTS, Decision, reason_code
 from portal.extensions import db
 from portal.models import (
-    ApplicantType,
     Application,
     Appointment,
     AppointmentStatus,
@@ -155,8 +155,7 @@ def can_book(application: Application) -> bool:
 
 
 def is_main(application: Application) -> bool:
-    kind = (application.answers.get("applicant_type") or {}).get("applicant_type")
-    return kind == ApplicantType.MAIN.value
+    return answers_of(application).is_main
 
 
 def bookable_together(application: Application) -> list[Application]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from portal import notify
+from portal.apply.answers import answers_of
 from portal.auth.services import absolute_url
 from portal.extensions import db
 from portal.models import Application, User
@@ -12,7 +13,7 @@ from portal.support.services import organisation_copy
 
 
 def message_locale(application: Application, user: User) -> str:
-    return (application.answers.get("languages") or {}).get("message_language") or user.locale
+    return answers_of(application).message_language or user.locale
 
 
 def tell_applicant(
@@ -31,18 +32,18 @@ def tell_applicant(
     if user is None:
         return
     locale = message_locale(application, user)
-    contact = application.answers.get("contact") or {}
+    answers = answers_of(application)
     context = {
         "reference": application.reference,
         "status_url": absolute_url("apply.status", locale=locale),
         **context,
     }
-    email = contact.get("email") or user.email
+    email = answers.contact_email or user.email
     rows = []
     if email:
         rows.append(notify.send_email(email, template, locale, attachments, **context))
-    if contact.get("mobile"):
-        rows.append(notify.send_sms(contact["mobile"], template, locale, **context))
+    if answers.contact_mobile:
+        rows.append(notify.send_sms(answers.contact_mobile, template, locale, **context))
     copy_to = organisation_copy(application.applicant_id)
     if copy_to and copy_to != email:
         rows.append(notify.send_email(copy_to, template, locale, attachments, **context))

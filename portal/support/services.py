@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal import audit, notify
 from portal.apply import references
+from portal.apply.answers import answers_of, column
 from portal.apply.services import active_application
 from portal.auth import passwords
 from portal.auth.services import (
@@ -250,8 +251,8 @@ def assisted_applications(
     text_query = query.strip()
     if text_query:
         pattern = f"%{text_query.lower()}%"
-        given = Application.answers[("names", "given_names")].as_string()
-        family = Application.answers[("names", "family_name")].as_string()
+        given = column("given_names")
+        family = column("family_name")
         statement = statement.where(
             or_(
                 Application.reference == text_query.upper(),
@@ -293,7 +294,7 @@ def issue_claim_code(assistance: Assistance, worker: User) -> ClaimCode:
         subject_id=assistance.id,
     )
     application = active_application(assistance.applicant)
-    mobile = (application.answers.get("contact") or {}).get("mobile") if application else None
+    mobile = answers_of(application).contact_mobile if application else None
     if mobile:
         locale = assistance.consent_locale
         notify.send_sms(mobile, "claim_code", locale, code=code, claim_url=claim_url(locale))
