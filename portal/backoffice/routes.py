@@ -8,7 +8,6 @@ caseworker's work (requests, decisions) is translated on the applicant's side.
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +16,6 @@ from flask import (
     Response,
     abort,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -48,32 +46,13 @@ from portal.models import CheckName, CheckOutcome, FamilyGroup, Role, utcnow
 from portal.returns import importing
 from portal.returns import services as returns
 from portal.security import form_page
+from portal.staff import CASEWORK, english_only, object_or_404
 from portal.support import services as support
 
 backoffice = Blueprint("backoffice", __name__)
 
-CASEWORK = (Role.CASEWORKER, Role.ADMIN)
 MAX_RETURNS_FILE_BYTES = 5 * 1024 * 1024
-
-
-@backoffice.before_request
-def english_only() -> Any:
-    """Caseworkers are UK staff reading English; a translated URL leads to the English screen."""
-    if g.get("locale") not in (None, "en") and request.endpoint:
-        values = {**request.args.to_dict(flat=False), **(request.view_args or {})}
-        return redirect(url_for(request.endpoint, **values, locale="en"))
-    return None
-
-
-def object_or_404(model: type[Any], object_id: str) -> Any:
-    """A row named by the UUID in a staff URL; a malformed or unknown id is a missing page."""
-    try:
-        found = db.session.get(model, uuid.UUID(object_id))
-    except ValueError:
-        abort(404)
-    if found is None:
-        abort(404)
-    return found
+backoffice.before_request(english_only)
 
 
 @backoffice.app_template_global()

@@ -11,10 +11,10 @@ from flask_login import current_user
 from portal import audit
 from portal.auth.access import staff_required
 from portal.auth.forms import ConfirmForm
-from portal.backoffice.routes import english_only, object_or_404
 from portal.extensions import db
 from portal.models import Assistance, EndReason, Organisation, Role, User
 from portal.security import form_page
+from portal.staff import english_only, object_or_404
 from portal.support import services
 from portal.support.staff_forms import OrganisationForm, WorkerForm
 
