@@ -53,7 +53,7 @@ def create_app(config: PortalConfig | None = None, **overrides: Any) -> Flask:
     app.config.update(overrides)
     if settings.is_production:
         # One load balancer in front: trust its X-Forwarded-For/Proto, nothing further.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]  # Flask's documented way to wrap the WSGI app
 
     init_jinja(app)
     init_extensions(app)

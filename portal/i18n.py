@@ -197,7 +197,7 @@ DIGITS = {
 
 
 @cache
-def _digit_table(code: str) -> dict[int, str] | None:
+def _digit_table(code: str) -> dict[int, int] | None:
     digits = DIGITS.get(code, LATIN)
     return str.maketrans(LATIN, digits) if digits != LATIN else None
 

@@ -140,7 +140,7 @@ def permit(application: Application, action: Action) -> None:
         .values(status=Application.status, updated_at=Application.updated_at)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
         db.session.refresh(application)
         raise refusal(application, action.value)
 
@@ -171,7 +171,7 @@ def transition(
         .values(status=target.value, **values)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
         raise IllegalTransition(f"{application.id} is no longer {current.value}")
     db.session.add(
         StatusChange(

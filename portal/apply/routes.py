@@ -199,7 +199,7 @@ def _after_save(answers: dict[str, Any], name: str) -> Any:
     return redirect(url_for("apply.question", name=upcoming.name, **_keep_change()))
 
 
-def _keep_change() -> dict[str, str]:
+def _keep_change() -> dict[str, Any]:
     return {"change": "1"} if request.args.get("change") else {}
 
 

@@ -189,7 +189,7 @@ def _take_places(slot_id: uuid.UUID, places: int, now: datetime) -> None:
         .values(booked=Slot.booked + places)
         .execution_options(synchronize_session=False)
     )
-    if taken.rowcount != 1:
+    if taken.rowcount != 1:  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
         raise BookingRefused(Refusal.TAKEN)
 
 
@@ -200,7 +200,7 @@ def _free_places(slot_id: uuid.UUID, places: int) -> None:
         .values(booked=Slot.booked - places)
         .execution_options(synchronize_session=False)
     )
-    if freed.rowcount != 1:
+    if freed.rowcount != 1:  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
         raise BookingRefused(Refusal.TAKEN)
 
 
@@ -366,7 +366,7 @@ def _end(
         .values(status=status.value, ended_at=now, ended_by_id=actor.id)
         .execution_options(synchronize_session=False)
     )
-    if ended.rowcount != len(appointments):
+    if ended.rowcount != len(appointments):  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
         raise BookingRefused(Refusal.TAKEN)
     db.session.flush()
     for appointment in appointments:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app, url_for
 from sqlalchemy import select
@@ -38,7 +39,7 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def absolute_url(endpoint: str, **values: object) -> str:
+def absolute_url(endpoint: str, **values: Any) -> str:
     """A link for an email or SMS: the configured public address, never the request's Host header."""
     base = current_app.config["PORTAL"].BASE_URL.rstrip("/")
     return base + url_for(endpoint, **values)

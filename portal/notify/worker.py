@@ -167,7 +167,7 @@ def record(
             .values(**values)
             .execution_options(synchronize_session=False)
         )
-        if held.rowcount:  # type: ignore[attr-defined]
+        if held.rowcount:  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
             db.session.add(
                 NotificationAttempt(
                     notification_id=row.id,

@@ -58,7 +58,7 @@ def record_outcome(
         .values(used_at=now, outcome=outcome.value, accuracy_metres=kept_accuracy)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
         db.session.rollback()
         return False
     audit.record(

@@ -85,7 +85,7 @@ def person_of_returned(returned: ReturnedPerson) -> Person:
 
 def matches_for(person: Person) -> list[tuple[ReturnedPerson, Match]]:
     """People on the returns list who may be this person, best first, for a caseworker to judge."""
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     dates = _birth_dates(person.date_of_birth)
     if dates:
         conditions.append(ReturnedPerson.date_of_birth.in_(dates))
@@ -120,7 +120,7 @@ def has_document_number(document: str) -> ColumnElement[bool]:
 
 def duplicates_of(application: Application, person: Person) -> list[tuple[Application, Match]]:
     """Other active applications that may be the same person (same birth date or document)."""
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     dates = [day.isoformat() for day in _birth_dates(person.date_of_birth)]
     if dates:
         conditions.append(column("date_of_birth").in_(dates))
