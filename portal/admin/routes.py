@@ -20,7 +20,7 @@ from portal.auth.forms import ConfirmForm
 from portal.extensions import db
 from portal.models import ApplicationWindow, Role, User, utcnow
 from portal.security import form_page
-from portal.staff import object_or_404
+from portal.staff_access import object_or_404
 
 PARIS = ZoneInfo("Europe/Paris")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import uuid
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from portal import audit
 from portal.extensions import db
@@ -194,3 +194,16 @@ def transition(
         reason=reason,
     )
     db.session.refresh(application)
+
+
+def last_decision_reason(application: Application) -> str | None:
+    """Why the application reached its current status (the reason of that status change)."""
+    return db.session.scalar(
+        select(StatusChange.reason)
+        .where(
+            StatusChange.application_id == application.id,
+            StatusChange.to_status == application.status,
+        )
+        .order_by(StatusChange.occurred_at.desc())
+        .limit(1)
+    )

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable
 from datetime import timedelta
-from functools import wraps
 from typing import Any
 
 from flask import (
@@ -28,6 +26,7 @@ from werkzeug.datastructures import MultiDict
 
 from portal import retention
 from portal.apply import (
+    decisions,
     families,
     family_share,
     information,
@@ -38,20 +37,17 @@ from portal.apply import (
     summary,
     windows,
 )
+from portal.apply.access import applicant_view, draft_view
 from portal.apply.forms import FamilyMemberForm, InformationAnswerForm, ShareLanguageForm
+from portal.apply.more_information import render_more_information
 from portal.auth import held_forms
-from portal.auth.access import signed_in_required
 from portal.auth.forms import ConfirmForm
 from portal.auth.held_forms import holds_answers
-from portal.backoffice import decisions
-from portal.backoffice import services as casework
 from portal.documents import rules as document_rules
 from portal.documents import services as document_services
-from portal.documents.content import TITLES as DOCUMENT_TITLES
-from portal.documents.forms import RequestFileForm
 from portal.eligibility import rules
 from portal.forms import CONTROL_CHARACTERS
-from portal.models import Application, DocumentKind, InformationRequest, Status, utcnow
+from portal.models import Application, Status, utcnow
 from portal.notify import history
 from portal.presence import links as presence_links
 from portal.security import form_page
@@ -59,41 +55,6 @@ from portal.support import services as support
 
 apply = Blueprint("apply", __name__)
 apply.add_app_template_global(summary.status_name)
-
-
-def applicant_view(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Signed in as an applicant, with the applicant's own application passed in (or None).
-
-    Nobody ever reaches another person's application: the application is always the one that
-    belongs to the signed-in applicant (or the applicant a support worker of their organisation is
-    acting for, see support.services), never one named in the URL.
-    """
-
-    @signed_in_required
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        applicant = support.applicant_in_charge()
-        if applicant is None:
-            abort(404)
-        g.applicant = applicant
-        return view(services.current_application(applicant), *args, **kwargs)
-
-    return wrapped
-
-
-def draft_view(view: Callable[..., Any]) -> Callable[..., Any]:
-    """An applicant page that only makes sense while the application is a draft."""
-
-    @applicant_view
-    @wraps(view)
-    def wrapped(application: Application | None, *args: Any, **kwargs: Any) -> Any:
-        if application is None:
-            return redirect(url_for("apply.start"))
-        if application.status_enum is not Status.DRAFT:
-            return redirect(url_for("apply.status"))
-        return view(application, *args, **kwargs)
-
-    return wrapped
 
 
 @apply.route("/application/start")
@@ -318,8 +279,8 @@ def status(application: Application | None) -> Any:
         helped_by=support.latest_assistance(application.applicant_id),
         can_withdraw=lifecycle.can_withdraw(application.status_enum),
         stage=summary.status_explanation(application.status_enum),
-        reason=decisions.explain(casework.last_decision_reason(application)),
-        request=casework.open_request(application)
+        reason=decisions.explain(lifecycle.last_decision_reason(application)),
+        request=information.open_request(application)
         if application.status_enum is Status.MORE_INFORMATION
         else None,
         topics=decisions.INFORMATION_TOPICS,
@@ -369,7 +330,7 @@ def share_family_reference(application: Application | None) -> Any:
 def more_information(application: Application | None) -> Any:
     """The answer to a caseworker's request (words, files or both), which puts the application
     back in the queue."""
-    request_ = open_request_of(application)
+    request_ = information.open_request_of(application)
     if application is None or request_ is None:
         return redirect(url_for("apply.status"))
     held = _held_answers()
@@ -391,44 +352,6 @@ def more_information(application: Application | None) -> Any:
             )
             return redirect(url_for("apply.status"))
     return render_more_information(application, request_, form, None)
-
-
-def open_request_of(application: Application | None) -> InformationRequest | None:
-    """The request an applicant may answer now, if their application is waiting on one."""
-    if application is None or application.status_enum is not Status.MORE_INFORMATION:
-        return None
-    return casework.open_request(application)
-
-
-def render_more_information(
-    application: Application,
-    request_: InformationRequest,
-    answer_form: InformationAnswerForm,
-    file_form: RequestFileForm | None,
-) -> Any:
-    """The request, the files added to the answer so far, a file form and the answer's words."""
-    if file_form is None:
-        file_form = RequestFileForm(formdata=None)
-    kinds = information.kinds_for(request_)
-    file_form.kind.choices = [(kind.value, document_kind_title(kind.value)) for kind in kinds]
-    files = document_services.files_of_request(request_)
-    status = 400 if answer_form.errors or file_form.errors else 200
-    return render_template(
-        "apply/more_information.html",
-        form=answer_form,
-        file_form=file_form,
-        one_kind=kinds[0].value if len(kinds) == 1 else None,
-        files=files,
-        may_add=len(files) < document_services.REQUEST_MAX_FILES,
-        remove_form=ConfirmForm(formdata=None),
-        application=application,
-        request=request_,
-        topics=decisions.INFORMATION_TOPICS,
-    ), status
-
-
-def document_kind_title(kind: str) -> str:
-    return str(DOCUMENT_TITLES[DocumentKind(kind)])
 
 
 @apply.route("/application/withdraw", methods=["GET", "POST"])

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from portal import audit
 from portal.apply import lifecycle
 from portal.apply.answers import answers_of
-from portal.backoffice.decisions import MISSED_APPOINTMENTS, Decision, reason_code
+from portal.apply.decisions import MISSED_APPOINTMENTS, Decision, reason_code
 from portal.extensions import db
 from portal.models import (
     Application,

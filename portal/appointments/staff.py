@@ -22,7 +22,7 @@ from portal.auth.forms import ConfirmForm
 from portal.extensions import db
 from portal.models import Appointment, Centre, Role, Slot, utcnow
 from portal.security import form_page
-from portal.staff import CASEWORK, english_only, object_or_404
+from portal.staff_access import CASEWORK, english_only, object_or_404
 
 staff_centres = Blueprint("centres", __name__)
 staff_centres.before_request(english_only)

@@ -25,12 +25,12 @@ from flask_babel import format_timedelta
 from flask_login import current_user
 
 from portal import audit
-from portal.apply import families, lifecycle, summary
+from portal.apply import families, information, lifecycle, summary
+from portal.apply.decisions import RULE_NAMES, Decision, FinalDecision
 from portal.apply.lifecycle import Action
 from portal.appointments.booking import MAX_NO_SHOWS, appointments_of, no_shows
 from portal.auth.access import staff_required
 from portal.backoffice import dashboard, dead_letters, services
-from portal.backoffice.decisions import RULE_NAMES, Decision, FinalDecision
 from portal.backoffice.forms import (
     CHECK_LABELS,
     OUTCOME_LABELS,
@@ -46,7 +46,7 @@ from portal.models import CheckName, CheckOutcome, FamilyGroup, Role, utcnow
 from portal.returns import importing
 from portal.returns import services as returns
 from portal.security import form_page
-from portal.staff import CASEWORK, english_only, object_or_404
+from portal.staff_access import CASEWORK, english_only, object_or_404
 from portal.support import services as support
 
 backoffice = Blueprint("backoffice", __name__)
@@ -118,7 +118,7 @@ def _render_application(
         "documents": document_services.documents_of(application),
         "group": services.group_of(application),
         "checks": services.current_checks(application),
-        "requests": services.requests_of(application),
+        "requests": information.requests_of(application),
         "returns_matches": returns.matches_for(person),
         "duplicates": returns.duplicates_of(application, person),
         "presence": dashboard.presence_of(application),

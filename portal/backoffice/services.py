@@ -19,8 +19,7 @@ from sqlalchemy import func, or_, select
 from portal import audit
 from portal.apply import lifecycle
 from portal.apply.answers import ApplicationAnswers, column
-from portal.apply.references import InvalidReference, parse_reference
-from portal.backoffice.decisions import (
+from portal.apply.decisions import (
     FAMILY_GROUP,
     INELIGIBLE_RULES,
     INFORMATION_TOPICS,
@@ -30,6 +29,7 @@ from portal.backoffice.decisions import (
     FinalDecision,
     reason_code,
 )
+from portal.apply.references import InvalidReference, parse_reference
 from portal.extensions import db
 from portal.models import (
     Application,
@@ -423,39 +423,6 @@ def _tell_applicant(application: Application) -> None:
     """A short message in the applicant's language: there is news, sign in to read it. The news
     itself stays behind the sign-in, away from shared phones and inboxes."""
     tell_applicant(application, "application_updated")
-
-
-def open_request(application: Application) -> InformationRequest | None:
-    return db.session.scalar(
-        select(InformationRequest)
-        .where(
-            InformationRequest.application_id == application.id,
-            InformationRequest.answered_at.is_(None),
-        )
-        .order_by(InformationRequest.requested_at.desc())
-    )
-
-
-def requests_of(application: Application) -> list[InformationRequest]:
-    return list(
-        db.session.scalars(
-            select(InformationRequest)
-            .where(InformationRequest.application_id == application.id)
-            .order_by(InformationRequest.requested_at)
-        )
-    )
-
-
-def last_decision_reason(application: Application) -> str | None:
-    return db.session.scalar(
-        select(StatusChange.reason)
-        .where(
-            StatusChange.application_id == application.id,
-            StatusChange.to_status == application.status,
-        )
-        .order_by(StatusChange.occurred_at.desc())
-        .limit(1)
-    )
 
 
 def search(text: str, limit: int = 50) -> list[Application]:

@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
+
+from sqlalchemy import select
 
 from portal import notify
 from portal.apply.answers import answers_of
-from portal.auth.services import absolute_url
 from portal.extensions import db
-from portal.models import Application, User
-from portal.support.services import organisation_copy
+from portal.models import Application, Assistance, User
+from portal.urls import absolute_url
 
 
 def message_locale(application: Application, user: User) -> str:
     return answers_of(application).message_language or user.locale
+
+
+def organisation_copy(applicant_id: uuid.UUID) -> str | None:
+    """Where a copy of the applicant's messages goes when they chose to be reached through the
+    organisation helping them (no email of their own, or a phone they share)."""
+    assistance = db.session.scalar(
+        select(Assistance).where(
+            Assistance.applicant_id == applicant_id,
+            Assistance.ended_at.is_(None),
+            Assistance.contact_through_organisation.is_(True),
+        )
+    )
+    return assistance.organisation.contact_email if assistance else None
 
 
 def tell_applicant(

@@ -24,7 +24,6 @@ from portal.apply.answers import answers_of, column
 from portal.apply.services import active_application
 from portal.auth import passwords
 from portal.auth.services import (
-    absolute_url,
     find_user,
     normalise_email,
     request_password_reset,
@@ -44,6 +43,7 @@ from portal.models import (
     User,
     utcnow,
 )
+from portal.urls import absolute_url
 
 ACTING_KEY = "acting_for"
 CLAIM_CODE_LIFETIME = timedelta(days=14)
@@ -366,19 +366,6 @@ def claim(code: str, email: str, password: str) -> User | None:
     send_confirmation(applicant)
     db.session.commit()
     return applicant
-
-
-def organisation_copy(applicant_id: uuid.UUID) -> str | None:
-    """Where a copy of the applicant's messages goes when they chose to be reached through the
-    organisation helping them (no email of their own, or a phone they share)."""
-    assistance = db.session.scalar(
-        select(Assistance).where(
-            Assistance.applicant_id == applicant_id,
-            Assistance.ended_at.is_(None),
-            Assistance.contact_through_organisation.is_(True),
-        )
-    )
-    return assistance.organisation.contact_email if assistance else None
 
 
 def worker_added(organisation: Organisation, email: str, admin: User) -> User:

@@ -14,7 +14,7 @@ from portal.auth.forms import ConfirmForm
 from portal.extensions import db
 from portal.models import Assistance, EndReason, Organisation, Role, User
 from portal.security import form_page
-from portal.staff import english_only, object_or_404
+from portal.staff_access import english_only, object_or_404
 from portal.support import services
 from portal.support.staff_forms import OrganisationForm, WorkerForm
 
