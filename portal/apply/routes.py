@@ -51,7 +51,6 @@ from portal.models import Application, Status, utcnow
 from portal.notify import history
 from portal.presence import links as presence_links
 from portal.security import form_page
-from portal.support import services as support
 
 apply = Blueprint("apply", __name__)
 apply.add_app_template_global(summary.status_name)
@@ -276,7 +275,7 @@ def status(application: Application | None) -> Any:
             application, timedelta(days=current_app.config["PORTAL"].RETENTION_DAYS)
         ),
         family=families.status_of_family(application, now),
-        helped_by=support.latest_assistance(application.applicant_id),
+        helped_by=services.latest_assistance(application.applicant_id),
         can_withdraw=lifecycle.can_withdraw(application.status_enum),
         stage=summary.status_explanation(application.status_enum),
         reason=decisions.explain(lifecycle.last_decision_reason(application)),

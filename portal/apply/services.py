@@ -14,7 +14,7 @@ from portal.apply import lifecycle, steps
 from portal.appointments import booking
 from portal.documents import services as document_services
 from portal.extensions import db
-from portal.models import Application, Status, User, utcnow
+from portal.models import Application, Assistance, Status, User, utcnow
 
 _NOT_ANSWERS = {"csrf_token", "submit", "save_and_exit"}
 
@@ -185,3 +185,13 @@ def _export_one(application: Application) -> dict[str, Any]:
 def _require_draft(application: Application) -> None:
     if application.status_enum is not Status.DRAFT:
         raise lifecycle.IllegalTransition("only a draft can be changed")
+
+
+def latest_assistance(applicant_id: uuid.UUID) -> Assistance | None:
+    """The help an application had, ended or not, for the caseworker and the applicant to see."""
+    return db.session.scalar(
+        select(Assistance)
+        .where(Assistance.applicant_id == applicant_id)
+        .order_by(Assistance.created_at.desc())
+        .limit(1)
+    )

@@ -26,6 +26,7 @@ from flask_login import current_user
 
 from portal import audit
 from portal.apply import families, information, lifecycle, summary
+from portal.apply import services as apply_services
 from portal.apply.decisions import RULE_NAMES, Decision, FinalDecision
 from portal.apply.lifecycle import Action
 from portal.appointments.booking import MAX_NO_SHOWS, appointments_of, no_shows
@@ -47,7 +48,6 @@ from portal.returns import importing
 from portal.returns import services as returns
 from portal.security import form_page
 from portal.staff_access import CASEWORK, english_only, object_or_404
-from portal.support import services as support
 
 backoffice = Blueprint("backoffice", __name__)
 
@@ -124,7 +124,7 @@ def _render_application(
         "presence": dashboard.presence_of(application),
         "history": application.status_changes,
         "appointments": appointments_of(application),
-        "helped_by": support.latest_assistance(application.applicant_id),
+        "helped_by": apply_services.latest_assistance(application.applicant_id),
         "lease_until": lease_until,
         "check_form": check_form,
         "decision_form": decision_form,
