@@ -33,9 +33,11 @@ $(CHECKOV):
 	$(PYTHON) -m venv .venv-checkov
 	.venv-checkov/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
 
-lint: install ## ruff lint and format check
+lint: install ## ruff lint and format check, the import contracts (pyproject.toml) and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 
 format: install ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

@@ -53,7 +53,7 @@ def create_app(config: PortalConfig | None = None, **overrides: Any) -> Flask:
     app.config.update(overrides)
     if settings.is_production:
         # One load balancer in front: trust its X-Forwarded-For/Proto, nothing further.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]  # Flask's documented way to wrap the WSGI app
 
     init_jinja(app)
     init_extensions(app)
@@ -149,11 +149,11 @@ def register_blueprints(app: Flask) -> None:
     from portal.appointments.routes import appointments
     from portal.appointments.staff import staff_centres
     from portal.auth import routes as auth_routes
+    from portal.backoffice.messages import staff_messages
     from portal.backoffice.routes import backoffice
     from portal.documents.routes import documents, staff_documents
     from portal.eligibility.routes import eligibility
     from portal.health import health
-    from portal.notify.routes import staff_messages
     from portal.pages.routes import pages, root
     from portal.presence.routes import presence
     from portal.support.routes import support

@@ -113,7 +113,7 @@ class SessionlessAssets:
         self.inner = inner
 
     def open_session(self, app: Flask, http_request: object) -> SessionMixin | None:
-        return self.inner.open_session(app, http_request)  # type: ignore[arg-type]
+        return self.inner.open_session(app, http_request)  # type: ignore[arg-type]  # Flask passes its own Request here
 
     def make_null_session(self, app: Flask) -> object:
         return self.inner.make_null_session(app)
@@ -165,4 +165,4 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.globals["asset_url"] = asset_url
     if not isinstance(app.session_interface, SessionlessAssets):
-        app.session_interface = SessionlessAssets(app.session_interface)  # type: ignore[assignment]
+        app.session_interface = SessionlessAssets(app.session_interface)  # type: ignore[assignment]  # it delegates to the inner interface

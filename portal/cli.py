@@ -64,7 +64,7 @@ def init_app(app: Flask) -> None:
 @with_appcontext
 def init_db() -> None:
     """Create or upgrade the database schema to the latest migration."""
-    migrate.upgrade(current_app._get_current_object())  # type: ignore[attr-defined]
+    migrate.upgrade(current_app._get_current_object())  # type: ignore[attr-defined]  # the proxy's own method: the app itself
     click.echo("database is at the latest migration")
 
 
@@ -73,7 +73,7 @@ def init_db() -> None:
 @click.option("-m", "--message", required=True)
 def db_revision(message: str) -> None:
     """Write a new migration from the difference between the models and the database."""
-    migrate.make_revision(current_app._get_current_object(), message)  # type: ignore[attr-defined]
+    migrate.make_revision(current_app._get_current_object(), message)  # type: ignore[attr-defined]  # the proxy's own method: the app itself
 
 
 @click.command("seed-demo")
@@ -280,7 +280,7 @@ def send_messages(once: bool, interval: float, batch: int) -> None:
     if once:
         click.echo(f"sent or tried {worker.send_all_due(batch)} message(s)")
         return
-    loop = worker.Sender(current_app._get_current_object(), interval=interval, limit=batch)  # type: ignore[attr-defined]
+    loop = worker.Sender(current_app._get_current_object(), interval=interval, limit=batch)  # type: ignore[attr-defined]  # the proxy's own method: the app itself
     signal.signal(signal.SIGTERM, loop.stop)
     signal.signal(signal.SIGINT, loop.stop)
     click.echo("sender running; stop with SIGTERM or Ctrl-C")

@@ -1,14 +1,27 @@
 """Settings from PORTAL_* environment variables, with embedded defaults for one-command development.
 
 Production (PORTAL_ENV=production) refuses defaults that are only safe on a developer's machine.
+
+Each setting is declared once, as a field of `PortalConfig`: its type is the annotation, and
+`setting(...)` gives its environment variable, its default and its meaning. `from_env` parses
+every declared variable by its type, and the README's configuration table is checked against the
+same declarations (tests/unit/test_config.py). A small declarative table rather than
+pydantic-settings: the parsing stays exactly what it was (an empty variable counts as unset, a
+boolean is true only for 1/true/yes/on, a list is comma-separated, a malformed number names its
+variable in a ConfigError), `finalise` can still fill development defaults in place, and no new
+dependency (pydantic and its compiled core) comes into every process for about seventy values.
+To add a setting: one field below, `NAME: type = setting("PORTAL_NAME", default, "meaning")`,
+and the same row in the README table (the test says which row it expects).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from dataclasses import dataclass, field
+import typing
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import make_url
 
@@ -39,379 +52,412 @@ class ConfigError(RuntimeError):
     """The environment asks for something the portal must not run with."""
 
 
-def _env(name: str, default: str | None = None) -> str | None:
-    value = os.environ.get(name)
-    return value if value not in (None, "") else default
-
-
-def _int(name: str, default: int) -> int:
-    raw = _env(name)
-    if raw is None:
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
-
-
-def _bool(name: str, default: bool) -> bool:
-    raw = _env(name)
-    if raw is None:
-        return default
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Setting:
-    """One documented setting: the README's configuration table is generated from these."""
+    """One setting as declared on PortalConfig: the README's configuration table row comes from it."""
 
     name: str
-    default: str
+    attribute: str
+    kind: Any
+    default: Any
     meaning: str
+    shown: str | None = None
+
+    @property
+    def shown_default(self) -> str:
+        """The default as the README shows it."""
+        if self.shown is not None:
+            return self.shown
+        if self.default == "":
+            return "(empty)"
+        if isinstance(self.default, bool):
+            return f"`{str(self.default).lower()}`"
+        if isinstance(self.default, tuple):
+            return "`" + ",".join(self.default) + "`"
+        return f"`{self.default}`"
+
+    @property
+    def readme_row(self) -> str:
+        return f"| `{self.name}` | {self.shown_default} | {self.meaning} |"
+
+    def parse(self, raw: str) -> Any:
+        """The value of the variable as set (neither unset nor empty)."""
+        if self.kind is int:
+            try:
+                return int(raw)
+            except ValueError as exc:
+                raise ConfigError(f"{self.name} must be a whole number, not {raw!r}") from exc
+        if self.kind is bool:
+            return raw.strip().lower() in {"1", "true", "yes", "on"}
+        if self.kind is Path:
+            return Path(raw)
+        if self.kind == tuple[str, ...]:
+            return tuple(code.strip().upper() for code in raw.split(",") if code.strip())
+        return raw
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting(
-        "PORTAL_ENV", "development", "`production` turns on the strict checks and secure cookies"
-    ),
-    Setting("PORTAL_SECRET_KEY", "random per instance/", "signs sessions and CSRF tokens"),
-    Setting("DATABASE_URL", "sqlite:///instance/portal.sqlite3", "SQLAlchemy database URL"),
-    Setting(
-        "PORTAL_DATABASE_USERNAME",
-        "the URL's",
-        "database user, replacing the URL's (a rotating secret's `username`)",
-    ),
-    Setting(
-        "PORTAL_DATABASE_PASSWORD",
-        "the URL's",
-        "database password, replacing the URL's (a rotating secret's `password`)",
-    ),
-    Setting(
-        "PORTAL_DATABASE_RUNTIME_ROLE",
-        "",
-        "migrations grant data rights (no DDL) to this role, creating it if missing (PostgreSQL)",
-    ),
-    Setting(
-        "PORTAL_DATABASE_RUNTIME_PASSWORD",
-        "",
-        "its first password when the migration creates it (else it cannot sign in)",
-    ),
-    Setting("PORTAL_DB_POOL_SIZE", "5", "connections each process keeps open (PostgreSQL)"),
-    Setting("PORTAL_DB_MAX_OVERFLOW", "10", "connections a process may open beyond its pool"),
-    Setting("PORTAL_BASE_URL", "http://127.0.0.1:5000", "absolute address used in emails and SMS"),
-    Setting(
-        "PORTAL_NOTIFY_BACKEND",
-        "log",
-        "email: `log` (development), `smtp`, `notify` (GOV.UK Notify) or `aws` (SES)",
-    ),
-    Setting(
-        "PORTAL_SMS_BACKEND",
-        "as email",
-        "SMS: `log`, `notify` or `aws` (SNS); unset: the email backend's if it sends SMS",
-    ),
-    Setting("PORTAL_NOTIFY_API_KEY", "", "GOV.UK Notify API key (secret)"),
-    Setting(
-        "PORTAL_NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk", "GOV.UK Notify API"
-    ),
-    Setting(
-        "PORTAL_NOTIFY_EMAIL_TEMPLATE_ID", "", "Notify email template `((subject))`/`((body))`"
-    ),
-    Setting("PORTAL_NOTIFY_SMS_TEMPLATE_ID", "", "Notify text message template `((body))`"),
-    Setting("PORTAL_NOTIFY_CALLBACK_TOKEN", "", "bearer token Notify sends with delivery receipts"),
-    Setting("PORTAL_NOTIFY_TIMEOUT_SECONDS", "10", "how long to wait for Notify's answer"),
-    Setting("PORTAL_SES_REGION", "eu-west-2", "SES region (aws email); sender: PORTAL_MAIL_FROM"),
-    Setting("PORTAL_SES_CONFIGURATION_SET", "", "SES configuration set that publishes events"),
-    Setting("PORTAL_SES_ENDPOINT_URL", "", "another SES endpoint (tests)"),
-    Setting("PORTAL_SES_EVENTS_QUEUE_URL", "", "SQS queue of SES bounce/complaint/delivery events"),
-    Setting("PORTAL_SNS_REGION", "eu-west-2", "SNS region (aws SMS)"),
-    Setting("PORTAL_SNS_SENDER_ID", "", "alphanumeric sender id of text messages, if allowed"),
-    Setting("PORTAL_SNS_ENDPOINT_URL", "", "another SNS endpoint (tests)"),
-    Setting(
-        "PORTAL_SEND_MAX_ATTEMPTS", "8", "tries of a message before a temporary failure is final"
-    ),
-    Setting("PORTAL_SEND_BACKOFF_SECONDS", "30", "wait after a first temporary failure (doubles)"),
-    Setting("PORTAL_SEND_BACKOFF_MAX_SECONDS", "3600", "the longest wait between two tries"),
-    Setting(
-        "PORTAL_SEND_CLAIM_SECONDS", "300", "after this, a message a dead worker held is due again"
-    ),
-    Setting("PORTAL_SMTP_HOST", "localhost", "SMTP server for the smtp backend"),
-    Setting("PORTAL_SMTP_PORT", "587", "SMTP port"),
-    Setting("PORTAL_SMTP_USERNAME", "", "SMTP user name (empty: no authentication)"),
-    Setting("PORTAL_SMTP_PASSWORD", "", "SMTP password"),
-    Setting("PORTAL_SMTP_STARTTLS", "true", "upgrade the SMTP connection with STARTTLS"),
-    Setting("PORTAL_MAIL_FROM", "no-reply@eoi.localhost", "sender address of emails"),
-    Setting("PORTAL_RATELIMIT_STORAGE_URL", "memory://", "Flask-Limiter storage (`redis://...`)"),
-    Setting("PORTAL_RATELIMIT_ENABLED", "true", "turn rate limits off (tests only)"),
-    Setting("PORTAL_SESSION_IDLE_MINUTES", "30", "sign out after this long without a request"),
-    Setting("PORTAL_SESSION_ABSOLUTE_HOURS", "12", "sign out this long after signing in"),
-    Setting("PORTAL_CSRF_TIME_LIMIT_SECONDS", "3600", "lifetime of a form's CSRF token"),
-    Setting("PORTAL_TOKEN_HOURS", "24", "lifetime of email confirmation links"),
-    Setting("PORTAL_RESET_TOKEN_MINUTES", "60", "lifetime of password reset links"),
-    Setting(
-        "PORTAL_SHOW_GOVUK_BRAND", "false", "show the GOV.UK crown (only when the brand is allowed)"
-    ),
-    Setting("PORTAL_LOG_LEVEL", "INFO", "log level of the JSON logs"),
-    Setting(
-        "PORTAL_INSTANCE_PATH", "instance/", "folder for the SQLite database and development key"
-    ),
-    Setting("PORTAL_DOCUMENT_STORAGE", "local", "`local` (encrypted files in instance/) or `s3`"),
-    Setting(
-        "PORTAL_DOCUMENT_KEY",
-        "random per instance/",
-        "AES-256 key (urlsafe base64, `flask --app portal documents-key`) for files at rest",
-    ),
-    Setting("PORTAL_S3_BUCKET", "", "private bucket for documents (s3 storage)"),
-    Setting("PORTAL_S3_REGION", "eu-west-2", "the bucket's region"),
-    Setting("PORTAL_S3_ENDPOINT_URL", "", "another S3 endpoint (tests, S3-compatible stores)"),
-    Setting("PORTAL_S3_SSE", "aws:kms", "server-side encryption: `aws:kms` or `AES256`"),
-    Setting("PORTAL_S3_KMS_KEY_ID", "", "KMS key for `aws:kms` (empty: the bucket's default)"),
-    Setting("PORTAL_DOCUMENT_MAX_BYTES", "10485760", "largest file an applicant can upload"),
-    Setting(
-        "PORTAL_DOCUMENTS_TOTAL_MAX_BYTES", "52428800", "largest total of one application's files"
-    ),
-    Setting("PORTAL_IMAGE_MAX_PIXELS", "50000000", "larger images are refused unopened"),
-    Setting("PORTAL_IMAGE_MAX_SIDE", "2000", "images are scaled down to this many pixels"),
-    Setting("PORTAL_PDF_MAX_PAGES", "20", "longest PDF accepted"),
-    Setting(
-        "PORTAL_CLAMD_SOCKET",
-        "",
-        "clamd's unix socket: turns virus scanning on (production needs it or the host)",
-    ),
-    Setting("PORTAL_CLAMD_HOST", "", "clamd's host, when it listens on TCP"),
-    Setting("PORTAL_CLAMD_PORT", "3310", "clamd's TCP port"),
-    Setting("PORTAL_CLAMD_TIMEOUT_SECONDS", "30", "how long to wait for a scan"),
-    Setting("PORTAL_QUEUE", "database", "checking queue: `database` or `sqs`"),
-    Setting("PORTAL_QUEUE_LEASE_SECONDS", "1800", "how long a claimed application stays reserved"),
-    Setting("PORTAL_QUEUE_MAX_RECEIVES", "5", "claims of one item before it is dead-lettered"),
-    Setting("PORTAL_SQS_QUEUE_URL", "", "SQS queue of the checking queue (sqs)"),
-    Setting("PORTAL_SQS_PRIORITY_QUEUE_URL", "", "SQS queue for priority applications (sqs)"),
-    Setting("PORTAL_SQS_DEAD_LETTER_QUEUE_URL", "", "the dead-letter queue both redrive to (sqs)"),
-    Setting("PORTAL_SQS_REGION", "eu-west-2", "the queues' region"),
-    Setting("PORTAL_SQS_ENDPOINT_URL", "", "another SQS endpoint (tests)"),
-    Setting(
-        "PORTAL_CAPACITY_RESOURCE_ID",
-        "",
-        "the web service's scalable target (`service/<cluster>/<service>`) for plan-capacity",
-    ),
-    Setting("PORTAL_CAPACITY_REGION", "eu-west-2", "Application Auto Scaling's region"),
-    Setting(
-        "PORTAL_CAPACITY_ENDPOINT_URL", "", "another Application Auto Scaling endpoint (tests)"
-    ),
-    Setting("PORTAL_CAPACITY_BASE_MIN_TASKS", "2", "fewest web tasks outside a window's surge"),
-    Setting("PORTAL_CAPACITY_WINDOW_MIN_TASKS", "10", "fewest web tasks during a window's surge"),
-    Setting("PORTAL_CAPACITY_MAX_TASKS", "24", "most web tasks (the scalable target's maximum)"),
-    Setting("PORTAL_CAPACITY_LEAD_MINUTES", "30", "the floor is raised this long before opening"),
-    Setting("PORTAL_CAPACITY_SURGE_HOURS", "3", "and lowered this long after opening"),
-    Setting(
-        "PORTAL_PRIORITY_NATIONALITIES",
-        "AF,ER,SD,SY,YE",
-        "ISO codes of nationalities with high protection grant rates (priority)",
-    ),
-    Setting("PORTAL_BOOKING_HORIZON_DAYS", "28", "how far ahead applicants can book appointments"),
-    Setting("PORTAL_BOOKING_CUTOFF_HOURS", "48", "no moving or cancelling closer than this"),
-    Setting("PORTAL_REMINDER_DAYS", "2", "days before an appointment that its reminder goes"),
-    Setting(
-        "PORTAL_NUDGE_DAYS", "3", "days after an invitation that unbooked applicants are nudged"
-    ),
-    Setting(
-        "PORTAL_FAMILY_REMINDER_DAYS",
-        "3",
-        "days before a window closes that main applicants hear of adults who have not applied",
-    ),
-)
+def setting(variable: str, default: T, meaning: str, *, shown: str | None = None) -> T:
+    """Declare a PortalConfig field read from `variable`; `shown` is the README's default when the
+    real one is computed at start (a random key, a path under the project)."""
+    return dataclasses.field(
+        default=default, metadata={"variable": variable, "meaning": meaning, "shown": shown}
+    )
 
 
 @dataclass
 class PortalConfig:
     """The settings the application reads, built from the environment by `from_env`."""
 
-    ENV: str = "development"
-    SECRET_KEY: str = ""
-    DATABASE_URL: str = ""
-    DATABASE_USERNAME: str = ""
-    DATABASE_PASSWORD: str = ""
-    DATABASE_RUNTIME_ROLE: str = ""
-    DATABASE_RUNTIME_PASSWORD: str = ""
-    DB_POOL_SIZE: int = 5
-    DB_MAX_OVERFLOW: int = 10
-    BASE_URL: str = "http://127.0.0.1:5000"
-    TESTING: bool = False
-    NOTIFY_BACKEND: str = "log"
-    SMS_BACKEND: str = ""
-    NOTIFY_API_KEY: str = ""
-    NOTIFY_BASE_URL: str = "https://api.notifications.service.gov.uk"
-    NOTIFY_EMAIL_TEMPLATE_ID: str = ""
-    NOTIFY_SMS_TEMPLATE_ID: str = ""
-    NOTIFY_CALLBACK_TOKEN: str = ""
-    NOTIFY_TIMEOUT_SECONDS: int = 10
-    SES_REGION: str = "eu-west-2"
-    SES_CONFIGURATION_SET: str = ""
-    SES_ENDPOINT_URL: str = ""
-    SES_EVENTS_QUEUE_URL: str = ""
-    SNS_REGION: str = "eu-west-2"
-    SNS_SENDER_ID: str = ""
-    SNS_ENDPOINT_URL: str = ""
-    SMTP_HOST: str = "localhost"
-    SMTP_PORT: int = 587
-    SMTP_USERNAME: str = ""
-    SMTP_PASSWORD: str = ""
-    SMTP_STARTTLS: bool = True
-    MAIL_FROM: str = "no-reply@eoi.localhost"
-    SEND_MAX_ATTEMPTS: int = 8
-    SEND_BACKOFF_SECONDS: int = 30
-    SEND_BACKOFF_MAX_SECONDS: int = 3600
-    SEND_CLAIM_SECONDS: int = 300
-    RATELIMIT_STORAGE_URL: str = "memory://"
-    RATELIMIT_ENABLED: bool = True
-    SESSION_IDLE_MINUTES: int = 30
-    SESSION_ABSOLUTE_HOURS: int = 12
-    CSRF_TIME_LIMIT_SECONDS: int = 3600
-    TOKEN_HOURS: int = 24
-    RESET_TOKEN_MINUTES: int = 60
-    SHOW_GOVUK_BRAND: bool = False
-    LOG_LEVEL: str = "INFO"
-    INSTANCE_PATH: Path = field(default_factory=lambda: PROJECT_ROOT / "instance")
-    DOCUMENT_STORAGE: str = "local"
-    DOCUMENT_KEY: str = ""
-    S3_BUCKET: str = ""
-    S3_REGION: str = "eu-west-2"
-    S3_ENDPOINT_URL: str = ""
-    S3_SSE: str = "aws:kms"
-    S3_KMS_KEY_ID: str = ""
-    DOCUMENT_MAX_BYTES: int = 10 * 1024 * 1024
-    DOCUMENTS_TOTAL_MAX_BYTES: int = 50 * 1024 * 1024
-    IMAGE_MAX_PIXELS: int = 50_000_000
-    IMAGE_MAX_SIDE: int = 2000
-    PDF_MAX_PAGES: int = 20
-    CLAMD_SOCKET: str = ""
-    CLAMD_HOST: str = ""
-    CLAMD_PORT: int = 3310
-    CLAMD_TIMEOUT_SECONDS: int = 30
-    QUEUE: str = "database"
-    QUEUE_LEASE_SECONDS: int = 1800
-    QUEUE_MAX_RECEIVES: int = 5
-    SQS_QUEUE_URL: str = ""
-    SQS_PRIORITY_QUEUE_URL: str = ""
-    SQS_DEAD_LETTER_QUEUE_URL: str = ""
-    SQS_REGION: str = "eu-west-2"
-    SQS_ENDPOINT_URL: str = ""
-    CAPACITY_RESOURCE_ID: str = ""
-    CAPACITY_REGION: str = "eu-west-2"
-    CAPACITY_ENDPOINT_URL: str = ""
-    CAPACITY_BASE_MIN_TASKS: int = 2
-    CAPACITY_WINDOW_MIN_TASKS: int = 10
-    CAPACITY_MAX_TASKS: int = 24
-    CAPACITY_LEAD_MINUTES: int = 30
-    CAPACITY_SURGE_HOURS: int = 3
-    PRIORITY_NATIONALITIES: tuple[str, ...] = ("AF", "ER", "SD", "SY", "YE")
-    BOOKING_HORIZON_DAYS: int = 28
-    BOOKING_CUTOFF_HOURS: int = 48
-    REMINDER_DAYS: int = 2
-    NUDGE_DAYS: int = 3
-    FAMILY_REMINDER_DAYS: int = 3
-    METRICS_TOKEN: str = ""
-    RETENTION_DAYS: int = 365
+    ENV: str = setting(
+        "PORTAL_ENV", "development", "`production` turns on the strict checks and secure cookies"
+    )
+    SECRET_KEY: str = setting(
+        "PORTAL_SECRET_KEY",
+        "",
+        "signs sessions and CSRF tokens",
+        shown="random, kept in `instance/secret_key`",
+    )
+    DATABASE_URL: str = setting(
+        "DATABASE_URL",
+        "",
+        "SQLAlchemy database URL (`postgresql://...` uses psycopg 3)",
+        shown="`sqlite:///instance/portal.sqlite3`",
+    )
+    DATABASE_USERNAME: str = setting(
+        "PORTAL_DATABASE_USERNAME",
+        "",
+        "database user, replacing the URL's (on AWS, the rotating secret's `username` field)",
+        shown="the URL's",
+    )
+    DATABASE_PASSWORD: str = setting(
+        "PORTAL_DATABASE_PASSWORD",
+        "",
+        "database password, replacing the URL's (on AWS, the rotating secret's `password` field)",
+        shown="the URL's",
+    )
+    DATABASE_RUNTIME_ROLE: str = setting(
+        "PORTAL_DATABASE_RUNTIME_ROLE",
+        "",
+        "PostgreSQL: migration 0034 grants this role data rights only (no DDL, no TRUNCATE), creating it if missing; the app and workers connect as it, the migrations as the owner",
+    )
+    DATABASE_RUNTIME_PASSWORD: str = setting(
+        "PORTAL_DATABASE_RUNTIME_PASSWORD",
+        "",
+        "the runtime role's first password, when migration 0034 creates it (without one it cannot sign in)",
+    )
+    DB_POOL_SIZE: int = setting(
+        "PORTAL_DB_POOL_SIZE", 5, "PostgreSQL connections each process keeps open"
+    )
+    DB_MAX_OVERFLOW: int = setting(
+        "PORTAL_DB_MAX_OVERFLOW",
+        10,
+        "connections a process may open beyond its pool (pool + overflow, times processes, must fit the server's limit: `docs/capacity.md`)",
+    )
+    BASE_URL: str = setting(
+        "PORTAL_BASE_URL",
+        "http://127.0.0.1:5000",
+        "absolute address used in links in emails and SMS",
+    )
+    TESTING: bool = False  # set by tests and the app factory, never from the environment
+    NOTIFY_BACKEND: str = setting(
+        "PORTAL_NOTIFY_BACKEND",
+        "log",
+        "email: `log` (development), `smtp`, `notify` (GOV.UK Notify) or `aws` (Amazon SES)",
+    )
+    SMS_BACKEND: str = setting(
+        "PORTAL_SMS_BACKEND",
+        "",
+        "SMS: `log`, `notify` or `aws` (Amazon SNS); unset, it follows the email backend when that one sends SMS (`log`, `notify`, `aws`); with `smtp` email it must be set in production",
+        shown="the email backend's",
+    )
+    NOTIFY_API_KEY: str = setting(
+        "PORTAL_NOTIFY_API_KEY",
+        "",
+        "GOV.UK Notify API key (a secret: from the environment or the secrets store)",
+    )
+    NOTIFY_BASE_URL: str = setting(
+        "PORTAL_NOTIFY_BASE_URL",
+        "https://api.notifications.service.gov.uk",
+        "GOV.UK Notify's API (tests point it at a loopback server)",
+    )
+    NOTIFY_EMAIL_TEMPLATE_ID: str = setting(
+        "PORTAL_NOTIFY_EMAIL_TEMPLATE_ID",
+        "",
+        "id of the Notify email template, subject `((subject))`, body `((body))`",
+    )
+    NOTIFY_SMS_TEMPLATE_ID: str = setting(
+        "PORTAL_NOTIFY_SMS_TEMPLATE_ID",
+        "",
+        "id of the Notify text message template, body `((body))`",
+    )
+    NOTIFY_CALLBACK_TOKEN: str = setting(
+        "PORTAL_NOTIFY_CALLBACK_TOKEN",
+        "",
+        "bearer token Notify sends with delivery receipts to `/callbacks/notify/delivery-status` (a secret; empty: every receipt is refused)",
+    )
+    NOTIFY_TIMEOUT_SECONDS: int = setting(
+        "PORTAL_NOTIFY_TIMEOUT_SECONDS",
+        10,
+        "how long to wait for Notify's answer (a timeout is retried after a look-up by reference)",
+    )
+    SES_REGION: str = setting(
+        "PORTAL_SES_REGION",
+        "eu-west-2",
+        "SES region for `aws` email; the sender is `PORTAL_MAIL_FROM`, a verified identity",
+    )
+    SES_CONFIGURATION_SET: str = setting(
+        "PORTAL_SES_CONFIGURATION_SET",
+        "",
+        "SES configuration set that publishes bounce, complaint and delivery events to SNS",
+    )
+    SES_ENDPOINT_URL: str = setting("PORTAL_SES_ENDPOINT_URL", "", "another SES endpoint (tests)")
+    SES_EVENTS_QUEUE_URL: str = setting(
+        "PORTAL_SES_EVENTS_QUEUE_URL",
+        "",
+        "SQS queue subscribed to the SES events topic, read by `consume-delivery-events` (region and endpoint: `PORTAL_SQS_*`)",
+    )
+    SNS_REGION: str = setting("PORTAL_SNS_REGION", "eu-west-2", "SNS region for `aws` SMS")
+    SNS_SENDER_ID: str = setting(
+        "PORTAL_SNS_SENDER_ID",
+        "",
+        "alphanumeric sender id of text messages, where the destination country allows one",
+    )
+    SNS_ENDPOINT_URL: str = setting("PORTAL_SNS_ENDPOINT_URL", "", "another SNS endpoint (tests)")
+    SMTP_HOST: str = setting("PORTAL_SMTP_HOST", "localhost", "SMTP server for the smtp backend")
+    SMTP_PORT: int = setting("PORTAL_SMTP_PORT", 587, "SMTP port")
+    SMTP_USERNAME: str = setting(
+        "PORTAL_SMTP_USERNAME", "", "SMTP user name (empty: no authentication)"
+    )
+    SMTP_PASSWORD: str = setting("PORTAL_SMTP_PASSWORD", "", "SMTP password")
+    SMTP_STARTTLS: bool = setting(
+        "PORTAL_SMTP_STARTTLS", True, "upgrade the SMTP connection with STARTTLS"
+    )
+    MAIL_FROM: str = setting(
+        "PORTAL_MAIL_FROM", "no-reply@eoi.localhost", "sender address of emails"
+    )
+    SEND_MAX_ATTEMPTS: int = setting(
+        "PORTAL_SEND_MAX_ATTEMPTS", 8, "tries of a message before a temporary failure is final"
+    )
+    SEND_BACKOFF_SECONDS: int = setting(
+        "PORTAL_SEND_BACKOFF_SECONDS",
+        30,
+        "wait after a first temporary failure (doubles each time, with jitter)",
+    )
+    SEND_BACKOFF_MAX_SECONDS: int = setting(
+        "PORTAL_SEND_BACKOFF_MAX_SECONDS", 3600, "the longest wait between two tries"
+    )
+    SEND_CLAIM_SECONDS: int = setting(
+        "PORTAL_SEND_CLAIM_SECONDS",
+        300,
+        "after this, a message that a dead sender held is due again",
+    )
+    RATELIMIT_STORAGE_URL: str = setting(
+        "PORTAL_RATELIMIT_STORAGE_URL",
+        "memory://",
+        "Flask-Limiter storage; `redis://127.0.0.1:6379/0` when there is more than one process",
+    )
+    RATELIMIT_ENABLED: bool = setting(
+        "PORTAL_RATELIMIT_ENABLED",
+        True,
+        "rate limits on sign-in, registration, links, password reset, claim codes and reports on the words of a page",
+    )
+    SESSION_IDLE_MINUTES: int = setting(
+        "PORTAL_SESSION_IDLE_MINUTES",
+        30,
+        "sign out after this long without a request (a warning comes 2 minutes before)",
+    )
+    SESSION_ABSOLUTE_HOURS: int = setting(
+        "PORTAL_SESSION_ABSOLUTE_HOURS", 12, "sign out this long after signing in, whatever happens"
+    )
+    CSRF_TIME_LIMIT_SECONDS: int = setting(
+        "PORTAL_CSRF_TIME_LIMIT_SECONDS",
+        3600,
+        "lifetime of a form's CSRF token (an expired one re-shows the form with the answers)",
+    )
+    TOKEN_HOURS: int = setting("PORTAL_TOKEN_HOURS", 24, "lifetime of email confirmation links")
+    RESET_TOKEN_MINUTES: int = setting(
+        "PORTAL_RESET_TOKEN_MINUTES", 60, "lifetime of password reset links"
+    )
+    SHOW_GOVUK_BRAND: bool = setting(
+        "PORTAL_SHOW_GOVUK_BRAND",
+        False,
+        "show the GOV.UK header with the crown (only where the brand may be used)",
+    )
+    LOG_LEVEL: str = setting("PORTAL_LOG_LEVEL", "INFO", "level of the JSON logs on stderr")
+    INSTANCE_PATH: Path = setting(
+        "PORTAL_INSTANCE_PATH",
+        PROJECT_ROOT / "instance",
+        "folder for the SQLite database and the development key",
+        shown="`instance/`",
+    )
+    DOCUMENT_STORAGE: str = setting(
+        "PORTAL_DOCUMENT_STORAGE",
+        "local",
+        "`local` (encrypted files under `instance/documents/`) or `s3`",
+    )
+    DOCUMENT_KEY: str = setting(
+        "PORTAL_DOCUMENT_KEY",
+        "",
+        "AES-256 key (urlsafe base64; `flask --app portal documents-key` makes one) that encrypts local files; required in production",
+        shown="random, kept in `instance/document_key`",
+    )
+    S3_BUCKET: str = setting(
+        "PORTAL_S3_BUCKET", "", "private bucket for documents when `PORTAL_DOCUMENT_STORAGE=s3`"
+    )
+    S3_REGION: str = setting("PORTAL_S3_REGION", "eu-west-2", "the bucket's region")
+    S3_ENDPOINT_URL: str = setting(
+        "PORTAL_S3_ENDPOINT_URL", "", "another S3 endpoint (tests, S3-compatible stores)"
+    )
+    S3_SSE: str = setting(
+        "PORTAL_S3_SSE", "aws:kms", "server-side encryption of each object: `aws:kms` or `AES256`"
+    )
+    S3_KMS_KEY_ID: str = setting(
+        "PORTAL_S3_KMS_KEY_ID", "", "KMS key for `aws:kms` (empty: the bucket's default key)"
+    )
+    DOCUMENT_MAX_BYTES: int = setting(
+        "PORTAL_DOCUMENT_MAX_BYTES",
+        10 * 1024 * 1024,
+        "largest file an applicant can upload (10 MB); a larger request gets the 413 page",
+    )
+    DOCUMENTS_TOTAL_MAX_BYTES: int = setting(
+        "PORTAL_DOCUMENTS_TOTAL_MAX_BYTES",
+        50 * 1024 * 1024,
+        "largest total of one application's files (50 MB)",
+    )
+    IMAGE_MAX_PIXELS: int = setting(
+        "PORTAL_IMAGE_MAX_PIXELS",
+        50_000_000,
+        "images with more pixels are refused from their header, before decoding",
+    )
+    IMAGE_MAX_SIDE: int = setting(
+        "PORTAL_IMAGE_MAX_SIDE",
+        2000,
+        "images are scaled down so their longest side is at most this",
+    )
+    PDF_MAX_PAGES: int = setting("PORTAL_PDF_MAX_PAGES", 20, "longest PDF accepted")
+    CLAMD_SOCKET: str = setting(
+        "PORTAL_CLAMD_SOCKET",
+        "",
+        "clamd's unix socket: set it (or the host) to scan every upload with ClamAV; production refuses to start without one of the two",
+    )
+    CLAMD_HOST: str = setting("PORTAL_CLAMD_HOST", "", "clamd's host when it listens on TCP")
+    CLAMD_PORT: int = setting("PORTAL_CLAMD_PORT", 3310, "clamd's TCP port")
+    CLAMD_TIMEOUT_SECONDS: int = setting(
+        "PORTAL_CLAMD_TIMEOUT_SECONDS",
+        30,
+        "how long to wait for a scan; a scanner that does not answer refuses the upload",
+    )
+    QUEUE: str = setting(
+        "PORTAL_QUEUE",
+        "database",
+        "checking queue: `database` (the outbox table, leased) or `sqs` (the relay publishes to SQS)",
+    )
+    QUEUE_LEASE_SECONDS: int = setting(
+        "PORTAL_QUEUE_LEASE_SECONDS",
+        1800,
+        "how long a claimed application stays reserved for its caseworker",
+    )
+    QUEUE_MAX_RECEIVES: int = setting(
+        "PORTAL_QUEUE_MAX_RECEIVES", 5, "claims of one item before it moves to the dead letters"
+    )
+    SQS_QUEUE_URL: str = setting(
+        "PORTAL_SQS_QUEUE_URL", "", "SQS queue of the checking queue (`sqs`)"
+    )
+    SQS_PRIORITY_QUEUE_URL: str = setting(
+        "PORTAL_SQS_PRIORITY_QUEUE_URL",
+        "",
+        "SQS queue for priority applications, read first (`sqs`)",
+    )
+    SQS_DEAD_LETTER_QUEUE_URL: str = setting(
+        "PORTAL_SQS_DEAD_LETTER_QUEUE_URL",
+        "",
+        "the dead-letter queue both queues redrive to, emptied when an admin returns the dead letters (`sqs`)",
+    )
+    SQS_REGION: str = setting("PORTAL_SQS_REGION", "eu-west-2", "the queues' region")
+    SQS_ENDPOINT_URL: str = setting("PORTAL_SQS_ENDPOINT_URL", "", "another SQS endpoint (tests)")
+    CAPACITY_RESOURCE_ID: str = setting(
+        "PORTAL_CAPACITY_RESOURCE_ID",
+        "",
+        "the web service's scalable target (`service/<cluster>/<service>`) whose floor `flask --app portal plan-capacity` raises before each window; empty: the command does nothing",
+    )
+    CAPACITY_REGION: str = setting(
+        "PORTAL_CAPACITY_REGION", "eu-west-2", "Application Auto Scaling's region"
+    )
+    CAPACITY_ENDPOINT_URL: str = setting(
+        "PORTAL_CAPACITY_ENDPOINT_URL", "", "another Application Auto Scaling endpoint (tests)"
+    )
+    CAPACITY_BASE_MIN_TASKS: int = setting(
+        "PORTAL_CAPACITY_BASE_MIN_TASKS", 2, "fewest web tasks outside a window's first hours"
+    )
+    CAPACITY_WINDOW_MIN_TASKS: int = setting(
+        "PORTAL_CAPACITY_WINDOW_MIN_TASKS",
+        10,
+        "fewest web tasks from `PORTAL_CAPACITY_LEAD_MINUTES` before a window opens to `PORTAL_CAPACITY_SURGE_HOURS` after",
+    )
+    CAPACITY_MAX_TASKS: int = setting(
+        "PORTAL_CAPACITY_MAX_TASKS",
+        24,
+        "most web tasks (the scalable target's maximum, kept by every scheduled action)",
+    )
+    CAPACITY_LEAD_MINUTES: int = setting(
+        "PORTAL_CAPACITY_LEAD_MINUTES", 30, "how long before a window opens the floor is raised"
+    )
+    CAPACITY_SURGE_HOURS: int = setting(
+        "PORTAL_CAPACITY_SURGE_HOURS", 3, "how long after a window opens the floor is lowered again"
+    )
+    PRIORITY_NATIONALITIES: tuple[str, ...] = setting(
+        "PORTAL_PRIORITY_NATIONALITIES",
+        ("AF", "ER", "SD", "SY", "YE"),
+        "ISO codes of nationalities with high protection grant rates, checked first",
+    )
+    BOOKING_HORIZON_DAYS: int = setting(
+        "PORTAL_BOOKING_HORIZON_DAYS",
+        28,
+        "how far ahead an invited applicant can book a biometric appointment",
+    )
+    BOOKING_CUTOFF_HOURS: int = setting(
+        "PORTAL_BOOKING_CUTOFF_HOURS",
+        48,
+        "no moving or cancelling an appointment closer to it than this",
+    )
+    REMINDER_DAYS: int = setting(
+        "PORTAL_REMINDER_DAYS",
+        2,
+        "days before an appointment that `send-reminders` reminds the applicant",
+    )
+    NUDGE_DAYS: int = setting(
+        "PORTAL_NUDGE_DAYS",
+        3,
+        "days after an invitation that `send-reminders` nudges those who have not booked",
+    )
+    FAMILY_REMINDER_DAYS: int = setting(
+        "PORTAL_FAMILY_REMINDER_DAYS",
+        3,
+        "days before a window closes that `remind-families` tells a main applicant, once, that a listed adult has not applied",
+    )
+    METRICS_TOKEN: str = setting(
+        "PORTAL_METRICS_TOKEN",
+        "",
+        "bearer token that Prometheus sends to read `/metrics`; empty: `/metrics` answers 404",
+    )
+    RETENTION_DAYS: int = setting(
+        "PORTAL_RETENTION_DAYS",
+        365,
+        "days after a final decision or a withdrawal that `flask --app portal retention` deletes documents and personal data",
+    )
 
     @classmethod
     def from_env(cls) -> PortalConfig:
-        """Read every PORTAL_* variable; unset ones keep their embedded default."""
-        instance = Path(_env("PORTAL_INSTANCE_PATH", str(PROJECT_ROOT / "instance")) or "")
-        return cls(
-            ENV=_env("PORTAL_ENV", "development") or "development",
-            SECRET_KEY=_env("PORTAL_SECRET_KEY", "") or "",
-            DATABASE_URL=_env("DATABASE_URL", "") or "",
-            DATABASE_USERNAME=_env("PORTAL_DATABASE_USERNAME", "") or "",
-            DATABASE_PASSWORD=_env("PORTAL_DATABASE_PASSWORD", "") or "",
-            DATABASE_RUNTIME_ROLE=_env("PORTAL_DATABASE_RUNTIME_ROLE", "") or "",
-            DATABASE_RUNTIME_PASSWORD=_env("PORTAL_DATABASE_RUNTIME_PASSWORD", "") or "",
-            DB_POOL_SIZE=_int("PORTAL_DB_POOL_SIZE", 5),
-            DB_MAX_OVERFLOW=_int("PORTAL_DB_MAX_OVERFLOW", 10),
-            BASE_URL=_env("PORTAL_BASE_URL", "http://127.0.0.1:5000") or "",
-            NOTIFY_BACKEND=_env("PORTAL_NOTIFY_BACKEND", "log") or "log",
-            SMS_BACKEND=_env("PORTAL_SMS_BACKEND", "") or "",
-            NOTIFY_API_KEY=_env("PORTAL_NOTIFY_API_KEY", "") or "",
-            NOTIFY_BASE_URL=_env(
-                "PORTAL_NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk"
-            )
-            or "",
-            NOTIFY_EMAIL_TEMPLATE_ID=_env("PORTAL_NOTIFY_EMAIL_TEMPLATE_ID", "") or "",
-            NOTIFY_SMS_TEMPLATE_ID=_env("PORTAL_NOTIFY_SMS_TEMPLATE_ID", "") or "",
-            NOTIFY_CALLBACK_TOKEN=_env("PORTAL_NOTIFY_CALLBACK_TOKEN", "") or "",
-            NOTIFY_TIMEOUT_SECONDS=_int("PORTAL_NOTIFY_TIMEOUT_SECONDS", 10),
-            SES_REGION=_env("PORTAL_SES_REGION", "eu-west-2") or "eu-west-2",
-            SES_CONFIGURATION_SET=_env("PORTAL_SES_CONFIGURATION_SET", "") or "",
-            SES_ENDPOINT_URL=_env("PORTAL_SES_ENDPOINT_URL", "") or "",
-            SES_EVENTS_QUEUE_URL=_env("PORTAL_SES_EVENTS_QUEUE_URL", "") or "",
-            SNS_REGION=_env("PORTAL_SNS_REGION", "eu-west-2") or "eu-west-2",
-            SNS_SENDER_ID=_env("PORTAL_SNS_SENDER_ID", "") or "",
-            SNS_ENDPOINT_URL=_env("PORTAL_SNS_ENDPOINT_URL", "") or "",
-            SMTP_HOST=_env("PORTAL_SMTP_HOST", "localhost") or "localhost",
-            SMTP_PORT=_int("PORTAL_SMTP_PORT", 587),
-            SMTP_USERNAME=_env("PORTAL_SMTP_USERNAME", "") or "",
-            SMTP_PASSWORD=_env("PORTAL_SMTP_PASSWORD", "") or "",
-            SMTP_STARTTLS=_bool("PORTAL_SMTP_STARTTLS", True),
-            MAIL_FROM=_env("PORTAL_MAIL_FROM", "no-reply@eoi.localhost") or "",
-            SEND_MAX_ATTEMPTS=_int("PORTAL_SEND_MAX_ATTEMPTS", 8),
-            SEND_BACKOFF_SECONDS=_int("PORTAL_SEND_BACKOFF_SECONDS", 30),
-            SEND_BACKOFF_MAX_SECONDS=_int("PORTAL_SEND_BACKOFF_MAX_SECONDS", 3600),
-            SEND_CLAIM_SECONDS=_int("PORTAL_SEND_CLAIM_SECONDS", 300),
-            RATELIMIT_STORAGE_URL=_env("PORTAL_RATELIMIT_STORAGE_URL", "memory://") or "",
-            RATELIMIT_ENABLED=_bool("PORTAL_RATELIMIT_ENABLED", True),
-            SESSION_IDLE_MINUTES=_int("PORTAL_SESSION_IDLE_MINUTES", 30),
-            SESSION_ABSOLUTE_HOURS=_int("PORTAL_SESSION_ABSOLUTE_HOURS", 12),
-            CSRF_TIME_LIMIT_SECONDS=_int("PORTAL_CSRF_TIME_LIMIT_SECONDS", 3600),
-            TOKEN_HOURS=_int("PORTAL_TOKEN_HOURS", 24),
-            RESET_TOKEN_MINUTES=_int("PORTAL_RESET_TOKEN_MINUTES", 60),
-            SHOW_GOVUK_BRAND=_bool("PORTAL_SHOW_GOVUK_BRAND", False),
-            LOG_LEVEL=_env("PORTAL_LOG_LEVEL", "INFO") or "INFO",
-            INSTANCE_PATH=instance,
-            DOCUMENT_STORAGE=_env("PORTAL_DOCUMENT_STORAGE", "local") or "local",
-            DOCUMENT_KEY=_env("PORTAL_DOCUMENT_KEY", "") or "",
-            S3_BUCKET=_env("PORTAL_S3_BUCKET", "") or "",
-            S3_REGION=_env("PORTAL_S3_REGION", "eu-west-2") or "eu-west-2",
-            S3_ENDPOINT_URL=_env("PORTAL_S3_ENDPOINT_URL", "") or "",
-            S3_SSE=_env("PORTAL_S3_SSE", "aws:kms") or "aws:kms",
-            S3_KMS_KEY_ID=_env("PORTAL_S3_KMS_KEY_ID", "") or "",
-            DOCUMENT_MAX_BYTES=_int("PORTAL_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024),
-            DOCUMENTS_TOTAL_MAX_BYTES=_int("PORTAL_DOCUMENTS_TOTAL_MAX_BYTES", 50 * 1024 * 1024),
-            IMAGE_MAX_PIXELS=_int("PORTAL_IMAGE_MAX_PIXELS", 50_000_000),
-            IMAGE_MAX_SIDE=_int("PORTAL_IMAGE_MAX_SIDE", 2000),
-            PDF_MAX_PAGES=_int("PORTAL_PDF_MAX_PAGES", 20),
-            CLAMD_SOCKET=_env("PORTAL_CLAMD_SOCKET", "") or "",
-            CLAMD_HOST=_env("PORTAL_CLAMD_HOST", "") or "",
-            CLAMD_PORT=_int("PORTAL_CLAMD_PORT", 3310),
-            CLAMD_TIMEOUT_SECONDS=_int("PORTAL_CLAMD_TIMEOUT_SECONDS", 30),
-            QUEUE=_env("PORTAL_QUEUE", "database") or "database",
-            QUEUE_LEASE_SECONDS=_int("PORTAL_QUEUE_LEASE_SECONDS", 1800),
-            BOOKING_HORIZON_DAYS=_int("PORTAL_BOOKING_HORIZON_DAYS", 28),
-            BOOKING_CUTOFF_HOURS=_int("PORTAL_BOOKING_CUTOFF_HOURS", 48),
-            REMINDER_DAYS=_int("PORTAL_REMINDER_DAYS", 2),
-            NUDGE_DAYS=_int("PORTAL_NUDGE_DAYS", 3),
-            FAMILY_REMINDER_DAYS=_int("PORTAL_FAMILY_REMINDER_DAYS", 3),
-            METRICS_TOKEN=_env("PORTAL_METRICS_TOKEN", "") or "",
-            RETENTION_DAYS=_int("PORTAL_RETENTION_DAYS", 365),
-            QUEUE_MAX_RECEIVES=_int("PORTAL_QUEUE_MAX_RECEIVES", 5),
-            SQS_QUEUE_URL=_env("PORTAL_SQS_QUEUE_URL", "") or "",
-            SQS_PRIORITY_QUEUE_URL=_env("PORTAL_SQS_PRIORITY_QUEUE_URL", "") or "",
-            SQS_DEAD_LETTER_QUEUE_URL=_env("PORTAL_SQS_DEAD_LETTER_QUEUE_URL", "") or "",
-            SQS_REGION=_env("PORTAL_SQS_REGION", "eu-west-2") or "eu-west-2",
-            SQS_ENDPOINT_URL=_env("PORTAL_SQS_ENDPOINT_URL", "") or "",
-            CAPACITY_RESOURCE_ID=_env("PORTAL_CAPACITY_RESOURCE_ID", "") or "",
-            CAPACITY_REGION=_env("PORTAL_CAPACITY_REGION", "eu-west-2") or "eu-west-2",
-            CAPACITY_ENDPOINT_URL=_env("PORTAL_CAPACITY_ENDPOINT_URL", "") or "",
-            CAPACITY_BASE_MIN_TASKS=_int("PORTAL_CAPACITY_BASE_MIN_TASKS", 2),
-            CAPACITY_WINDOW_MIN_TASKS=_int("PORTAL_CAPACITY_WINDOW_MIN_TASKS", 10),
-            CAPACITY_MAX_TASKS=_int("PORTAL_CAPACITY_MAX_TASKS", 24),
-            CAPACITY_LEAD_MINUTES=_int("PORTAL_CAPACITY_LEAD_MINUTES", 30),
-            CAPACITY_SURGE_HOURS=_int("PORTAL_CAPACITY_SURGE_HOURS", 3),
-            PRIORITY_NATIONALITIES=tuple(
-                code.strip().upper()
-                for code in (_env("PORTAL_PRIORITY_NATIONALITIES", "AF,ER,SD,SY,YE") or "").split(
-                    ","
-                )
-                if code.strip()
-            ),
-        )
+        """Read every PORTAL_* variable; unset or empty ones keep their embedded default."""
+        values = {}
+        for declared in SETTINGS:
+            raw = os.environ.get(declared.name)
+            if raw not in (None, ""):
+                values[declared.attribute] = declared.parse(raw)
+        return cls(**values)
 
     @property
     def is_production(self) -> bool:
@@ -540,6 +586,25 @@ class PortalConfig:
             "MAX_FORM_MEMORY_SIZE": 500 * 1024,
             "PREFERRED_URL_SCHEME": "https" if production else "http",
         }
+
+
+def _declared() -> tuple[Setting, ...]:
+    kinds = typing.get_type_hints(PortalConfig)
+    return tuple(
+        Setting(
+            name=f.metadata["variable"],
+            attribute=f.name,
+            kind=kinds[f.name],
+            default=f.default,
+            meaning=f.metadata["meaning"],
+            shown=f.metadata["shown"],
+        )
+        for f in dataclasses.fields(PortalConfig)
+        if "variable" in f.metadata
+    )
+
+
+SETTINGS: tuple[Setting, ...] = _declared()
 
 
 CONNECT_TIMEOUT_SECONDS = 5

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from babel import Locale, localedata
 from babel.lists import format_list
@@ -200,7 +200,7 @@ DIGITS = {
 
 
 @cache
-def _digit_table(code: str) -> dict[int, str] | None:
+def _digit_table(code: str) -> dict[int, int] | None:
     digits = DIGITS.get(code, LATIN)
     return str.maketrans(LATIN, digits) if digits != LATIN else None
 
@@ -282,7 +282,8 @@ def install_number_aware_gettext(app: Flask) -> None:
     plural form is still chosen on the number itself.
     """
     globals_ = app.jinja_env.globals
-    babel_gettext, babel_ngettext = globals_["gettext"], globals_["ngettext"]
+    babel_gettext = cast(Callable[..., str], globals_["gettext"])
+    babel_ngettext = cast(Callable[..., str], globals_["ngettext"])
 
     def prepared(context: Context, variables: dict[str, Any]) -> dict[str, Any]:
         variables = in_reader_digits(variables)

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, or_, select, update
 
 from portal import audit
+from portal.apply.answers import answers_of
 from portal.documents import services as document_services
 from portal.extensions import db
 from portal.models import (
@@ -84,18 +85,18 @@ def kept_until(application: Application, retention: timedelta) -> datetime | Non
 
 
 def statistics_of(application: Application) -> dict[str, object]:
-    answers = application.answers
+    answers = answers_of(application)
     return {
         "statistics": {
-            "nationality": (answers.get("nationality") or {}).get("nationality"),
-            "applicant_type": (answers.get("applicant_type") or {}).get("applicant_type"),
+            "nationality": answers.nationality,
+            "applicant_type": answers.applicant_type,
         }
     }
 
 
 def recipients_of(application: Application, applicant: User | None) -> set[str]:
-    contact = application.answers.get("contact") or {}
-    found = {value for value in (contact.get("email"), contact.get("mobile")) if value}
+    answers = answers_of(application)
+    found = {value for value in (answers.contact_email, answers.contact_mobile) if value}
     if applicant is not None and applicant.email:
         found.add(applicant.email)
     return found

@@ -71,7 +71,7 @@ def form_page(view: View) -> View:
     Only such a view is run again after its CSRF token was refused, to show the answers with a
     message: its form refuses to validate then, and the database refuses to commit anyway.
     """
-    view.rerun_on_csrf_failure = True  # type: ignore[attr-defined]
+    view.rerun_on_csrf_failure = True  # type: ignore[attr-defined]  # a mark on the function, read with getattr
     return view
 
 
@@ -111,7 +111,7 @@ def handle_csrf_error(error: CSRFError) -> Any:
         return render_template("errors/400.html"), 400
     kept = dict(session)
     try:
-        response = current_app.make_response(view(**(request.view_args or {})))
+        response = current_app.make_response(view(**(request.view_args or {})))  # type: ignore[arg-type]  # a view's return value is a response value
     except HTTPException as aborted:
         response = current_app.make_response(current_app.handle_http_exception(aborted))
     except Exception:

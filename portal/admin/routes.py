@@ -17,10 +17,10 @@ from portal.apply import windows
 from portal.auth import throttle
 from portal.auth.access import staff_required
 from portal.auth.forms import ConfirmForm
-from portal.backoffice.routes import object_or_404
 from portal.extensions import db
 from portal.models import ApplicationWindow, Role, User, utcnow
 from portal.security import form_page
+from portal.staff_access import object_or_404
 
 PARIS = ZoneInfo("Europe/Paris")
 

@@ -12,7 +12,7 @@ import segno
 from flask_babel import force_locale, gettext
 
 from portal import i18n
-from portal.auth.services import absolute_url
+from portal.urls import absolute_url
 
 
 @dataclass(frozen=True)

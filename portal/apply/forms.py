@@ -349,10 +349,10 @@ class UkFamilyForm(PortalForm):
         self._required_if_yes(field, _l("Choose their immigration status"))
 
     def _required_if_yes(self, field: object, message: object) -> None:
-        if self.answer.data == YES and not field.data:  # type: ignore[attr-defined]
+        if self.answer.data == YES and not field.data:  # type: ignore[attr-defined]  # a WTForms field, passed as object
             raise ValidationError(str(message))
         if self.answer.data == NO:
-            field.data = ""  # type: ignore[attr-defined]
+            field.data = ""  # type: ignore[attr-defined]  # a WTForms field, passed as object
 
 
 def _history_form(

@@ -11,6 +11,8 @@ from __future__ import annotations
 import uuid
 from typing import BinaryIO
 
+from sqlalchemy import select
+
 from portal.apply import lifecycle
 from portal.documents import services as documents
 from portal.extensions import db
@@ -86,3 +88,33 @@ def answer(
     except BaseException:
         db.session.rollback()
         raise
+
+
+def open_request(application: Application) -> InformationRequest | None:
+    """The request the application waits on, if any (the newest unanswered)."""
+    return db.session.scalar(
+        select(InformationRequest)
+        .where(
+            InformationRequest.application_id == application.id,
+            InformationRequest.answered_at.is_(None),
+        )
+        .order_by(InformationRequest.requested_at.desc())
+    )
+
+
+def requests_of(application: Application) -> list[InformationRequest]:
+    """Every request made about the application, oldest first."""
+    return list(
+        db.session.scalars(
+            select(InformationRequest)
+            .where(InformationRequest.application_id == application.id)
+            .order_by(InformationRequest.requested_at)
+        )
+    )
+
+
+def open_request_of(application: Application | None) -> InformationRequest | None:
+    """The request an applicant may answer now, if their application is waiting on one."""
+    if application is None or application.status_enum is not Status.MORE_INFORMATION:
+        return None
+    return open_request(application)

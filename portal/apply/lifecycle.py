@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import uuid
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from portal import audit
 from portal.extensions import db
@@ -140,7 +140,7 @@ def permit(application: Application, action: Action) -> None:
         .values(status=Application.status, updated_at=Application.updated_at)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
         db.session.refresh(application)
         raise refusal(application, action.value)
 
@@ -171,7 +171,7 @@ def transition(
         .values(status=target.value, **values)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
         raise IllegalTransition(f"{application.id} is no longer {current.value}")
     db.session.add(
         StatusChange(
@@ -194,3 +194,16 @@ def transition(
         reason=reason,
     )
     db.session.refresh(application)
+
+
+def last_decision_reason(application: Application) -> str | None:
+    """Why the application reached its current status (the reason of that status change)."""
+    return db.session.scalar(
+        select(StatusChange.reason)
+        .where(
+            StatusChange.application_id == application.id,
+            StatusChange.to_status == application.status,
+        )
+        .order_by(StatusChange.occurred_at.desc())
+        .limit(1)
+    )

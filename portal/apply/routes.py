@@ -23,11 +23,14 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from portal import retention
 from portal.apply import (
+    contact,
+    decisions,
     families,
     family_share,
     information,
@@ -38,62 +41,24 @@ from portal.apply import (
     summary,
     windows,
 )
+from portal.apply.access import applicant_view, draft_view
 from portal.apply.forms import FamilyMemberForm, InformationAnswerForm, ShareLanguageForm
+from portal.apply.more_information import render_more_information
 from portal.auth import held_forms
 from portal.auth.access import signed_in_required
-from portal.auth.forms import ConfirmForm
+from portal.auth.forms import ConfirmForm, ContactCodeForm, NewEmailForm, NewMobileForm
 from portal.auth.held_forms import holds_answers
-from portal.backoffice import decisions
-from portal.backoffice import services as casework
 from portal.documents import rules as document_rules
 from portal.documents import services as document_services
-from portal.documents.content import TITLES as DOCUMENT_TITLES
-from portal.documents.forms import RequestFileForm
 from portal.eligibility import rules
 from portal.forms import CONTROL_CHARACTERS
-from portal.models import Application, DocumentKind, InformationRequest, Status, utcnow
+from portal.models import Application, Role, Status, utcnow
 from portal.notify import history
 from portal.presence import links as presence_links
 from portal.security import form_page
-from portal.support import services as support
 
 apply = Blueprint("apply", __name__)
 apply.add_app_template_global(summary.status_name)
-
-
-def applicant_view(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Signed in as an applicant, with the applicant's own application passed in (or None).
-
-    Nobody ever reaches another person's application: the application is always the one that
-    belongs to the signed-in applicant (or the applicant a support worker of their organisation is
-    acting for, see support.services), never one named in the URL.
-    """
-
-    @signed_in_required
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        applicant = support.applicant_in_charge()
-        if applicant is None:
-            abort(404)
-        g.applicant = applicant
-        return view(services.current_application(applicant), *args, **kwargs)
-
-    return wrapped
-
-
-def draft_view(view: Callable[..., Any]) -> Callable[..., Any]:
-    """An applicant page that only makes sense while the application is a draft."""
-
-    @applicant_view
-    @wraps(view)
-    def wrapped(application: Application | None, *args: Any, **kwargs: Any) -> Any:
-        if application is None:
-            return redirect(url_for("apply.start"))
-        if application.status_enum is not Status.DRAFT:
-            return redirect(url_for("apply.status"))
-        return view(application, *args, **kwargs)
-
-    return wrapped
 
 
 @apply.route("/application/start")
@@ -199,7 +164,7 @@ def _after_save(answers: dict[str, Any], name: str) -> Any:
     return redirect(url_for("apply.question", name=upcoming.name, **_keep_change()))
 
 
-def _keep_change() -> dict[str, str]:
+def _keep_change() -> dict[str, Any]:
     return {"change": "1"} if request.args.get("change") else {}
 
 
@@ -315,11 +280,11 @@ def status(application: Application | None) -> Any:
             application, timedelta(days=current_app.config["PORTAL"].RETENTION_DAYS)
         ),
         family=families.status_of_family(application, now),
-        helped_by=support.latest_assistance(application.applicant_id),
+        helped_by=services.latest_assistance(application.applicant_id),
         can_withdraw=lifecycle.can_withdraw(application.status_enum),
         stage=summary.status_explanation(application.status_enum),
-        reason=decisions.explain(casework.last_decision_reason(application)),
-        request=casework.open_request(application)
+        reason=decisions.explain(lifecycle.last_decision_reason(application)),
+        request=information.open_request(application)
         if application.status_enum is Status.MORE_INFORMATION
         else None,
         topics=decisions.INFORMATION_TOPICS,
@@ -369,7 +334,7 @@ def share_family_reference(application: Application | None) -> Any:
 def more_information(application: Application | None) -> Any:
     """The answer to a caseworker's request (words, files or both), which puts the application
     back in the queue."""
-    request_ = open_request_of(application)
+    request_ = information.open_request_of(application)
     if application is None or request_ is None:
         return redirect(url_for("apply.status"))
     held = _held_answers()
@@ -391,44 +356,6 @@ def more_information(application: Application | None) -> Any:
             )
             return redirect(url_for("apply.status"))
     return render_more_information(application, request_, form, None)
-
-
-def open_request_of(application: Application | None) -> InformationRequest | None:
-    """The request an applicant may answer now, if their application is waiting on one."""
-    if application is None or application.status_enum is not Status.MORE_INFORMATION:
-        return None
-    return casework.open_request(application)
-
-
-def render_more_information(
-    application: Application,
-    request_: InformationRequest,
-    answer_form: InformationAnswerForm,
-    file_form: RequestFileForm | None,
-) -> Any:
-    """The request, the files added to the answer so far, a file form and the answer's words."""
-    if file_form is None:
-        file_form = RequestFileForm(formdata=None)
-    kinds = information.kinds_for(request_)
-    file_form.kind.choices = [(kind.value, document_kind_title(kind.value)) for kind in kinds]
-    files = document_services.files_of_request(request_)
-    status = 400 if answer_form.errors or file_form.errors else 200
-    return render_template(
-        "apply/more_information.html",
-        form=answer_form,
-        file_form=file_form,
-        one_kind=kinds[0].value if len(kinds) == 1 else None,
-        files=files,
-        may_add=len(files) < document_services.REQUEST_MAX_FILES,
-        remove_form=ConfirmForm(formdata=None),
-        application=application,
-        request=request_,
-        topics=decisions.INFORMATION_TOPICS,
-    ), status
-
-
-def document_kind_title(kind: str) -> str:
-    return str(DOCUMENT_TITLES[DocumentKind(kind)])
 
 
 @apply.route("/application/withdraw", methods=["GET", "POST"])
@@ -478,3 +405,146 @@ def copy(application: Application | None) -> Any:
         application=application,
         sections=summary.summary_sections(application.answers, with_links=False),
     )
+
+
+def account_owner(view: Callable[..., Any]) -> Callable[..., Any]:
+    """An applicant's own contact pages: only the account's owner, signed in as themselves. A
+    support worker acting for them, or staff, find no such page: the code goes to the
+    applicant's new address, and only they can say it is theirs."""
+
+    @signed_in_required
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if current_user.role_enum is not Role.APPLICANT:
+            abort(404)
+        return view(services.current_application(current_user), *args, **kwargs)
+
+    return wrapped
+
+
+def _after_contact_pages(application: Application | None) -> str:
+    """Back to where the applicant sees their contact details."""
+    if application is None or application.status_enum is Status.DRAFT:
+        return url_for("auth.account")
+    return url_for("apply.status")
+
+
+CONTACT_PAGES = {
+    contact.Kind.EMAIL: (_l("Change your email address"), _l("This is already your email address")),
+    contact.Kind.MOBILE: (
+        _l("Change your mobile phone number"),
+        _l("This is already your mobile phone number"),
+    ),
+}
+TOO_MANY_CODES = _l("You have asked for many codes. Please wait and try again later.")
+
+
+@apply.route("/account/contact/email", methods=["GET", "POST"])
+@form_page
+@account_owner
+def change_email(application: Application | None) -> Any:
+    return _ask_for_code(application, contact.Kind.EMAIL, NewEmailForm())
+
+
+@apply.route("/account/contact/mobile", methods=["GET", "POST"])
+@form_page
+@account_owner
+def change_mobile(application: Application | None) -> Any:
+    if application is None or not application.answers.get("contact"):
+        # No contact answer to correct yet: a draft's own question asks for the number.
+        return redirect(url_for("apply.overview"))
+    return _ask_for_code(application, contact.Kind.MOBILE, NewMobileForm())
+
+
+def _ask_for_code(
+    application: Application | None, kind: contact.Kind, form: NewEmailForm | NewMobileForm
+) -> Any:
+    """The new address or number; a code goes to it. Nothing changes before the code comes back."""
+    field = form.email if isinstance(form, NewEmailForm) else form.mobile
+    if form.validate_on_submit():
+        answer = contact.request_change(current_user, application, kind, field.data)
+        if answer is contact.CodeAnswer.SENT:
+            return redirect(url_for("apply.contact_code"))
+        field.errors = [
+            str(CONTACT_PAGES[kind][1])
+            if answer is contact.CodeAnswer.UNCHANGED
+            else str(TOO_MANY_CODES)
+        ]
+    return render_template(
+        "auth/change_contact.html",
+        form=form,
+        field=field,
+        kind=kind.value,
+        title=CONTACT_PAGES[kind][0],
+        current=contact.contact_of(current_user, application),
+        back=_after_contact_pages(application),
+    )
+
+
+CODE_PROBLEMS = {
+    contact.Outcome.WRONG: _l("The code is not right. Check the message and try again"),
+    contact.Outcome.EXPIRED: _l("The code has expired. Ask for a new code"),
+    contact.Outcome.TOO_MANY_ATTEMPTS: _l(
+        "You entered a wrong code too many times. Ask for a new code"
+    ),
+    contact.Outcome.IN_USE: _l("An account already uses this email address. Enter another one."),
+}
+CHANGED = {
+    contact.Kind.EMAIL: _l(
+        "Your email address has been changed. Use it to sign in. We sent a message about "
+        "the change to your old address."
+    ),
+    contact.Kind.MOBILE: _l(
+        "Your mobile phone number has been changed. We sent a message about the change to "
+        "your old number."
+    ),
+}
+
+
+@apply.route("/account/contact/code", methods=["GET", "POST"])
+@form_page
+@account_owner
+def contact_code(application: Application | None) -> Any:
+    """The code sent to the new address or number: only the right one makes the change."""
+    change = contact.waiting_change(current_user)
+    if change is None:
+        return redirect(_after_contact_pages(application))
+    form = ContactCodeForm()
+    in_use = False
+    if form.validate_on_submit():
+        outcome, kind = contact.confirm(current_user, application, form.code.data)
+        if outcome is contact.Outcome.CHANGED and kind is not None:
+            flash(str(CHANGED[kind]), "success")
+            return redirect(_after_contact_pages(application))
+        if outcome is contact.Outcome.NOTHING_WAITING:
+            return redirect(_after_contact_pages(application))
+        form.code.errors = [str(CODE_PROBLEMS[outcome])]
+        in_use = outcome is contact.Outcome.IN_USE
+    return render_template(
+        "auth/contact_code.html",
+        form=form,
+        again=ConfirmForm(),
+        change=change,
+        minutes=int(contact.CODE_LIFETIME.total_seconds() // 60),
+        in_use=in_use,
+    )
+
+
+@apply.route("/account/contact/code/again", methods=["POST"])
+@form_page
+@account_owner
+def contact_code_again(application: Application | None) -> Any:
+    """A new code for the same new address or number, within the same limits as the first."""
+    if ConfirmForm().validate_on_submit():
+        answer = contact.send_again(current_user, application)
+        if answer is None:
+            return redirect(_after_contact_pages(application))
+        if answer is contact.CodeAnswer.SENT:
+            flash(_("We sent you a new code. Only the newest code works."), "success")
+        else:
+            flash(str(TOO_MANY_CODES))
+    return redirect(url_for("apply.contact_code"))
+
+
+# The status and account pages show how we contact the applicant (templates/auth/_contact_details.html).
+apply.add_app_template_global(contact.contact_of)

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from flask import g, has_request_context
-from sqlalchemy import ColumnElement, ScalarSelect, bindparam, case, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, Table, bindparam, case, select, update
 from sqlalchemy.orm import aliased
 from wtforms import Form
 
 from portal import audit
 from portal.apply import lifecycle, steps
 from portal.appointments import booking
+from portal.auth import sessions
 from portal.documents import services as document_services
 from portal.extensions import db
-from portal.models import Application, Status, User, utcnow
+from portal.models import Application, Assistance, Status, User, utcnow
 
 _NOT_ANSWERS = {"csrf_token", "submit", "save_and_exit"}
 
@@ -50,11 +51,12 @@ _CURRENT_APPLICATION = (
 )
 # In `g`: (user id, application) found by the request's session check, for the first call only.
 _LOADED_WITH_SESSION = "application_loaded_with_session"
+_APPLICATIONS = cast(Table, Application.__table__)
 _SAVE_ANSWERS = (
-    update(Application.__table__)
+    update(_APPLICATIONS)
     .where(
-        Application.__table__.c.id == bindparam("application_id"),
-        Application.__table__.c.status == Status.DRAFT.value,
+        _APPLICATIONS.c.id == bindparam("application_id"),
+        _APPLICATIONS.c.status == Status.DRAFT.value,
     )
     .values(answers=bindparam("answers"), updated_at=bindparam("updated_at"))
 )
@@ -128,7 +130,7 @@ def save_step(application: Application, step_name: str, data: dict[str, Any]) ->
             _SAVE_ANSWERS,
             {"application_id": application.id, "answers": saved, "updated_at": utcnow()},
         )
-        if changed.rowcount != 1:
+        if changed.rowcount != 1:  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
             db.session.rollback()
             raise lifecycle.IllegalTransition("only a draft can be changed")
     db.session.commit()
@@ -244,3 +246,22 @@ def _export_one(application: Application) -> dict[str, Any]:
 def _require_draft(application: Application) -> None:
     if application.status_enum is not Status.DRAFT:
         raise lifecycle.IllegalTransition("only a draft can be changed")
+
+
+def latest_assistance(applicant_id: uuid.UUID) -> Assistance | None:
+    """The help an application had, ended or not, for the caseworker and the applicant to see."""
+    return db.session.scalar(
+        select(Assistance)
+        .where(Assistance.applicant_id == applicant_id)
+        .order_by(Assistance.created_at.desc())
+        .limit(1)
+    )
+
+
+sessions.bring_with_session(
+    sessions.Companion(
+        entity=Application,
+        on=lambda user_id: Application.id == current_application_id(user_id),
+        receive=loaded_with_session,
+    )
+)

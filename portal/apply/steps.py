@@ -44,7 +44,7 @@ class Step:
     title: Any = None
     heading: str | None = None
     applies: Callable[[Answers], bool] = lambda answers: True
-    reveals: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    reveals: Mapping[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
 
 
 SECTIONS = (
@@ -144,7 +144,7 @@ def step(name: str) -> Step:
 
 def is_answered(answers: Answers, name: str) -> bool:
     """A list step (family members) counts as answered once marked complete."""
-    value = answers.get(name)
+    value: Any = answers.get(name)
     if name == "family_members":
         return bool(value) and bool(value.get("complete")) and bool(value.get("members"))
     return value is not None
@@ -213,7 +213,7 @@ def section_states(answers: Answers) -> list[tuple[Section, str, Step | None]]:
     """Each section's state for the task list, and the step its link opens."""
     unfinished = first_unfinished(answers)
     applicable = applicable_steps(answers)
-    states = []
+    states: list[tuple[Section, str, Step | None]] = []
     reached_unfinished = False
     for section in SECTIONS:
         steps = [s for s in applicable if s.section == section.name]

@@ -10,32 +10,28 @@ the same transaction, so a failure anywhere leaves the draft as it was and sends
 from __future__ import annotations
 
 import enum
-import hashlib
 import logging
-import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
 from portal.apply import lifecycle, references, steps, windows
 from portal.apply.families import family_group_for
-from portal.auth.services import absolute_url
 from portal.documents import services as document_services
 from portal.extensions import db
 from portal.metrics import SUBMISSIONS
 from portal.models import (
     Application,
     FamilyGroup,
-    PresenceCheck,
     Status,
     User,
     utcnow,
 )
 from portal.notify.applicants import locale_of, tell_applicant
+from portal.presence.checks import issue_presence_check
 from portal.queue import outbox
-
-PRESENCE_LINK_LIFETIME = timedelta(hours=24)
+from portal.urls import absolute_url
 
 logger = logging.getLogger(__name__)
 
@@ -141,17 +137,3 @@ def _send_confirmation(application: Application) -> None:
         family_reference=family_reference if main else None,
         presence_url=absolute_url("presence.check", locale=locale, token=presence_token),
     )
-
-
-def issue_presence_check(application: Application) -> str:
-    """A single-use link, valid 24 hours, to prove presence in France from the phone."""
-    # 128 random bits: unguessable, and short enough to keep the SMS that carries it in three parts.
-    raw = secrets.token_urlsafe(16)
-    db.session.add(
-        PresenceCheck(
-            application_id=application.id,
-            token_hash=hashlib.sha256(raw.encode()).hexdigest(),
-            expires_at=utcnow() + PRESENCE_LINK_LIFETIME,
-        )
-    )
-    return raw

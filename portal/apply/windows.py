@@ -56,7 +56,7 @@ def take_place(window: ApplicationWindow, now: datetime) -> bool:
         .values(places_taken=ApplicationWindow.places_taken + 1)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return result.rowcount == 1  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
 
 
 def all_windows() -> list[ApplicationWindow]:
@@ -161,11 +161,11 @@ def _conditional_change(
 ) -> None:
     result = db.session.execute(
         update(ApplicationWindow)
-        .where(ApplicationWindow.id == window.id, *conditions)  # type: ignore[arg-type]
+        .where(ApplicationWindow.id == window.id, *conditions)  # type: ignore[arg-type]  # the callers pass SQL conditions
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
         db.session.rollback()
         raise WindowChangeRefused(refusal)
     db.session.refresh(window)
@@ -185,7 +185,7 @@ def announce_open_windows(now: datetime) -> int:
         .values(opening_notified_at=now)
         .execution_options(synchronize_session=False)
     )
-    if claimed.rowcount != 1:
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
         db.session.rollback()
         return 0
     told = 0

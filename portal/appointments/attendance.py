@@ -117,7 +117,7 @@ def correct(appointment: Appointment, staff: User, now: datetime) -> Appointment
             .values(status=becomes.value, ended_by_id=staff.id)
             .execution_options(synchronize_session=False)
         )
-        if changed.rowcount != 1:
+        if changed.rowcount != 1:  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
             raise AttendanceRefused("Someone else changed this appointment. Look at it again.")
         lifecycle.transition(
             appointment.application,

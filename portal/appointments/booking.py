@@ -20,10 +20,10 @@ from sqlalchemy.exc import IntegrityError
 
 from portal import audit
 from portal.apply import lifecycle
-from portal.backoffice.decisions import MISSED_APPOINTMENTS, Decision, reason_code
+from portal.apply.answers import answers_of
+from portal.apply.decisions import MISSED_APPOINTMENTS, Decision, reason_code
 from portal.extensions import db
 from portal.models import (
-    ApplicantType,
     Application,
     Appointment,
     AppointmentStatus,
@@ -155,8 +155,7 @@ def can_book(application: Application) -> bool:
 
 
 def is_main(application: Application) -> bool:
-    kind = (application.answers.get("applicant_type") or {}).get("applicant_type")
-    return kind == ApplicantType.MAIN.value
+    return answers_of(application).is_main
 
 
 def bookable_together(application: Application) -> list[Application]:
@@ -190,7 +189,7 @@ def _take_places(slot_id: uuid.UUID, places: int, now: datetime) -> None:
         .values(booked=Slot.booked + places)
         .execution_options(synchronize_session=False)
     )
-    if taken.rowcount != 1:
+    if taken.rowcount != 1:  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
         raise BookingRefused(Refusal.TAKEN)
 
 
@@ -201,7 +200,7 @@ def _free_places(slot_id: uuid.UUID, places: int) -> None:
         .values(booked=Slot.booked - places)
         .execution_options(synchronize_session=False)
     )
-    if freed.rowcount != 1:
+    if freed.rowcount != 1:  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
         raise BookingRefused(Refusal.TAKEN)
 
 
@@ -367,7 +366,7 @@ def _end(
         .values(status=status.value, ended_at=now, ended_by_id=actor.id)
         .execution_options(synchronize_session=False)
     )
-    if ended.rowcount != len(appointments):
+    if ended.rowcount != len(appointments):  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
         raise BookingRefused(Refusal.TAKEN)
     db.session.flush()
     for appointment in appointments:

@@ -11,9 +11,9 @@ from flask_babel import force_locale, gettext
 from portal import notify
 from portal.appointments import booking
 from portal.appointments.calendar import CalendarEvent, ics_bytes
-from portal.auth.services import absolute_url
 from portal.models import Application, Appointment, Centre, utcnow
 from portal.notify.applicants import locale_of, tell_applicant
+from portal.urls import absolute_url
 
 
 def map_url(centre: Centre) -> str:

@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
-from portal.apply.routes import applicant_view
+from portal.apply.access import applicant_view
 from portal.appointments import access, booking, messages
 from portal.appointments.forms import WHO_FAMILY, WHO_ME, CentreForm, TimeForm
 from portal.auth.forms import ConfirmForm

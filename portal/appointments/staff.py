@@ -19,10 +19,10 @@ from portal.appointments import access, attendance, booking, centres
 from portal.appointments.staff_forms import CentreAdminForm, SlotPatternForm
 from portal.auth.access import staff_required
 from portal.auth.forms import ConfirmForm
-from portal.backoffice.routes import CASEWORK, english_only, object_or_404
 from portal.extensions import db
 from portal.models import Appointment, Centre, Role, Slot, utcnow
 from portal.security import form_page
+from portal.staff_access import CASEWORK, english_only, object_or_404
 
 staff_centres = Blueprint("centres", __name__)
 staff_centres.before_request(english_only)

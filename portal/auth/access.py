@@ -33,7 +33,7 @@ def signed_in_required(view: View) -> View:
             return second_factor_redirect()
         return view(*args, **kwargs)
 
-    return wrapped  # type: ignore[return-value]
+    return wrapped  # type: ignore[return-value]  # functools.wraps keeps the view's signature
 
 
 def staff_required(*roles: Role) -> Callable[[View], View]:
@@ -51,6 +51,6 @@ def staff_required(*roles: Role) -> Callable[[View], View]:
                 return second_factor_redirect()
             return view(*args, **kwargs)
 
-        return wrapped  # type: ignore[return-value]
+        return wrapped  # type: ignore[return-value]  # functools.wraps keeps the view's signature
 
     return decorator

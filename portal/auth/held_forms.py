@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from flask import current_app, g, request
 from sqlalchemy import ColumnElement, delete, exists, select
+from sqlalchemy.orm import QueryableAttribute
 
 from portal.extensions import db
 from portal.models import HeldForm, utcnow
@@ -34,7 +35,7 @@ _NOTHING_HELD_FOR = "nothing_held_for"
 
 def holds_answers(view: View) -> View:
     """Mark a form page whose answers are kept over a timed-out sign-in."""
-    view.holds_answers = True  # type: ignore[attr-defined]
+    view.holds_answers = True  # type: ignore[attr-defined]  # a mark on the function, read with getattr
     return view
 
 
@@ -67,7 +68,9 @@ def hold_posted_form(user_id: uuid.UUID, now: datetime | None = None) -> bool:
     return True
 
 
-def any_held(user_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
+def any_held(
+    user_id: ColumnElement[uuid.UUID] | QueryableAttribute[uuid.UUID],
+) -> ColumnElement[bool]:
     """Whether the account has a form held, as a column of the session check's own SELECT
     (auth.routes.load_user): almost nobody has one, and every question page would otherwise ask
     with a query of its own."""

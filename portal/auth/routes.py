@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from functools import wraps
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -15,7 +14,6 @@ from flask import (
     Blueprint,
     Flask,
     Response,
-    abort,
     current_app,
     flash,
     g,
@@ -30,18 +28,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, select
 
 from portal import audit, i18n, ratelimit
-from portal.apply import services as apply_services
-from portal.auth import contact, held_forms, services, sessions, tokens, totp
+from portal.auth import held_forms, services, sessions, tokens, totp
 from portal.auth.access import second_factor_redirect, signed_in_required
 from portal.auth.forms import (
     ConfirmForm,
-    ContactCodeForm,
     ForgotPasswordForm,
-    NewEmailForm,
-    NewMobileForm,
     RegisterForm,
     ResetPasswordForm,
     SignInForm,
@@ -49,7 +43,7 @@ from portal.auth.forms import (
     TwoFactorSetupForm,
 )
 from portal.extensions import db, limiter, login_manager
-from portal.models import Application, Role, Status, TokenPurpose, User, UserSession, utcnow
+from portal.models import Role, TokenPurpose, User, UserSession, utcnow
 from portal.ratelimit import client_address
 from portal.security import csrf_failed, form_page
 
@@ -323,157 +317,24 @@ def account() -> Any:
     return render_template("auth/account.html", recovery_codes_left=codes_left)
 
 
-def account_owner(view: Callable[..., Any]) -> Callable[..., Any]:
-    """An applicant's own contact pages: only the account's owner, signed in as themselves. A
-    support worker acting for them, or staff, find no such page: the code goes to the
-    applicant's new address, and only they can say it is theirs."""
-
-    @signed_in_required
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if current_user.role_enum is not Role.APPLICANT:
-            abort(404)
-        return view(apply_services.current_application(current_user), *args, **kwargs)
-
-    return wrapped
-
-
-def _after_contact_pages(application: Application | None) -> str:
-    """Back to where the applicant sees their contact details."""
-    if application is None or application.status_enum is Status.DRAFT:
-        return url_for("auth.account")
-    return url_for("apply.status")
-
-
-CONTACT_PAGES = {
-    contact.Kind.EMAIL: (_l("Change your email address"), _l("This is already your email address")),
-    contact.Kind.MOBILE: (
-        _l("Change your mobile phone number"),
-        _l("This is already your mobile phone number"),
-    ),
-}
-TOO_MANY_CODES = _l("You have asked for many codes. Please wait and try again later.")
-
-
-@auth.route("/account/contact/email", methods=["GET", "POST"])
-@form_page
-@account_owner
-def change_email(application: Application | None) -> Any:
-    return _ask_for_code(application, contact.Kind.EMAIL, NewEmailForm())
-
-
-@auth.route("/account/contact/mobile", methods=["GET", "POST"])
-@form_page
-@account_owner
-def change_mobile(application: Application | None) -> Any:
-    if application is None or not application.answers.get("contact"):
-        # No contact answer to correct yet: a draft's own question asks for the number.
-        return redirect(url_for("apply.overview"))
-    return _ask_for_code(application, contact.Kind.MOBILE, NewMobileForm())
-
-
-def _ask_for_code(
-    application: Application | None, kind: contact.Kind, form: NewEmailForm | NewMobileForm
-) -> Any:
-    """The new address or number; a code goes to it. Nothing changes before the code comes back."""
-    field = form.email if isinstance(form, NewEmailForm) else form.mobile
-    if form.validate_on_submit():
-        answer = contact.request_change(current_user, application, kind, field.data)
-        if answer is contact.CodeAnswer.SENT:
-            return redirect(url_for("auth.contact_code"))
-        field.errors = [
-            str(CONTACT_PAGES[kind][1])
-            if answer is contact.CodeAnswer.UNCHANGED
-            else str(TOO_MANY_CODES)
-        ]
-    return render_template(
-        "auth/change_contact.html",
-        form=form,
-        field=field,
-        kind=kind.value,
-        title=CONTACT_PAGES[kind][0],
-        current=contact.contact_of(current_user, application),
-        back=_after_contact_pages(application),
-    )
-
-
-CODE_PROBLEMS = {
-    contact.Outcome.WRONG: _l("The code is not right. Check the message and try again"),
-    contact.Outcome.EXPIRED: _l("The code has expired. Ask for a new code"),
-    contact.Outcome.TOO_MANY_ATTEMPTS: _l(
-        "You entered a wrong code too many times. Ask for a new code"
-    ),
-    contact.Outcome.IN_USE: _l("An account already uses this email address. Enter another one."),
-}
-CHANGED = {
-    contact.Kind.EMAIL: _l(
-        "Your email address has been changed. Use it to sign in. We sent a message about "
-        "the change to your old address."
-    ),
-    contact.Kind.MOBILE: _l(
-        "Your mobile phone number has been changed. We sent a message about the change to "
-        "your old number."
-    ),
-}
-
-
-@auth.route("/account/contact/code", methods=["GET", "POST"])
-@form_page
-@account_owner
-def contact_code(application: Application | None) -> Any:
-    """The code sent to the new address or number: only the right one makes the change."""
-    change = contact.waiting_change(current_user)
-    if change is None:
-        return redirect(_after_contact_pages(application))
-    form = ContactCodeForm()
-    in_use = False
-    if form.validate_on_submit():
-        outcome, kind = contact.confirm(current_user, application, form.code.data)
-        if outcome is contact.Outcome.CHANGED and kind is not None:
-            flash(str(CHANGED[kind]), "success")
-            return redirect(_after_contact_pages(application))
-        if outcome is contact.Outcome.NOTHING_WAITING:
-            return redirect(_after_contact_pages(application))
-        form.code.errors = [str(CODE_PROBLEMS[outcome])]
-        in_use = outcome is contact.Outcome.IN_USE
-    return render_template(
-        "auth/contact_code.html",
-        form=form,
-        again=ConfirmForm(),
-        change=change,
-        minutes=int(contact.CODE_LIFETIME.total_seconds() // 60),
-        in_use=in_use,
-    )
-
-
-@auth.route("/account/contact/code/again", methods=["POST"])
-@form_page
-@account_owner
-def contact_code_again(application: Application | None) -> Any:
-    """A new code for the same new address or number, within the same limits as the first."""
-    if ConfirmForm().validate_on_submit():
-        answer = contact.send_again(current_user, application)
-        if answer is None:
-            return redirect(_after_contact_pages(application))
-        if answer is contact.CodeAnswer.SENT:
-            flash(_("We sent you a new code. Only the newest code works."), "success")
-        else:
-            flash(str(TOO_MANY_CODES))
-    return redirect(url_for("auth.contact_code"))
-
-
-# The user comes with the session row: one query per request, not two. Built once: SQLAlchemy
-# keeps a built statement's cache key, which it otherwise computes again on every request (more
-# CPU than the query's own round trip, bench/floor.py). Both rows are plain entities of the
-# SELECT, and `row.user` is then found in the session without a query; whether a form is held
-# for the account comes in the same row (see held_forms.any_held), and so does the person's
-# application, which every applicant page reads (see apply.services.current_application).
-_SESSION_AND_USER = (
-    select(UserSession, User, held_forms.any_held(User.id), Application)
-    .join(UserSession.user)
-    .outerjoin(Application, Application.id == apply_services.current_application_id(User.id))
-    .where(UserSession.id == bindparam("session_id"))
-)
+@cache
+def _session_and_user(companions: int) -> Select[Any]:
+    """The user comes with the session row: one query per request, not two. Built once (per
+    number of registered companions): SQLAlchemy keeps a built statement's cache key, which it
+    otherwise computes again on every request (more CPU than the query's own round trip,
+    bench/floor.py). Both rows are plain entities of the SELECT, and `row.user` is then found in
+    the session without a query; whether a form is held for the account comes in the same row
+    (see held_forms.any_held), and so do the companions other capabilities registered
+    (sessions.Companion: the person's application, which every applicant page reads)."""
+    statement = select(
+        UserSession,
+        User,
+        held_forms.any_held(User.id),
+        *(companion.entity for companion in sessions.COMPANIONS[:companions]),
+    ).join(UserSession.user)
+    for companion in sessions.COMPANIONS[:companions]:
+        statement = statement.outerjoin(companion.entity, companion.on(User.id))
+    return statement.where(UserSession.id == bindparam("session_id"))
 
 
 def load_user(session_id: str) -> User | None:
@@ -482,10 +343,13 @@ def load_user(session_id: str) -> User | None:
         key = uuid.UUID(session_id)
     except ValueError:
         return None
-    found = db.session.execute(_SESSION_AND_USER, {"session_id": key}).one_or_none()
+    companions = sessions.COMPANIONS[:]
+    found = db.session.execute(
+        _session_and_user(len(companions)), {"session_id": key}
+    ).one_or_none()
     if found is None:
         return None
-    row, user, held, application = found
+    row, user, held, *brought = found
     if not held:
         held_forms.nothing_held_for(user.id)
     settings = current_app.config["PORTAL"]
@@ -517,7 +381,8 @@ def load_user(session_id: str) -> User | None:
     if db.session.dirty:
         db.session.commit()
     user.current_session = row
-    apply_services.loaded_with_session(user, application)
+    for companion, value in zip(companions, brought, strict=True):
+        companion.receive(user, value)
     return user
 
 
@@ -579,7 +444,6 @@ def role_name(role: str) -> str:
 def init_login(app: Flask) -> None:
     app.add_template_global(role_name)
     app.add_template_global(i18n.native_name, "language_name")
-    app.add_template_global(contact.contact_of)
     login_manager.user_loader(load_user)
     login_manager.unauthorized_handler(unauthorized)
     # Our sessions are server-side rows; Flask-Login's IP heuristics would sign out people whose

@@ -10,13 +10,14 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import select
 
 from portal import audit, notify
 from portal.auth import passwords, sessions, throttle, tokens, totp
 from portal.extensions import db
 from portal.models import Role, TokenPurpose, User, UserSession, utcnow
+from portal.urls import absolute_url
 
 
 class SignInOutcome(enum.Enum):
@@ -36,12 +37,6 @@ class SignInResult:
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
-
-
-def absolute_url(endpoint: str, **values: object) -> str:
-    """A link for an email or SMS: the configured public address, never the request's Host header."""
-    base = current_app.config["PORTAL"].BASE_URL.rstrip("/")
-    return base + url_for(endpoint, **values)
 
 
 def find_user(email: str) -> User | None:

@@ -8,13 +8,38 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import update
 
 from portal.extensions import db
 from portal.models import User, UserSession, utcnow
+
+
+@dataclass(frozen=True)
+class Companion:
+    """A row that every signed-in page of another capability reads, brought by the session
+    check's own SELECT (auth.routes.load_user): one round trip on every request instead of two.
+
+    `entity` is outer-joined on `on(User.id)`; `receive(user, row)` is given what was found. A
+    capability registers it (the applicant's application, apply.services), so that auth, which
+    every capability uses, needs none of them."""
+
+    entity: Any
+    on: Callable[[Any], Any]
+    receive: Callable[[User, Any], None]
+
+
+COMPANIONS: list[Companion] = []
+
+
+def bring_with_session(companion: Companion) -> None:
+    """Register a companion; done once, when the capability's module is imported."""
+    COMPANIONS.append(companion)
+
 
 # Write last_seen_at at most this often: one write a minute, not one per request.
 TOUCH_INTERVAL = timedelta(seconds=60)

@@ -70,7 +70,7 @@ def consume_token(raw: str, purpose: TokenPurpose) -> User | None:
         .where(AccountToken.id == token.id, AccountToken.used_at.is_(None))
         .values(used_at=now)
     )
-    if claimed.rowcount != 1:
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
         return None
     return db.session.get(User, token.user_id)
 

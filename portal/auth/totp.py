@@ -59,7 +59,7 @@ def verify_code(user: User, code: str, now: float | None = None) -> bool:
                 .values(totp_last_step=step)
                 .execution_options(synchronize_session="fetch")
             )
-            return claimed.rowcount == 1
+            return claimed.rowcount == 1  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
     return False
 
 
@@ -98,7 +98,7 @@ def use_recovery_code(user: User, code: str) -> bool:
         .where(RecoveryCode.id == row.id, RecoveryCode.used_at.is_(None))
         .values(used_at=utcnow())
     )
-    return result.rowcount == 1
+    return result.rowcount == 1  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
 
 
 def recovery_codes_left(user: User) -> int:

@@ -16,7 +16,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
 from wtforms import RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from portal.backoffice.decisions import (
+from portal.apply.decisions import (
     FAMILY_GROUP,
     INELIGIBLE_RULES,
     INVALID_RULES,

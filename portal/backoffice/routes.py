@@ -8,7 +8,6 @@ caseworker's work (requests, decisions) is translated on the applicant's side.
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +16,6 @@ from flask import (
     Response,
     abort,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -27,12 +25,13 @@ from flask_babel import format_timedelta
 from flask_login import current_user
 
 from portal import audit
-from portal.apply import families, lifecycle, summary
+from portal.apply import families, information, lifecycle, summary
+from portal.apply import services as apply_services
+from portal.apply.decisions import RULE_NAMES, Decision, FinalDecision
 from portal.apply.lifecycle import Action
 from portal.appointments.booking import MAX_NO_SHOWS, appointments_of, no_shows
 from portal.auth.access import staff_required
 from portal.backoffice import dashboard, dead_letters, services
-from portal.backoffice.decisions import RULE_NAMES, Decision, FinalDecision
 from portal.backoffice.forms import (
     CHECK_LABELS,
     OUTCOME_LABELS,
@@ -48,32 +47,12 @@ from portal.models import CheckName, CheckOutcome, FamilyGroup, Role, utcnow
 from portal.returns import importing
 from portal.returns import services as returns
 from portal.security import form_page
-from portal.support import services as support
+from portal.staff_access import CASEWORK, english_only, object_or_404
 
 backoffice = Blueprint("backoffice", __name__)
 
-CASEWORK = (Role.CASEWORKER, Role.ADMIN)
 MAX_RETURNS_FILE_BYTES = 5 * 1024 * 1024
-
-
-@backoffice.before_request
-def english_only() -> Any:
-    """Caseworkers are UK staff reading English; a translated URL leads to the English screen."""
-    if g.get("locale") not in (None, "en") and request.endpoint:
-        values = {**request.args.to_dict(flat=False), **(request.view_args or {})}
-        return redirect(url_for(request.endpoint, **values, locale="en"))
-    return None
-
-
-def object_or_404(model: type[Any], object_id: str) -> Any:
-    """A row named by the UUID in a staff URL; a malformed or unknown id is a missing page."""
-    try:
-        found = db.session.get(model, uuid.UUID(object_id))
-    except ValueError:
-        abort(404)
-    if found is None:
-        abort(404)
-    return found
+backoffice.before_request(english_only)
 
 
 @backoffice.app_template_global()
@@ -139,13 +118,13 @@ def _render_application(
         "documents": document_services.documents_of(application),
         "group": services.group_of(application),
         "checks": services.current_checks(application),
-        "requests": services.requests_of(application),
+        "requests": information.requests_of(application),
         "returns_matches": returns.matches_for(person),
         "duplicates": returns.duplicates_of(application, person),
         "presence": dashboard.presence_of(application),
         "history": application.status_changes,
         "appointments": appointments_of(application),
-        "helped_by": support.latest_assistance(application.applicant_id),
+        "helped_by": apply_services.latest_assistance(application.applicant_id),
         "lease_until": lease_until,
         "check_form": check_form,
         "decision_form": decision_form,

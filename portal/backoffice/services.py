@@ -13,14 +13,13 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, or_, select
 
 from portal import audit
 from portal.apply import lifecycle
-from portal.apply.references import InvalidReference, parse_reference
-from portal.backoffice.decisions import (
+from portal.apply.answers import ApplicationAnswers, column
+from portal.apply.decisions import (
     FAMILY_GROUP,
     INELIGIBLE_RULES,
     INFORMATION_TOPICS,
@@ -30,6 +29,7 @@ from portal.backoffice.decisions import (
     FinalDecision,
     reason_code,
 )
+from portal.apply.references import InvalidReference, parse_reference
 from portal.extensions import db
 from portal.models import (
     Application,
@@ -425,44 +425,6 @@ def _tell_applicant(application: Application) -> None:
     tell_applicant(application, "application_updated")
 
 
-def open_request(application: Application) -> InformationRequest | None:
-    return db.session.scalar(
-        select(InformationRequest)
-        .where(
-            InformationRequest.application_id == application.id,
-            InformationRequest.answered_at.is_(None),
-        )
-        .order_by(InformationRequest.requested_at.desc())
-    )
-
-
-def requests_of(application: Application) -> list[InformationRequest]:
-    return list(
-        db.session.scalars(
-            select(InformationRequest)
-            .where(InformationRequest.application_id == application.id)
-            .order_by(InformationRequest.requested_at)
-        )
-    )
-
-
-def last_decision_reason(application: Application) -> str | None:
-    return db.session.scalar(
-        select(StatusChange.reason)
-        .where(
-            StatusChange.application_id == application.id,
-            StatusChange.to_status == application.status,
-        )
-        .order_by(StatusChange.occurred_at.desc())
-        .limit(1)
-    )
-
-
-def _answer(*path: str) -> Any:
-    """One answer as text, in SQL (JSON path on both SQLite and PostgreSQL)."""
-    return Application.answers[path].as_string()
-
-
 def search(text: str, limit: int = 50) -> list[Application]:
     """Sent applications by reference, name, date of birth (YYYY-MM-DD) or document number."""
     text = text.strip()
@@ -475,12 +437,12 @@ def search(text: str, limit: int = 50) -> list[Application]:
         reference = None
     document = normalise_document_number(text)
     pattern = f"%{text.lower()}%"
-    given, family = _answer("names", "given_names"), _answer("names", "family_name")
+    given, family = column("given_names"), column("family_name")
     conditions = [
         func.lower(given).like(pattern),
         func.lower(family).like(pattern),
         func.lower(func.coalesce(given, "") + " " + func.coalesce(family, "")).like(pattern),
-        _answer("birth", "date_of_birth") == text,
+        column("date_of_birth") == text,
     ]
     if reference:
         conditions.append(Application.reference == reference)
@@ -527,7 +489,7 @@ def decisions_csv() -> str:
         writer.writerow(
             [
                 reference,
-                ((answers or {}).get("nationality") or {}).get("nationality", ""),
+                ApplicationAnswers(answers or {}).nationality or "",
                 status,
                 rule,
                 occurred_at.isoformat(timespec="seconds"),

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from io import BytesIO
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 
 from portal import audit
 from portal.documents.scanning import Scanner, ScannerUnavailable, Verdict
@@ -44,12 +44,17 @@ class ScanRun:
 
 def waiting() -> int:
     """How many files no scanner has seen yet."""
-    return db.session.scalar(
-        select(func.count(Document.id)).where(Document.scan_result == ScanResult.NOT_SCANNED.value)
+    return (
+        db.session.scalar(
+            select(func.count(Document.id)).where(
+                Document.scan_result == ScanResult.NOT_SCANNED.value
+            )
+        )
+        or 0
     )
 
 
-def _claimable(now: datetime) -> object:
+def _claimable(now: datetime) -> ColumnElement[bool]:
     return (Document.scan_result == ScanResult.NOT_SCANNED.value) & or_(
         Document.scan_claimed_until.is_(None), Document.scan_claimed_until < now
     )
@@ -74,7 +79,7 @@ def claim_next(
             .execution_options(synchronize_session=False)
         )
         db.session.commit()
-        if taken.rowcount == 1:
+        if taken.rowcount == 1:  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
             return db.session.get(Document, candidate)
         # Another run took it between the two statements: look for the next one.
 
@@ -88,7 +93,7 @@ def record(document: Document, verdict: Verdict) -> bool:
         .values(scan_result=result.value, scan_claimed_until=None)
         .execution_options(synchronize_session=False)
     )
-    if written.rowcount != 1:
+    if written.rowcount != 1:  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
         db.session.rollback()
         return False
     if verdict.infected:

@@ -28,13 +28,10 @@ from flask_login import current_user
 
 from portal import audit
 from portal.apply import information
+from portal.apply.access import applicant_view, draft_view
 from portal.apply.forms import InformationAnswerForm
-from portal.apply.routes import (
-    applicant_view,
-    draft_view,
-    open_request_of,
-    render_more_information,
-)
+from portal.apply.information import open_request_of
+from portal.apply.more_information import render_more_information
 from portal.auth.forms import ConfirmForm
 from portal.documents import content, rules, services
 from portal.documents.forms import IdentityUploadForm, RequestFileForm, UploadForm

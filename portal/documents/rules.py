@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from portal.apply.answers import ApplicationAnswers
 from portal.models import DocumentKind
 
 Answers = Mapping[str, Any]
@@ -17,18 +18,13 @@ Answers = Mapping[str, Any]
 IDENTITY_PARTS = ("front", "back", "data_page", "other_page")
 
 
-def _applicant_type(answers: Answers) -> str | None:
-    return (answers.get("applicant_type") or {}).get("applicant_type")
-
-
 def _claims_relationship(answers: Answers) -> bool:
     """A family member applies through a relationship to the main applicant, so must show it."""
-    return _applicant_type(answers) == "family_member"
+    return ApplicationAnswers(answers).is_family_member
 
 
 def _may_show_relationship(answers: Answers) -> bool:
-    travelling = (answers.get("travelling") or {}).get("travelling")
-    return _claims_relationship(answers) or travelling == "with_family"
+    return _claims_relationship(answers) or ApplicationAnswers(answers).travelling_with_family
 
 
 @dataclass(frozen=True)

@@ -340,7 +340,7 @@ def lock_open_request(application: Application, request: InformationRequest) -> 
         .values(answered_at=None)
         .execution_options(synchronize_session=False)
     )
-    if moved.rowcount != 1 or still_open.rowcount != 1:
+    if moved.rowcount != 1 or still_open.rowcount != 1:  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
         raise Refused("request_closed")
 
 
@@ -402,7 +402,7 @@ def _lock_draft(application: Application) -> None:
         .values(updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
         raise Refused("not_a_draft")
 
 

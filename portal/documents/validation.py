@@ -394,7 +394,7 @@ def _clean_pdf(source: BinaryIO, limits: Limits) -> Cleaned:
             encoded = _spool_file()
             try:
                 # qpdf writes the document anew: appended data and unused objects are dropped.
-                pdf.save(encoded)
+                pdf.save(encoded)  # type: ignore[arg-type]  # a SpooledTemporaryFile is a binary file
             except BaseException:
                 encoded.close()
                 raise

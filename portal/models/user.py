@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
+from typing import cast
 
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String
@@ -58,7 +59,7 @@ class User(UserMixin, HasId, HasCreatedAt, Base):
     sessions: Mapped[list[UserSession]] = relationship(back_populates="user")
 
     # Set when the user is loaded for a request: the session row the request is signed in with.
-    current_session = None
+    current_session = cast("UserSession | None", None)
 
     @property
     def role_enum(self) -> Role:

@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+from sqlalchemy import select
+
 from portal import notify
-from portal.auth.services import absolute_url
+from portal.apply.answers import answers_of
 from portal.extensions import db
-from portal.models import Application, User
-from portal.support.services import organisation_copy
+from portal.models import Application, Assistance, User
+from portal.urls import absolute_url
 
 
 def message_locale(application: Application, user: User) -> str:
-    return (application.answers.get("languages") or {}).get("message_language") or user.locale
+    return answers_of(application).message_language or user.locale
+
+
+def organisation_copy(applicant_id: uuid.UUID) -> str | None:
+    """Where a copy of the applicant's messages goes when they chose to be reached through the
+    organisation helping them (no email of their own, or a phone they share)."""
+    assistance = db.session.scalar(
+        select(Assistance).where(
+            Assistance.applicant_id == applicant_id,
+            Assistance.ended_at.is_(None),
+            Assistance.contact_through_organisation.is_(True),
+        )
+    )
+    return assistance.organisation.contact_email if assistance else None
 
 
 def tell_applicant(
@@ -31,18 +47,18 @@ def tell_applicant(
     if user is None:
         return
     locale = message_locale(application, user)
-    contact = application.answers.get("contact") or {}
+    answers = answers_of(application)
     context = {
         "reference": application.reference,
         "status_url": absolute_url("apply.status", locale=locale),
         **context,
     }
-    email = contact.get("email") or user.email
+    email = answers.contact_email or user.email
     rows = []
     if email:
         rows.append(notify.send_email(email, template, locale, attachments, **context))
-    if contact.get("mobile"):
-        rows.append(notify.send_sms(contact["mobile"], template, locale, **context))
+    if answers.contact_mobile:
+        rows.append(notify.send_sms(answers.contact_mobile, template, locale, **context))
     copy_to = organisation_copy(application.applicant_id)
     if copy_to and copy_to != email:
         rows.append(notify.send_email(copy_to, template, locale, attachments, **context))

@@ -11,6 +11,7 @@ import uuid
 from sqlalchemy import or_, select
 
 from portal import audit
+from portal.apply.answers import answers_of
 from portal.extensions import db
 from portal.models import Application, MessageStatus, Notification, User, utcnow
 
@@ -30,8 +31,8 @@ MUST_ARRIVE = frozenset(
 def messages_of(application: Application) -> list[Notification]:
     """Every message about this application or to its applicant, newest first."""
     user = db.session.get(User, application.applicant_id)
-    contact = application.answers.get("contact") or {}
-    addresses = {value for value in (user and user.email, contact.get("email")) if value}
+    contact_email = answers_of(application).contact_email
+    addresses = {value for value in (user and user.email, contact_email) if value}
     conditions = [
         Notification.application_id == application.id,
         Notification.user_id == application.applicant_id,

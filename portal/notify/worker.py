@@ -254,7 +254,7 @@ def _record_in_one_statement(connection: Connection, change: Any, attempt: dict[
 def _record_in_session(change: Any, attempt: dict[str, Any]) -> bool:
     try:
         held = bool(
-            db.session.execute(change.execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
+            db.session.execute(change.execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
         )
         if held:
             db.session.add(NotificationAttempt(**attempt))

@@ -9,13 +9,17 @@ from __future__ import annotations
 import enum
 import hashlib
 import math
+import secrets
+from datetime import timedelta
 
 from sqlalchemy import select, update
 
 from portal import audit
 from portal.extensions import db
-from portal.models import PresenceCheck, utcnow
+from portal.models import Application, PresenceCheck, utcnow
 from portal.presence.territory import load_territory
+
+PRESENCE_LINK_LIFETIME = timedelta(hours=24)
 
 
 class PresenceOutcome(enum.StrEnum):
@@ -23,6 +27,20 @@ class PresenceOutcome(enum.StrEnum):
     OUTSIDE = "outside"
     REFUSED = "refused"
     UNAVAILABLE = "unavailable"
+
+
+def issue_presence_check(application: Application) -> str:
+    """A single-use link, valid 24 hours, to prove presence in France from the phone."""
+    # 128 random bits: unguessable, and short enough to keep the SMS that carries it in three parts.
+    raw = secrets.token_urlsafe(16)
+    db.session.add(
+        PresenceCheck(
+            application_id=application.id,
+            token_hash=hashlib.sha256(raw.encode()).hexdigest(),
+            expires_at=utcnow() + PRESENCE_LINK_LIFETIME,
+        )
+    )
+    return raw
 
 
 def find_check(raw: str) -> PresenceCheck | None:
@@ -58,7 +76,7 @@ def record_outcome(
         .values(used_at=now, outcome=outcome.value, accuracy_metres=kept_accuracy)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
         db.session.rollback()
         return False
     audit.record(

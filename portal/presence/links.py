@@ -13,12 +13,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 
 from portal import audit
-from portal.apply.submission import issue_presence_check
-from portal.auth.services import absolute_url
 from portal.extensions import db
 from portal.models import Application, PresenceCheck, Status, utcnow
 from portal.notify.applicants import locale_of, tell_applicant
-from portal.presence.checks import PresenceOutcome
+from portal.presence.checks import PresenceOutcome, issue_presence_check
+from portal.urls import absolute_url
 
 MAX_PER_HOUR = 3
 MAX_PER_DAY = 5

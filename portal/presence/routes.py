@@ -28,9 +28,7 @@ def check(token: str) -> Any:
     else:
         try:
             latitude, longitude = float(payload["latitude"]), float(payload["longitude"])
-            accuracy = (
-                float(payload.get("accuracy")) if payload.get("accuracy") is not None else None
-            )
+            accuracy = float(payload["accuracy"]) if payload.get("accuracy") is not None else None
         except (KeyError, TypeError, ValueError):
             abort(400)
         if accuracy is not None and not math.isfinite(accuracy):

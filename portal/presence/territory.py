@@ -113,7 +113,7 @@ def parse_territory(text: str) -> Territory:
     polygons: list[Polygon] = []
     for geometry in _geometries(json.loads(text)):
         kind = geometry.get("type")
-        coordinates = geometry.get("coordinates")
+        coordinates: Any = geometry.get("coordinates")
         if kind == "Polygon":
             polygons.append(_polygon(coordinates))
         elif kind == "MultiPolygon":

@@ -135,7 +135,7 @@ class _Leases:
             )
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1
+        return result.rowcount == 1  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
 
     def _extend_row(self, item_id: uuid.UUID, worker_id: uuid.UUID, now: datetime) -> bool:
         result = db.session.execute(
@@ -144,7 +144,7 @@ class _Leases:
             .values(available_at=now + self.lease)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1
+        return result.rowcount == 1  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
 
     def _release_row(self, item_id: uuid.UUID, worker_id: uuid.UUID, now: datetime) -> bool:
         result = db.session.execute(
@@ -153,7 +153,7 @@ class _Leases:
             .values(available_at=now, claimed_by_id=None, claimed_at=None)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1
+        return result.rowcount == 1  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
 
     def _return_rows(self, condition: ColumnElement[bool], now: datetime, **values: Any) -> int:
         """Give the matching rows a fresh set of receives, claimable at once, in one update."""
@@ -171,7 +171,7 @@ class _Leases:
             )
             .execution_options(synchronize_session=False)
         )
-        return int(result.rowcount)
+        return int(result.rowcount)  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
 
     def _claim_from_database(self, worker_id: uuid.UUID, now: datetime) -> Claim | None:
         """The next waiting row by priority and age, taken under a lease; commits. On PostgreSQL
@@ -235,7 +235,7 @@ class _Leases:
             .values(completed_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1
+        return result.rowcount == 1  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
 
 
 class DatabaseQueue(_Leases):
@@ -540,7 +540,7 @@ class SqsQueue(_Leases):
         try:
             # Redriven while its row still waits (copies received while held count too): send
             # the row again now rather than when the reconciler finds it.
-            marked = db.session.execute(
+            marked = db.session.execute(  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
                 update(QueueItem)
                 .where(
                     QueueItem.id == item_id,
@@ -615,4 +615,4 @@ def init_app(app: Flask) -> None:
 
 
 def checking_queue() -> CheckingQueue:
-    return current_app.extensions["checking_queue"]  # type: ignore[no-any-return]
+    return current_app.extensions["checking_queue"]

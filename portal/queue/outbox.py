@@ -59,4 +59,4 @@ def leave_queue(application_id: uuid.UUID, now: datetime) -> int:
         .values(completed_at=now, available_at=now)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount)
+    return int(result.rowcount)  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult

@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from portal.apply.answers import ApplicationAnswers
+
 Answers = dict[str, Any]
 
 
@@ -23,14 +25,12 @@ class Rule:
 
 def family_in_uk(answers: Answers, _nationalities: frozenset[str]) -> bool:
     """Family ties in the UK: the scheme's family route exists to bring them together."""
-    return (answers.get("uk_family") or {}).get("answer") == "yes"
+    return ApplicationAnswers(answers).has_family_in_uk
 
 
 def high_grant_nationality(answers: Answers, nationalities: frozenset[str]) -> bool:
     """A nationality (first or second) whose asylum claims are mostly granted in the UK."""
-    nationality = answers.get("nationality") or {}
-    held = {nationality.get("nationality"), nationality.get("other_nationality")}
-    return bool(held & nationalities)
+    return bool(ApplicationAnswers(answers).nationalities & nationalities)
 
 
 RULES: tuple[Rule, ...] = (

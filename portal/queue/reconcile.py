@@ -33,7 +33,7 @@ def reconcile(queue: CheckingQueue, now: datetime | None = None) -> int:
         return 0
     now = now or utcnow()
     try:
-        marked = db.session.execute(
+        marked = db.session.execute(  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
             update(QueueItem)
             .where(
                 waiting_condition(now, queue.max_receives),

@@ -10,6 +10,7 @@ import uuid
 from sqlalchemy import ColumnElement, func, or_, select
 
 from portal import audit
+from portal.apply.answers import answers_of, column
 from portal.extensions import db
 from portal.models import Application, ReturnedPerson, Status
 from portal.returns.importing import ImportResult
@@ -19,23 +20,18 @@ INACTIVE = (Status.DRAFT, Status.WITHDRAWN, Status.INVALID, Status.INELIGIBLE, S
 
 
 def date_of_birth_of(application: Application) -> dt.date | None:
-    text = (application.answers.get("birth") or {}).get("date_of_birth")
-    try:
-        return dt.date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
+    return answers_of(application).date_of_birth
 
 
 def person_of(application: Application) -> Person:
     """The applicant as the matching rules see them."""
-    answers = application.answers
-    names = answers.get("names") or {}
+    answers = answers_of(application)
     return Person(
-        given_names=names.get("given_names", ""),
-        family_name=names.get("family_name", ""),
-        date_of_birth=date_of_birth_of(application),
-        nationality=(answers.get("nationality") or {}).get("nationality"),
-        document_number=(answers.get("document") or {}).get("document_number"),
+        given_names=answers.given_names,
+        family_name=answers.family_name,
+        date_of_birth=answers.date_of_birth,
+        nationality=answers.nationality,
+        document_number=answers.document_number,
     )
 
 
@@ -89,7 +85,7 @@ def person_of_returned(returned: ReturnedPerson) -> Person:
 
 def matches_for(person: Person) -> list[tuple[ReturnedPerson, Match]]:
     """People on the returns list who may be this person, best first, for a caseworker to judge."""
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     dates = _birth_dates(person.date_of_birth)
     if dates:
         conditions.append(ReturnedPerson.date_of_birth.in_(dates))
@@ -116,7 +112,7 @@ def has_document_number(document: str) -> ColumnElement[bool]:
     The separators people type are taken out as normalise_document_number does, so the search
     and the duplicate check find "AB 123-456" from "ab123456".
     """
-    typed: ColumnElement[str] = Application.answers[("document", "document_number")].as_string()
+    typed: ColumnElement[str] = column("document_number")
     for separator in SEPARATORS:
         typed = func.replace(typed, separator, "")
     return func.upper(typed) == document
@@ -124,10 +120,10 @@ def has_document_number(document: str) -> ColumnElement[bool]:
 
 def duplicates_of(application: Application, person: Person) -> list[tuple[Application, Match]]:
     """Other active applications that may be the same person (same birth date or document)."""
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     dates = [day.isoformat() for day in _birth_dates(person.date_of_birth)]
     if dates:
-        conditions.append(Application.answers[("birth", "date_of_birth")].as_string().in_(dates))
+        conditions.append(column("date_of_birth").in_(dates))
     document = normalise_document_number(person.document_number)
     if document:
         conditions.append(has_document_number(document))

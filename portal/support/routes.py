@@ -28,8 +28,8 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from portal import ratelimit
+from portal.apply import access, summary
 from portal.apply import services as apply_services
-from portal.apply import summary
 from portal.auth.access import signed_in_required, staff_required
 from portal.auth.forms import ConfirmForm
 from portal.extensions import limiter
@@ -48,7 +48,7 @@ CLAIM_KEY = "claim_code"
 @support.app_context_processor
 def acting_context() -> dict[str, Any]:
     """The banner every page shows while a worker acts for an applicant."""
-    return {"acting": services.acting_assistance()}
+    return {"acting": access.acting_assistance()}
 
 
 def worker_view(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -57,7 +57,7 @@ def worker_view(view: Callable[..., Any]) -> Callable[..., Any]:
     @staff_required(Role.SUPPORT)
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        organisation = services.worker_organisation(current_user)
+        organisation = access.worker_organisation(current_user)
         if organisation is None:
             abort(404)
         g.organisation = organisation
@@ -68,8 +68,8 @@ def worker_view(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def _assistance_or_404(assistance_id: str) -> Assistance:
     try:
-        return services.assistance_for_worker(current_user, assistance_id)
-    except services.NotAllowed:
+        return access.assistance_for_worker(current_user, assistance_id)
+    except access.NotAllowed:
         abort(404)
 
 
@@ -132,7 +132,7 @@ def consent() -> Any:
             contact_through_organisation=bool(form.through_organisation.data),
         )
         session.pop(NEW_KEY, None)
-        services.begin_acting(current_user, assistance)
+        access.begin_acting(current_user, assistance)
         return redirect(url_for("eligibility.start", locale=locale))
     return render_template(
         "support/consent.html",
@@ -161,7 +161,7 @@ def applicant(assistance_id: str) -> Any:
 def act(assistance_id: str) -> Any:
     assistance = _assistance_or_404(assistance_id)
     if ConfirmForm().validate_on_submit():
-        services.begin_acting(current_user, assistance)
+        access.begin_acting(current_user, assistance)
         return redirect(url_for("apply.overview"))
     return redirect(url_for("support.applicant", assistance_id=assistance.id))
 
@@ -170,7 +170,7 @@ def act(assistance_id: str) -> Any:
 @worker_view
 def stop() -> Any:
     if ConfirmForm().validate_on_submit():
-        services.stop_acting()
+        access.stop_acting()
     return redirect(url_for("support.applications"))
 
 
@@ -230,7 +230,7 @@ def end(assistance_id: str) -> Any:
     assistance = _assistance_or_404(assistance_id)
     if ConfirmForm().validate_on_submit():
         services.end_assistance(assistance, current_user, EndReason.CONSENT_WITHDRAWN)
-        services.stop_acting()
+        access.stop_acting()
         flash(_("Your organisation no longer has access to this application."), "success")
     return redirect(url_for("support.applications"))
 

@@ -9,21 +9,19 @@ organisation (see `audit.record`). Anything else, for a worker, is a page that d
 from __future__ import annotations
 
 import secrets
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import g, has_request_context, session
-from flask_login import current_user
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from portal import audit, notify
 from portal.apply import references
+from portal.apply.access import NotAllowed, worker_organisation
+from portal.apply.answers import answers_of, column
 from portal.apply.services import active_application
 from portal.auth import passwords
 from portal.auth.services import (
-    absolute_url,
     find_user,
     normalise_email,
     request_password_reset,
@@ -43,16 +41,12 @@ from portal.models import (
     User,
     utcnow,
 )
+from portal.urls import absolute_url
 
-ACTING_KEY = "acting_for"
 CLAIM_CODE_LIFETIME = timedelta(days=14)
 # The claim code is typed from paper or an SMS: the reference alphabet (no 0/O, 1/I/L), 12 long.
 CLAIM_ALPHABET = references.ALPHABET
 CLAIM_LENGTH = 12
-
-
-class NotAllowed(Exception):
-    """The worker may not act for this applicant (another organisation, ended, removed)."""
 
 
 def organisations() -> list[Organisation]:
@@ -67,14 +61,6 @@ def workers_of(organisation: Organisation) -> list[User]:
             .order_by(User.email)
         )
     )
-
-
-def worker_organisation(worker: User) -> Organisation | None:
-    """The worker's organisation if both are active; otherwise the worker may help nobody."""
-    if worker.role_enum is not Role.SUPPORT or worker.organisation_id is None:
-        return None
-    organisation = db.session.get(Organisation, worker.organisation_id)
-    return organisation if organisation is not None and organisation.active else None
 
 
 def start_assistance(
@@ -123,91 +109,11 @@ def start_assistance(
     return assistance
 
 
-def assistance_for_worker(worker: User, assistance_id: str) -> Assistance:
-    """An assistance of the worker's organisation that has not ended, or NotAllowed (logged)."""
-    organisation = worker_organisation(worker)
-    try:
-        assistance = db.session.get(Assistance, uuid.UUID(assistance_id))
-    except ValueError:
-        assistance = None
-    if (
-        organisation is None
-        or assistance is None
-        or assistance.organisation_id != organisation.id
-        or assistance.ended_at is not None
-    ):
-        audit.record(
-            "assistance.access_refused",
-            actor_id=worker.id,
-            subject_type="assistance",
-            subject_id=assistance_id[:64],
-        )
-        db.session.commit()
-        raise NotAllowed
-    return assistance
-
-
-def begin_acting(worker: User, assistance: Assistance) -> None:
-    session[ACTING_KEY] = str(assistance.id)
-    audit.record(
-        "assistance.acting_started",
-        actor_id=worker.id,
-        subject_type="assistance",
-        subject_id=assistance.id,
-    )
-    db.session.commit()
-
-
-def stop_acting() -> None:
-    session.pop(ACTING_KEY, None)
-
-
-def acting_assistance() -> Assistance | None:
-    """The assistance the signed-in worker is acting under in this request, checked every time:
-    a worker removed from the organisation, or help that ended, stops at the next request."""
-    if not has_request_context() or not getattr(current_user, "is_authenticated", False):
-        return None
-    if current_user.role_enum is not Role.SUPPORT:
-        return None
-    if "acting_assistance" in g:
-        return g.acting_assistance
-    chosen = session.get(ACTING_KEY)
-    assistance = None
-    if chosen:
-        try:
-            assistance = assistance_for_worker(current_user, chosen)
-        except NotAllowed:
-            stop_acting()
-    g.acting_assistance = assistance
-    return assistance
-
-
-def applicant_in_charge() -> User | None:
-    """Whose application the applicant's pages are about: the signed-in applicant, or the
-    applicant a support worker is acting for; None for anyone else."""
-    if not getattr(current_user, "is_authenticated", False):
-        return None
-    if current_user.role_enum is Role.APPLICANT:
-        return current_user
-    assistance = acting_assistance()
-    return assistance.applicant if assistance is not None else None
-
-
 def active_assistance(applicant: User) -> Assistance | None:
     return db.session.scalar(
         select(Assistance).where(
             Assistance.applicant_id == applicant.id, Assistance.ended_at.is_(None)
         )
-    )
-
-
-def latest_assistance(applicant_id: uuid.UUID) -> Assistance | None:
-    """The help an application had, ended or not, for the caseworker and the applicant to see."""
-    return db.session.scalar(
-        select(Assistance)
-        .where(Assistance.applicant_id == applicant_id)
-        .order_by(Assistance.created_at.desc())
-        .limit(1)
     )
 
 
@@ -250,8 +156,8 @@ def assisted_applications(
     text_query = query.strip()
     if text_query:
         pattern = f"%{text_query.lower()}%"
-        given = Application.answers[("names", "given_names")].as_string()
-        family = Application.answers[("names", "family_name")].as_string()
+        given = column("given_names")
+        family = column("family_name")
         statement = statement.where(
             or_(
                 Application.reference == text_query.upper(),
@@ -293,7 +199,7 @@ def issue_claim_code(assistance: Assistance, worker: User) -> ClaimCode:
         subject_id=assistance.id,
     )
     application = active_application(assistance.applicant)
-    mobile = (application.answers.get("contact") or {}).get("mobile") if application else None
+    mobile = answers_of(application).contact_mobile if application else None
     if mobile:
         locale = assistance.consent_locale
         notify.send_sms(mobile, "claim_code", locale, code=code, claim_url=claim_url(locale))
@@ -365,19 +271,6 @@ def claim(code: str, email: str, password: str) -> User | None:
     send_confirmation(applicant)
     db.session.commit()
     return applicant
-
-
-def organisation_copy(applicant_id: uuid.UUID) -> str | None:
-    """Where a copy of the applicant's messages goes when they chose to be reached through the
-    organisation helping them (no email of their own, or a phone they share)."""
-    assistance = db.session.scalar(
-        select(Assistance).where(
-            Assistance.applicant_id == applicant_id,
-            Assistance.ended_at.is_(None),
-            Assistance.contact_through_organisation.is_(True),
-        )
-    )
-    return assistance.organisation.contact_email if assistance else None
 
 
 def worker_added(organisation: Organisation, email: str, admin: User) -> User:

@@ -9,12 +9,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from portal import audit
+from portal.apply.access import NotAllowed
 from portal.auth.access import staff_required
 from portal.auth.forms import ConfirmForm
-from portal.backoffice.routes import english_only, object_or_404
 from portal.extensions import db
 from portal.models import Assistance, EndReason, Organisation, Role, User
 from portal.security import form_page
+from portal.staff_access import english_only, object_or_404
 from portal.support import services
 from portal.support.staff_forms import OrganisationForm, WorkerForm
 
@@ -57,7 +58,7 @@ def organisation_page(organisation_id: str) -> Any:
     if form.validate_on_submit():
         try:
             worker = services.worker_added(organisation, form.email.data, current_user)
-        except services.NotAllowed:
+        except NotAllowed:
             form.email.errors = ["This address belongs to an account that is not a support worker"]
         else:
             flash(f"{worker.email} now works for {organisation.name}.", "success")

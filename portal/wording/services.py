@@ -87,4 +87,4 @@ def mark_dealt_with(report_id: uuid.UUID, staff_id: uuid.UUID) -> bool:
         .where(WordingReport.id == report_id, WordingReport.dealt_with_at.is_(None))
         .values(dealt_with_at=utcnow(), dealt_with_by_id=staff_id)
     )
-    return bool(result.rowcount)
+    return bool(result.rowcount)  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.apply import information, lifecycle, references
+from portal.apply.decisions import Decision, FinalDecision
 from portal.appointments import booking, centres
 from portal.backoffice import services
-from portal.backoffice.decisions import Decision, FinalDecision
 from portal.extensions import db
 from portal.models import (
     Application,
@@ -155,7 +155,7 @@ ACTIONS: dict[str, Callable[[Scene], Any]] = {
         s.appointment, s.worker, utcnow(), enrolled=False
     ),
     "answer the information request": lambda s: information.answer(
-        s.application, services.open_request(s.application), s.applicant, "Here is my answer"
+        s.application, information.open_request(s.application), s.applicant, "Here is my answer"
     ),
 }
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
+
 import pytest
 
 from portal import create_app
@@ -110,10 +113,29 @@ def test_a_malformed_number_is_refused_with_its_name(monkeypatch):
         PortalConfig.from_env()
 
 
-def test_every_setting_is_documented_in_the_readme():
+def test_the_readme_table_is_the_declared_settings():
+    """Each row (variable, default, meaning) comes from the setting's one declaration."""
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    for setting in SETTINGS:
-        assert f"`{setting.name}`" in readme, setting.name
+    rows = [line for line in readme.splitlines() if re.match(r"^\| `[A-Z0-9_]+` \|", line)]
+    assert rows == [setting.readme_row for setting in SETTINGS]
+
+
+def test_every_field_but_testing_is_declared_from_the_environment():
+    declared = {setting.attribute for setting in SETTINGS}
+    assert {f.name for f in dataclasses.fields(PortalConfig)} - declared == {"TESTING"}
+
+
+def test_from_env_parses_each_setting_by_its_declared_type(monkeypatch, tmp_path):
+    monkeypatch.setenv("PORTAL_PRIORITY_NATIONALITIES", " af, sy ,,ER ")
+    monkeypatch.setenv("PORTAL_SMTP_STARTTLS", "off")
+    monkeypatch.setenv("PORTAL_SHOW_GOVUK_BRAND", "Yes")
+    monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("PORTAL_MAIL_FROM", "")
+    config = PortalConfig.from_env()
+    assert config.PRIORITY_NATIONALITIES == ("AF", "SY", "ER")
+    assert (config.SMTP_STARTTLS, config.SHOW_GOVUK_BRAND) == (False, True)
+    assert str(config.INSTANCE_PATH) == str(tmp_path)
+    assert config.MAIL_FROM == "no-reply@eoi.localhost"
 
 
 @pytest.mark.parametrize(

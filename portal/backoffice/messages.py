@@ -9,10 +9,10 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 
 from portal import audit
 from portal.auth.access import staff_required
-from portal.backoffice.routes import CASEWORK, english_only, object_or_404
 from portal.extensions import db
 from portal.models import Application
 from portal.notify import history
+from portal.staff_access import CASEWORK, english_only, object_or_404
 
 staff_messages = Blueprint("staff_messages", __name__)
 staff_messages.before_request(english_only)

@@ -225,7 +225,7 @@ def _count_attempt(change: ContactChange) -> bool:
         .values(attempts=ContactChange.attempts + 1)
         .execution_options(synchronize_session=False)
     )
-    return counted.rowcount == 1
+    return counted.rowcount == 1  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
 
 
 def confirm(
@@ -360,7 +360,7 @@ def _follow_new_contact(
         .values(recipient=new, user_id=user.id)
         .execution_options(synchronize_session=False)
     )
-    return int(moved.rowcount or 0)
+    return int(moved.rowcount or 0)  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
 
 
 def _replace_lost_presence_link(
@@ -369,9 +369,9 @@ def _replace_lost_presence_link(
     """If the last message carrying the presence link could not be delivered to the old contact,
     a new 24-hour link goes to the new one (unused links stop working), outside the limits on
     asking for links: the applicant may have spent them on a number that could never get it."""
-    from portal.apply.submission import issue_presence_check
     from portal.notify.applicants import tell_applicant
     from portal.presence import links
+    from portal.presence.checks import issue_presence_check
 
     if application is None or not olds or not links.can_ask(application):
         return False
@@ -402,7 +402,7 @@ def _replace_lost_presence_link(
         .execution_options(synchronize_session=False)
     )
     raw = issue_presence_check(application)
-    locale = message_locale(application, db.session.get(User, application.applicant_id))
+    locale = message_locale(application, db.session.get_one(User, application.applicant_id))
     tell_applicant(
         application,
         "presence_link",

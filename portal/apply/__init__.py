@@ -1,0 +1,1 @@
+"""The application form: questions, drafts, submission, its life after, and its typed answers."""
