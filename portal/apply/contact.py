@@ -29,18 +29,18 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal import audit, notify
-from portal.auth.services import absolute_url, find_user, normalise_email
+from portal.auth.services import find_user, normalise_email
 from portal.extensions import db
 from portal.models import (
     Application,
     ContactChange,
     MessageStatus,
     Notification,
-    PresenceCheck,
     User,
     utcnow,
 )
 from portal.notify.applicants import message_locale
+from portal.presence import links
 
 # The code's life, and the wording of the messages and pages that say it (via `minutes`).
 CODE_LIFETIME = timedelta(minutes=30)
@@ -369,10 +369,6 @@ def _replace_lost_presence_link(
     """If the last message carrying the presence link could not be delivered to the old contact,
     a new 24-hour link goes to the new one (unused links stop working), outside the limits on
     asking for links: the applicant may have spent them on a number that could never get it."""
-    from portal.notify.applicants import tell_applicant
-    from portal.presence import links
-    from portal.presence.checks import issue_presence_check
-
     if application is None or not olds or not links.can_ask(application):
         return False
     last = db.session.scalar(
@@ -391,23 +387,7 @@ def _replace_lost_presence_link(
         or last.status != MessageStatus.PERMANENT_FAILURE.value
     ):
         return False
-    db.session.execute(
-        update(PresenceCheck)
-        .where(
-            PresenceCheck.application_id == application.id,
-            PresenceCheck.used_at.is_(None),
-            PresenceCheck.expires_at > now,
-        )
-        .values(expires_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    raw = issue_presence_check(application)
-    locale = message_locale(application, db.session.get_one(User, application.applicant_id))
-    tell_applicant(
-        application,
-        "presence_link",
-        presence_url=absolute_url("presence.check", locale=locale, token=raw),
-    )
+    links.replace_link(application, now)
     return True
 
 

@@ -57,16 +57,9 @@ def _issued_since(application: Application, since: datetime) -> int:
     )
 
 
-def send_new_link(application: Application, now: datetime | None = None) -> LinkAnswer:
-    """Make a new 24-hour link and queue it by email and SMS, in one transaction. Commits."""
-    now = now or utcnow()
-    if not can_ask(application):
-        return LinkAnswer.NOT_NEEDED
-    if (
-        _issued_since(application, now - timedelta(hours=1)) >= MAX_PER_HOUR
-        or _issued_since(application, now - timedelta(days=1)) >= MAX_PER_DAY
-    ):
-        return LinkAnswer.TOO_MANY
+def replace_link(application: Application, now: datetime) -> None:
+    """End the links still open and queue a new 24-hour one by email and SMS, in the caller's
+    transaction: only the newest link works, so a lost or forwarded message proves nothing."""
     db.session.execute(
         update(PresenceCheck)
         .where(
@@ -78,12 +71,24 @@ def send_new_link(application: Application, now: datetime | None = None) -> Link
         .execution_options(synchronize_session=False)
     )
     raw = issue_presence_check(application)
-    locale = locale_of(application)
     tell_applicant(
         application,
         "presence_link",
-        presence_url=absolute_url("presence.check", locale=locale, token=raw),
+        presence_url=absolute_url("presence.check", locale=locale_of(application), token=raw),
     )
+
+
+def send_new_link(application: Application, now: datetime | None = None) -> LinkAnswer:
+    """Make a new 24-hour link and queue it by email and SMS, in one transaction. Commits."""
+    now = now or utcnow()
+    if not can_ask(application):
+        return LinkAnswer.NOT_NEEDED
+    if (
+        _issued_since(application, now - timedelta(hours=1)) >= MAX_PER_HOUR
+        or _issued_since(application, now - timedelta(days=1)) >= MAX_PER_DAY
+    ):
+        return LinkAnswer.TOO_MANY
+    replace_link(application, now)
     audit.record("presence_link_requested", subject_type="application", subject_id=application.id)
     db.session.commit()
     return LinkAnswer.SENT
