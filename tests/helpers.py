@@ -9,12 +9,12 @@ from html.parser import HTMLParser
 import pyotp
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from werkzeug.test import TestResponse
 
 from portal.auth import services
 from portal.extensions import db
-from portal.models import AuditEvent, Role, User
+from portal.models import AuditEvent, Organisation, Role, User
 from portal.notify import OutgoingMessage
 from portal.notify.worker import send_all_due
 
@@ -80,6 +80,25 @@ def make_user(
         db.session.refresh(user)
         db.session.expunge(user)
         return user
+
+
+def make_support_worker(
+    app: Flask, email: str = "worker@example.org", organisation: str = "Day centre Calais"
+) -> User:
+    """A support worker of a new approved organisation in Calais (not signed in)."""
+    with app.app_context():
+        found = Organisation(name=organisation, city="Calais", contact_email="c@centre.example.org")
+        db.session.add(found)
+        db.session.commit()
+        organisation_id = found.id
+    worker = make_user(app, email, Role.SUPPORT)
+    with app.app_context():
+        db.session.execute(
+            update(User).where(User.id == worker.id).values(organisation_id=organisation_id)
+        )
+        db.session.commit()
+    worker.organisation_id = organisation_id
+    return worker
 
 
 def sign_in(

@@ -35,7 +35,7 @@ from werkzeug.exceptions import HTTPException
 from portal.apply.steps import STEPS
 from portal.config import LOCALES, PROJECT_ROOT
 from portal.extensions import db
-from portal.models import Organisation, Role, User, utcnow
+from portal.models import Role, User, utcnow
 from tests.apply_helpers import (
     ELIGIBLE,
     MAIN_APPLICANT_ALONE,
@@ -61,6 +61,7 @@ from tests.helpers import (
     csrf_token,
     last_message,
     link_in,
+    make_support_worker,
     make_user,
     sign_in_staff,
     submit,
@@ -497,21 +498,7 @@ def support_worker(app: Flask, locale: str) -> dict[str, object]:
     """A support worker of a day centre who helps two people: Hamid, who took his application
     over (his own account), and Gul, whose first answers the worker gave and whose claim code the
     tour types in the browser."""
-    with app.app_context():
-        organisation = Organisation(
-            name="Accueil de jour Calais", city="Calais", contact_email="c@accueil.example.org"
-        )
-        db.session.add(organisation)
-        db.session.commit()
-        organisation_id = organisation.id
-    make_user(app, "worker@example.org", Role.SUPPORT)
-    with app.app_context():
-        db.session.execute(
-            update(User)
-            .where(User.email == "worker@example.org")
-            .values(organisation_id=organisation_id)
-        )
-        db.session.commit()
+    make_support_worker(app, organisation="Accueil de jour Calais")
     worker = app.test_client()
     sign_in_staff(worker, app, "worker@example.org")
     assistances = [start_helping(worker, label, locale) for label in ("Hamid", "Gul")]

@@ -8,41 +8,24 @@ import re
 import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
-from sqlalchemy import update
 
-from portal.extensions import db
-from portal.models import Organisation, Role, User
 from tests.apply_helpers import ELIGIBLE, open_a_window
 from tests.browser.conftest import (
     assert_no_axe_violations,
-    make_user,
     off_loop,
     scrolls_horizontally,
     set_up_two_factor,
     sign_in,
 )
 from tests.browser.test_accessibility import SMALL_SCREEN
+from tests.helpers import make_support_worker
 
 pytestmark = pytest.mark.browser
 
 
 def worker_of_an_organisation(app: Flask) -> None:
     open_a_window(app)
-    with app.app_context():
-        organisation = Organisation(
-            name="Accueil de jour Calais", city="Calais", contact_email="c@accueil.example.org"
-        )
-        db.session.add(organisation)
-        db.session.commit()
-        organisation_id = organisation.id
-    make_user(app, "worker@example.org", Role.SUPPORT)
-    with app.app_context():
-        db.session.execute(
-            update(User)
-            .where(User.email == "worker@example.org")
-            .values(organisation_id=organisation_id)
-        )
-        db.session.commit()
+    make_support_worker(app, organisation="Accueil de jour Calais")
 
 
 def check(page: Page, direction: str = "ltr") -> None:

@@ -38,7 +38,6 @@ from portal.models import (
     Application,
     Assistance,
     FamilyGroup,
-    Organisation,
     QueueItem,
     Role,
     Status,
@@ -55,7 +54,7 @@ from tests.apply_helpers import (
     upload_required_documents,
 )
 from tests.conftest import POSTGRES_URL
-from tests.helpers import csrf_token, make_user, sign_in, sign_in_staff
+from tests.helpers import csrf_token, make_support_worker, make_user, sign_in, sign_in_staff
 from tests.queue_helpers import queued_applications
 
 DATABASE = "postgresql" if POSTGRES_URL else "sqlite"
@@ -418,19 +417,8 @@ def test_the_dead_letters_page_does_not_grow_with_the_dead_letters(app):
 
 
 def support_worker(app: Flask) -> tuple[FlaskClient, uuid.UUID, uuid.UUID]:
-    with app.app_context():
-        organisation = Organisation(
-            name="Day centre Calais", city="Calais", contact_email="contact@centre.example.org"
-        )
-        db.session.add(organisation)
-        db.session.commit()
-        organisation_id = organisation.id
-    worker = make_user(app, "worker@example.org", Role.SUPPORT)
-    with app.app_context():
-        db.session.execute(
-            update(User).where(User.id == worker.id).values(organisation_id=organisation_id)
-        )
-        db.session.commit()
+    worker = make_support_worker(app, organisation="Day centre Calais")
+    organisation_id = worker.organisation_id
     client = app.test_client()
     sign_in_staff(client, app, "worker@example.org")
     return client, organisation_id, worker.id

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from portal import audit, create_app
 from portal.extensions import db
@@ -29,7 +29,6 @@ from portal.models import (
     Base,
     Centre,
     Document,
-    Organisation,
     Role,
     Slot,
     UnreadableQueueMessage,
@@ -52,6 +51,7 @@ from tests.appointment_helpers import invite, make_centre, make_slot
 from tests.helpers import (
     audit_actions,
     csrf_token,
+    make_support_worker,
     make_user,
     sent_messages,
     sign_in_staff,
@@ -207,21 +207,8 @@ def world(app: Flask, draft: FlaskClient) -> dict[str, Any]:
 
     people["admin"] = signed_in(app, "admin@example.org", Role.ADMIN)
 
-    with app.app_context():
-        organisation = Organisation(
-            name="Day centre Calais", city="Calais", contact_email="contact@centre.example.org"
-        )
-        db.session.add(organisation)
-        db.session.commit()
-        organisation_id = organisation.id
-    make_user(app, "worker@example.org", Role.SUPPORT)
-    with app.app_context():
-        db.session.execute(
-            update(User)
-            .where(User.email == "worker@example.org")
-            .values(organisation_id=organisation_id)
-        )
-        db.session.commit()
+    worker = make_support_worker(app, organisation="Day centre Calais")
+    organisation_id = worker.organisation_id
     support = app.test_client()
     sign_in_staff(support, app, "worker@example.org")
     assert submit(support, "/en/support/new", {"label": "Gul", "locale": "ps"}).status_code == 302
