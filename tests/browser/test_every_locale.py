@@ -57,6 +57,7 @@ from tests.browser.conftest import (
     sign_in,
 )
 from tests.browser.test_accessibility import SMALL_SCREEN, overflowing_elements
+from tests.conftest import POSTGRES_URL
 from tests.helpers import (
     csrf_token,
     last_message,
@@ -596,6 +597,12 @@ def visit_after_sending(
 ) -> None:
     """Every applicant page that needs a sent application, a helper or a token."""
     tour.open(page, "copy", "/application/copy")
+    tour.open(page, "change-email", "/account/contact/email")
+    tour.open(page, "change-mobile", "/account/contact/mobile")
+    page.locator("input[name=mobile]").fill("+33 6 98 76 54 32")
+    submit_form(page)
+    expect(page).to_have_url(re.compile(r"/account/contact/code$"))
+    tour.check(page, "contact-code")
     tour.reach(page, "application", "/application", "/application/status")
     tour.reach(page, "application-start", "/application/start", "/application/status")
     tour.open(page, "report-words", f"/report-words?page=/{tour.locale}/application/status")
@@ -675,6 +682,12 @@ def submit_form(page: Page) -> None:
     page.locator("main form button[type=submit]").last.click()
 
 
+@pytest.mark.skipif(
+    POSTGRES_URL is not None,
+    reason="the tour checks what every page shows in twelve languages (about a minute and a half "
+    "each); it runs once, on SQLite: the database under the pages is tested on both by the "
+    "integration suite and the other browser tests",
+)
 @pytest.mark.parametrize("locale", LOCALES)
 def test_every_page_of_the_journey_holds_at_320px(new_context, app, locale):
     tour = LocaleTour(locale, app)
