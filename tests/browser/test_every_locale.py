@@ -547,7 +547,8 @@ def claim_code_for(worker: FlaskClient, assistance: str) -> str:
         data={"csrf_token": csrf_token(page.text)},
     )
     assert response.status_code == 200, response.text[-1500:]
-    found = re.search(r"([2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4})", response.text)
+    # Only the code's own element: a bare pattern also matches inside the page's CSRF token.
+    found = re.search(r'class="app-code">([2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4})<', response.text)
     assert found, response.text[-1500:]
     return found.group(1)
 

@@ -180,7 +180,10 @@ def claim_code_for(client, assistance_id) -> str:
         data={"csrf_token": csrf_token(page.text)},
     )
     assert response.status_code == 200
-    return re.search(r"([2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4})", response.text).group(1)
+    # Only the code's own element: a bare pattern also matches inside the page's CSRF token.
+    return re.search(
+        r'class="app-code">([2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4})<', response.text
+    ).group(1)
 
 
 def test_the_claim_code_hands_over_once_and_the_applicant_can_end_the_help(app):
