@@ -1252,6 +1252,26 @@ def test_compose_has_the_services_and_starts_them_after_the_migration(compose):
         assert services[name]["environment"]["PORTAL_CLAMD_HOST"] == "clamd"
 
 
+def test_compose_runs_the_app_as_the_runtime_role_and_only_the_migration_as_the_owner(compose):
+    """The owner can alter tables and drop the audit log's triggers: only the migration connects
+    as it, and it creates the data-only role (migration 0034) that every other container uses."""
+    services = compose["services"]
+    owner = services["postgres"]["environment"]["POSTGRES_USER"]
+    migrate = services["migrate"]["environment"]
+    assert migrate["DATABASE_URL"].startswith(f"postgresql://{owner}:")
+    role = migrate["PORTAL_DATABASE_RUNTIME_ROLE"]
+    assert role and role != owner
+    assert INTERPOLATION.fullmatch(migrate["PORTAL_DATABASE_RUNTIME_PASSWORD"])
+    runtime_password = migrate["PORTAL_DATABASE_RUNTIME_PASSWORD"]
+    for name in ("portal", "relay", "sender", "scheduler"):
+        url = services[name]["environment"]["DATABASE_URL"]
+        assert url.startswith(f"postgresql://{role}:"), name
+        assert url.split("://", 1)[1].split("@", 1)[0].partition(":")[2] == runtime_password
+        assert "PORTAL_DATABASE_RUNTIME_PASSWORD" not in services[name]["environment"], name
+    # Every container but the migration shares the same environment as the web app.
+    assert migrate["PORTAL_ENV"] == services["portal"]["environment"]["PORTAL_ENV"]
+
+
 def test_compose_holds_no_secret_values(compose):
     """Secrets come from infra/portal.env or, for the database password, from Compose's
     interpolation: the file itself must stay safe to commit."""
