@@ -9,7 +9,10 @@ import ssl
 from collections import deque
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +105,26 @@ class LogBackend:
         return None
 
 
+class _SmtpSession(smtplib.SMTP):
+    """An SMTP connection that knows whether the message's content has been handed over: a
+    connection lost after that may follow the server's acceptance, so the worker must not assume
+    it was not sent (worker.py)."""
+
+    content_sent = False
+
+    def data(self, msg: ReadableBuffer | str) -> tuple[int, bytes]:
+        self.content_sent = True
+        return super().data(msg)
+
+    def leave(self) -> None:
+        """Say goodbye, or just close: once the server has answered DATA, the message's fate is
+        settled, and a refused or lost QUIT must not make it a failure (and a second copy)."""
+        try:
+            self.quit()
+        except (OSError, smtplib.SMTPException):
+            self.close()
+
+
 class SmtpBackend:
     """Sends email through an SMTP server, over STARTTLS unless told otherwise."""
 
@@ -139,22 +162,28 @@ class SmtpBackend:
         if message.reference:
             email["Message-ID"] = f"<{message.reference}@eoi-portal>"
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-                if self.starttls:
-                    smtp.starttls(context=ssl.create_default_context())
-                if self.username:
-                    smtp.login(self.username, self.password)
-                refused = smtp.send_message(email)
+            smtp = _SmtpSession(self.host, self.port, timeout=self.timeout)
+        except (OSError, smtplib.SMTPException) as exc:
+            raise TemporaryDeliveryError(type(exc).__name__) from exc
+        try:
+            if self.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if self.username:
+                smtp.login(self.username, self.password)
+            refused = smtp.send_message(email)
         except smtplib.SMTPRecipientsRefused as exc:
             raise PermanentDeliveryError("recipient refused") from exc
         except smtplib.SMTPResponseException as exc:
+            # The server answered: whatever it said, it said it about this message.
             if 500 <= exc.smtp_code < 600:
                 raise PermanentDeliveryError(f"SMTP {exc.smtp_code}") from exc
             raise TemporaryDeliveryError(f"SMTP {exc.smtp_code}") from exc
-        except TimeoutError as exc:
-            raise TemporaryDeliveryError("timeout", ambiguous=True) from exc
         except (OSError, smtplib.SMTPException) as exc:
-            raise TemporaryDeliveryError(type(exc).__name__) from exc
+            # No answer. Once the content has gone, the server may have queued it.
+            reason = "timeout" if isinstance(exc, TimeoutError) else type(exc).__name__
+            raise TemporaryDeliveryError(reason, ambiguous=smtp.content_sent) from exc
+        finally:
+            smtp.leave()
         if refused:
             raise PermanentDeliveryError("recipient refused")
         return None
