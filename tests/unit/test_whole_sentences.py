@@ -23,9 +23,9 @@ STAFF = ("templates/admin/", "templates/backoffice/", "portal/admin/", "portal/b
 TEMPLATE_GLUE = {
     # (date | dateformat) ~ ", " ~ (date | timeformat); a bare space or punctuation joining pieces
     "pieces joined with ~": re.compile(r"""~\s*(["'])(?:\s*[,:;.–—]\s*|\s+)\1\s*~"""),
-    # {{ _("Email to %(address)s") }}, {{ date }}: {{ state }}
+    # {{ _("Email to %(address)s") }}, {{ date }}: {{ state }}, {{ kind }} · {{ size }}
     "punctuation between printed pieces": re.compile(
-        r"(?:\}\}|%\})[ \t]*[,:;–—][ \t]*\n?[ \t]*\{[{%]"
+        r"(?:\}\}|%\})[ \t]*[,:;–—·|/][ \t]*\n?[ \t]*\{[{%]"
     ),
     # A list joined by the template, not by CLDR's list patterns (the `list_of` filter)
     "a list joined with |join": re.compile(r"\|\s*join\b"),
@@ -99,6 +99,7 @@ def test_no_script_assembles_text_from_pieces():
         (TEMPLATE_GLUE, '{{ (d | dateformat("medium")) ~ " " ~ (d | timeformat) }}'),
         (TEMPLATE_GLUE, '{% if sms %}{{ _("Text") }}{% endif %},\n    {{ when }}: {{ state }}'),
         (TEMPLATE_GLUE, "{{ names | join(', ') }}"),
+        (TEMPLATE_GLUE, "{{ part }} · {% endif %}{{ file_size(document.size) }}"),
         (PYTHON_GLUE, "line = f\"{gettext('Family reference number:')} {reference}\""),
         (PYTHON_GLUE, "date = f\"{i18n.date(closes_at, 'long')}, {i18n.time_of_day(closes_at)}\""),
         (PYTHON_GLUE, 'title = _("Error:") + " " + title'),
