@@ -175,6 +175,8 @@ class S3Storage:
         client: Any | None = None,
     ) -> None:
         self._bucket = bucket
+        self._sse = sse
+        self._kms_key_id = kms_key_id
 
         def make_client(config: Config) -> Any:
             return boto3.session.Session().client(
@@ -194,6 +196,29 @@ class S3Storage:
             self._extra_args["SSEKMSKeyId"] = kms_key_id
         # Documents are at most a few parts: two threads per upload bound memory and threads alike.
         self._transfer = TransferConfig(max_concurrency=2)
+
+    def presigned_post(
+        self, key: str, *, redirect: str, max_bytes: int, expires_in: int
+    ) -> tuple[str, dict[str, str]]:
+        """The URL and fields of a browser's form POST that may write this one key and nothing else.
+
+        Signed here, without a request to AWS. The object is inert (application/octet-stream, the
+        type the portal stores everything as), encrypted as the portal's own objects are, and S3
+        answers a stored one by redirecting the browser to `redirect`, which the policy fixes too.
+        """
+        fields = {
+            "Content-Type": "application/octet-stream",
+            "success_action_redirect": redirect,
+            "x-amz-server-side-encryption": self._sse,
+        }
+        if self._kms_key_id:
+            fields["x-amz-server-side-encryption-aws-kms-key-id"] = self._kms_key_id
+        conditions: list[Any] = [{name: value} for name, value in fields.items()]
+        conditions.append(["content-length-range", 0, max_bytes])
+        post = self._client.generate_presigned_post(
+            self._bucket, key, Fields=fields, Conditions=conditions, ExpiresIn=expires_in
+        )
+        return post["url"], post["fields"]
 
     def put(self, key: str, source: BinaryIO) -> None:
         try:
