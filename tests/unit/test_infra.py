@@ -248,6 +248,23 @@ def test_documents_bucket_is_private_and_encrypted_with_a_rotating_key(template)
         assert template["Resources"][name]["DeletionPolicy"] == "Retain"
 
 
+def test_uploads_sent_straight_to_the_bucket_expire_unless_checked_and_only_the_portal_posts(
+    template,
+):
+    """docs/capacity.md: browsers post files under incoming/; the portal's check moves them to
+    documents/ and deletes them, and whatever no check took in is gone a day later."""
+    bucket = properties(template, "DocumentsBucket")
+    rules = {rule["Id"]: rule for rule in bucket["LifecycleConfiguration"]["Rules"]}
+    unchecked = rules["ExpireUncheckedUploads"]
+    assert unchecked["Status"] == "Enabled"
+    assert unchecked["Prefix"] == "incoming/"
+    assert unchecked["ExpirationInDays"] == 1
+    assert unchecked["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}
+    (cors,) = bucket["CorsConfiguration"]["CorsRules"]
+    assert cors["AllowedOrigins"] == [{"Ref": "BaseUrl"}]
+    assert cors["AllowedMethods"] == ["POST"]
+
+
 def test_bucket_policy_refuses_requests_without_tls(template):
     policy = properties(template, "DocumentsBucketPolicy")
     assert policy["Bucket"] == {"Ref": "DocumentsBucket"}
@@ -758,6 +775,7 @@ ROLE_CALL_SITES = {
         "portal.documents.storage:S3Storage.open",
         "portal.documents.storage:S3Storage.delete",
         "portal.documents.storage:S3Storage.reachable",
+        "portal.documents.storage:S3Storage.presigned_post",
         "portal.queue.backends:SqsQueue._claim_from",
         "portal.queue.backends:SqsQueue._delete",
         "portal.queue.backends:SqsQueue._set_visibility",
@@ -800,6 +818,9 @@ IAM_ACTIONS = {
         "kms:GenerateDataKey",
         "kms:Decrypt",
     },
+    # A presigned POST makes no call itself: the browser's upload is authorised as the signer's
+    # PutObject (with the documents key, through S3).
+    "s3:generate_presigned_post": {"s3:PutObject", "kms:GenerateDataKey"},
     "sqs:SendMessageBatch": {"sqs:SendMessage"},
     "sqs:DeleteMessageBatch": {"sqs:DeleteMessage"},
     "sqs:ChangeMessageVisibilityBatch": {"sqs:ChangeMessageVisibility"},
@@ -809,9 +830,12 @@ IAM_ACTIONS = {
 def aws_operations() -> dict[str, set[str]]:
     """Method names of boto3 clients for S3, SQS, SES, SNS and Application Auto Scaling
     (botocore's own service models),
-    and the S3 transfer the storage uses, with the operations they call."""
+    and the S3 transfer and presigned POST the storage uses, with the operations they call."""
     session = botocore.session.get_session()
-    operations: dict[str, set[str]] = {"upload_fileobj": {"s3:upload_fileobj"}}
+    operations: dict[str, set[str]] = {
+        "upload_fileobj": {"s3:upload_fileobj"},
+        "generate_presigned_post": {"s3:generate_presigned_post"},
+    }
     for service in ("s3", "sqs", "ses", "sns", "application-autoscaling"):
         for name in session.get_service_model(service).operation_names:
             operations.setdefault(botocore.xform_name(name), set()).add(f"{service}:{name}")
@@ -897,6 +921,10 @@ def test_task_roles_limit_what_each_grant_reaches(template):
             assert not any(action.endswith(":*") for action in as_list(statement["Action"]))
     objects = next(s for s in statements(portal) if s.get("Sid") == "Documents")
     assert objects["Resource"] == {"Fn::Sub": "${DocumentsBucket.Arn}/documents/*"}
+    # Browsers' direct uploads land under incoming/ only, where the check reads and deletes them.
+    incoming = next(s for s in statements(portal) if s.get("Sid") == "IncomingUploads")
+    assert incoming["Resource"] == {"Fn::Sub": "${DocumentsBucket.Arn}/incoming/*"}
+    assert sorted(incoming["Action"]) == ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
     deletes = next(s for s in statements(jobs) if s["Action"] == "s3:DeleteObject")
     assert deletes["Resource"] == {"Fn::Sub": "${DocumentsBucket.Arn}/documents/*"}
     listing = next(s for s in statements(jobs) if s["Action"] == "s3:ListBucket")
