@@ -73,10 +73,15 @@ class Ticket:
 
 @dataclass(frozen=True)
 class DirectForm:
-    """The plain HTML form's action and hidden fields (the file comes last, after them)."""
+    """The plain HTML form's action and hidden fields (the file comes last, after them), and
+    what the page's script sends instead: the same key, answered with a 201 rather than a
+    redirect (a script's request that S3 redirected would reach the check without the session
+    cookie), after which the script opens `check_url` itself."""
 
     url: str
     fields: dict[str, str]
+    script_fields: dict[str, str]
+    check_url: str
 
 
 def enabled() -> bool:
@@ -129,7 +134,10 @@ def form(ticket: Ticket, check_url: str) -> DirectForm:
     url, fields = storage.presigned_post(
         ticket.key, redirect=check_url, max_bytes=POLICY_MAX_BYTES, expires_in=FORM_SECONDS
     )
-    return DirectForm(url, fields)
+    _url, script_fields = storage.presigned_post(
+        ticket.key, redirect=None, max_bytes=POLICY_MAX_BYTES, expires_in=FORM_SECONDS
+    )
+    return DirectForm(url, fields, script_fields, check_url)
 
 
 def receive(application: Application, uploader: User, ticket: Ticket, name: str) -> Document:

@@ -198,19 +198,23 @@ class S3Storage:
         self._transfer = TransferConfig(max_concurrency=2)
 
     def presigned_post(
-        self, key: str, *, redirect: str, max_bytes: int, expires_in: int
+        self, key: str, *, redirect: str | None, max_bytes: int, expires_in: int
     ) -> tuple[str, dict[str, str]]:
         """The URL and fields of a browser's form POST that may write this one key and nothing else.
 
         Signed here, without a request to AWS. The object is inert (application/octet-stream, the
         type the portal stores everything as), encrypted as the portal's own objects are, and S3
-        answers a stored one by redirecting the browser to `redirect`, which the policy fixes too.
+        answers a stored one by redirecting the browser to `redirect`, which the policy fixes too
+        (None: with a 201, for a script that reads the answer and goes on by itself).
         """
         fields = {
             "Content-Type": "application/octet-stream",
-            "success_action_redirect": redirect,
             "x-amz-server-side-encryption": self._sse,
         }
+        if redirect is None:
+            fields["success_action_status"] = "201"
+        else:
+            fields["success_action_redirect"] = redirect
         if self._kms_key_id:
             fields["x-amz-server-side-encryption-aws-kms-key-id"] = self._kms_key_id
         conditions: list[Any] = [{name: value} for name, value in fields.items()]
