@@ -75,9 +75,9 @@ def test_with_javascript_the_shrunk_photo_goes_to_the_bucket_then_counts(
     to_bucket: list[int] = []
     page.on(
         "response",
-        lambda response: to_bucket.append(response.status)
-        if response.url.startswith(moto_server)
-        else None,
+        lambda response: (
+            to_bucket.append(response.status) if response.url.startswith(moto_server) else None
+        ),
     )
     choose_file(page, "portrait.jpg", portrait_photo())
     expect(page).to_have_url(re.compile(r"/en/application/documents$"))

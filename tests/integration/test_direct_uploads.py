@@ -22,13 +22,21 @@ from sqlalchemy import select
 from portal import create_app
 from portal.documents import incoming
 from portal.extensions import db
-from portal.models import Application, Document
-from tests.apply_helpers import MAIN_APPLICANT_ALONE, fill_in, photo_bytes, start_application
+from portal.models import Application, Document, User
+from tests.apply_helpers import (
+    MAIN_APPLICANT_ALONE,
+    answer_eligibility,
+    fill_in,
+    photo_bytes,
+    start_application,
+)
 from tests.helpers import sign_in
 from tests.moto_server import REGION, moto_server, reset_moto  # noqa: F401
 
 BUCKET = "eoi-direct-uploads-test"
-_FORM = re.compile(r'<form method="post" action="([^"]+)"[^>]*data-direct-upload>(.*?)</form>', re.S)
+_FORM = re.compile(
+    r'<form method="post" action="([^"]+)"[^>]*data-direct-upload>(.*?)</form>', re.S
+)
 _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 
 
@@ -255,3 +263,26 @@ def test_with_local_storage_the_form_posts_to_the_portal_as_before(app):
     assert "data-direct-upload" not in page.text
     assert 'name="csrf_token"' in page.text
     assert "form-action 'self';" in page.headers["Content-Security-Policy"]
+
+
+def test_a_support_worker_uploads_to_the_bucket_for_the_applicant_they_help(s3_app):
+    """The same access check as the upload to the portal: the worker acting for the applicant
+    completes the check, and the document is the applicant's, uploaded by the worker."""
+    from tests.integration.test_support import start_helping, worker
+
+    app, s3 = s3_app
+    client = worker(app)
+    start_helping(client)
+    answer_eligibility(client)
+    assert client.get("/en/application/start").headers["Location"] == "/en/application/tasks"
+    fill_in(client, MAIN_APPLICANT_ALONE[:3])
+    page = client.get("/en/application/documents/photo/add")
+    path = check_path(post_to_bucket(page.text, photo_bytes(), "face.jpg"))
+    assert client.get(path + "&name=face.jpg").status_code == 302
+    (document,) = documents(app)
+    with app.app_context():
+        application = db.session.scalars(select(Application)).one()
+        helper = db.session.scalar(select(User).where(User.email == "worker@example.org"))
+    assert document.application_id == application.id
+    assert (document.uploaded_by_id, document.uploaded_by_role) == (helper.id, "support")
+    assert keys(s3, "incoming/") == []
