@@ -325,6 +325,53 @@ def test_an_alarm_goes_off_when_the_dead_letter_queue_holds_a_message(template):
     assert alarm["Threshold"] == 0
 
 
+def test_a_failed_plan_capacity_run_is_mailed_to_the_alarm_topic(template):
+    """The scale-out before a window is only planned if plan-capacity runs: a run that exits other
+    than 0, or whose task never starts, reaches the alarm address at once."""
+    rule = properties(template, "PlanCapacityFailed")
+    assert rule["State"] == "ENABLED"
+    pattern = rule["EventPattern"]
+    assert pattern["source"] == ["aws.ecs"]
+    assert pattern["detail-type"] == ["ECS Task State Change"]
+    detail = pattern["detail"]
+    assert detail["clusterArn"] == [{"Fn::GetAtt": ["Cluster", "Arn"]}]
+    assert detail["lastStatus"] == ["STOPPED"]
+    assert detail["$or"] == [
+        {"containers": {"exitCode": [{"anything-but": 0}]}},
+        {"stopCode": ["TaskFailedToStart"]},
+    ]
+    # The command matched is the one the schedule starts, so the two cannot drift apart.
+    schedule = properties(template, "PlanCapacitySchedule")["Target"]
+    assert schedule["EcsParameters"]["TaskDefinitionArn"] == {"Ref": "JobsTaskDefinition"}
+    (started,) = json.loads(schedule["Input"])["containerOverrides"]
+    (matched,) = detail["overrides"]["containerOverrides"]["command"]
+    assert matched == "plan-capacity" and matched in started["command"]
+
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Ref": "AlarmTopic"}
+    assert "plan-capacity failed" in target["InputTransformer"]["InputTemplate"]
+    # EventBridge may publish to the (encrypted) topic, as this rule only; alarms still may.
+    policy = properties(template, "AlarmTopicPolicy")
+    assert policy["Topics"] == [{"Ref": "AlarmTopic"}]
+    publishers = {
+        statement["Principal"]["Service"]: statement
+        for statement in policy["PolicyDocument"]["Statement"]
+    }
+    assert set(publishers) == {"cloudwatch.amazonaws.com", "events.amazonaws.com"}
+    assert publishers["events.amazonaws.com"]["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["PlanCapacityFailed", "Arn"]}}
+    }
+    for statement in publishers.values():
+        assert statement["Action"] == "sns:Publish"
+        assert statement["Resource"] == {"Ref": "AlarmTopic"}
+    key = properties(template, "AlarmsKey")["KeyPolicy"]["Statement"]
+    assert any(
+        statement["Principal"] == {"Service": "events.amazonaws.com"}
+        and "kms:GenerateDataKey*" in statement["Action"]
+        for statement in key
+    )
+
+
 def test_alarms_watch_the_edge_the_database_the_queues_and_the_mail(template):
     """What goes wrong on the day a window opens, each mailed to an address the stack requires."""
     found = alarms_by_metric(template)
