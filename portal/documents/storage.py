@@ -191,6 +191,14 @@ class S3Storage:
         # The readiness check asks with a short fuse and no retry: a hung S3 gives a 503 in
         # seconds instead of holding the check past the load balancer's timeout.
         self._probe_client = client or make_client(PROBE)
+        # Browsers post to the bucket's regional name: boto3 signs POST forms for the global
+        # s3.amazonaws.com, which a new bucket outside us-east-1 answers with a 307 to the regional
+        # name for its first hours, and the pages' CSP would stop the form following it.
+        self._presign_client = client or (
+            make_client(Config(s3={"addressing_style": "virtual"}))
+            if endpoint_url is None
+            else self._client
+        )
         self._extra_args = {"ServerSideEncryption": sse, "ContentType": "application/octet-stream"}
         if kms_key_id:
             self._extra_args["SSEKMSKeyId"] = kms_key_id
@@ -219,7 +227,7 @@ class S3Storage:
             fields["x-amz-server-side-encryption-aws-kms-key-id"] = self._kms_key_id
         conditions: list[Any] = [{name: value} for name, value in fields.items()]
         conditions.append(["content-length-range", 0, max_bytes])
-        post = self._client.generate_presigned_post(
+        post = self._presign_client.generate_presigned_post(
             self._bucket, key, Fields=fields, Conditions=conditions, ExpiresIn=expires_in
         )
         return post["url"], post["fields"]

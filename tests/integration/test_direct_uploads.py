@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from portal import create_app
 from portal.documents import incoming
+from portal.documents.storage import S3Storage
 from portal.extensions import db
 from portal.models import Application, Document, User
 from tests.apply_helpers import (
@@ -286,3 +287,26 @@ def test_a_support_worker_uploads_to_the_bucket_for_the_applicant_they_help(s3_a
     assert document.application_id == application.id
     assert (document.uploaded_by_id, document.uploaded_by_role) == (helper.id, "support")
     assert keys(s3, "incoming/") == []
+
+
+def test_in_aws_the_form_posts_to_the_buckets_regional_name_with_the_documents_key(moto_server):  # noqa: F811
+    """Signed locally, no request made: the regional name (a new bucket answers the global one
+    with a 307 for hours, which the CSP would stop), and KMS with the documents key."""
+    storage = S3Storage(
+        bucket="eoi-documents",
+        region="eu-west-2",
+        sse="aws:kms",
+        kms_key_id="arn:aws:kms:eu-west-2:111122223333:key/documents",
+    )
+    url, fields = storage.presigned_post(
+        "incoming/x/y", redirect="https://portal.example/check", max_bytes=5, expires_in=3600
+    )
+    assert url == "https://eoi-documents.s3.eu-west-2.amazonaws.com/"
+    conditions = json.loads(base64.b64decode(fields["policy"]))["conditions"]
+    assert {"x-amz-server-side-encryption": "aws:kms"} in conditions
+    assert {
+        "x-amz-server-side-encryption-aws-kms-key-id": "arn:aws:kms:eu-west-2:111122223333:key/documents"
+    } in conditions
+    assert fields["x-amz-security-token"] == "testing", (
+        "temporary credentials: the token is signed in"
+    )
