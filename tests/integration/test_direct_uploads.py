@@ -310,3 +310,22 @@ def test_in_aws_the_form_posts_to_the_buckets_regional_name_with_the_documents_k
     assert fields["x-amz-security-token"] == "testing", (
         "temporary credentials: the token is signed in"
     )
+
+
+def test_a_replacement_sent_to_the_bucket_replaces_the_file_its_ticket_names(s3_app):
+    app, s3 = s3_app
+    client = started(app)
+    page = client.get("/en/application/documents/photo/add")
+    assert (
+        client.get(check_path(post_to_bucket(page.text, photo_bytes(), "old.jpg"))).status_code
+        == 302
+    )
+    (old,) = documents(app)
+
+    page = client.get(f"/en/application/documents/photo/add?replace={old.id}")
+    assert "This file will replace" in page.text
+    path = check_path(post_to_bucket(page.text, photo_bytes(colour="orange"), "new.jpg"))
+    assert client.get(path + "&name=new.jpg").status_code == 302
+    (new,) = documents(app)
+    assert new.id != old.id and new.original_name == "new.jpg"
+    assert sorted(keys(s3)) == sorted([new.storage_key, new.thumbnail_key])
