@@ -21,10 +21,12 @@ from playwright.sync_api import expect
 from portal import create_app
 from portal.config import PortalConfig
 from portal.extensions import db
-from tests.browser.conftest import off_loop
+from tests.browser.conftest import assert_no_axe_violations, off_loop, sign_in
 from tests.browser.test_documents_upload import (
+    EMAIL,
     choose_file,
     portrait_photo,
+    prepare_draft,
     received,  # noqa: F401
     stored_documents,
     upload_page,
@@ -123,3 +125,33 @@ def test_a_refused_file_shows_why_on_the_upload_page_with_a_new_form(
     assert page.locator("form[data-direct-upload]").count() == 1
     assert stored_documents(app) == []
     assert incoming_keys(moto_server) == []
+
+
+@pytest.mark.parametrize("locale", ["en", "ar"])
+def test_an_identity_document_asks_its_part_then_posts_to_the_bucket_and_each_page_is_accessible(
+    new_context,
+    app,
+    locale,
+    moto_server,  # noqa: F811
+):
+    prepare_draft(app)
+    page = new_context().new_page()
+    sign_in(page, EMAIL)
+    page.goto(f"/{locale}/application/documents/identity/add")
+    assert page.locator("form[data-direct-upload]").count() == 0
+    assert_no_axe_violations(page)
+    page.locator("form:has(input[name=choose]) button[type=submit]").click()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
+    assert_no_axe_violations(page)
+    page.locator("input[name=part][value=front]").check()
+    page.locator("form:has(input[name=choose]) button[type=submit]").click()
+    expect(page.locator("form[data-direct-upload]")).to_have_count(1)
+    assert_no_axe_violations(page)
+    choose_file(page, "card.jpg", portrait_photo())
+    expect(page).to_have_url(re.compile(rf"/{locale}/application/documents$"))
+    (document,) = stored_documents(app)
+    assert (document.kind, document.part, document.original_name) == (
+        "identity",
+        "front",
+        "card.jpg",
+    )
