@@ -141,7 +141,10 @@ def add(application: Application, kind: str) -> Any:
 @draft_view
 def check(application: Application, kind: str) -> Any:
     """Where S3 sends the browser once it holds a file of the upload page: the file counts from
-    here, after the same checks as a file posted to the portal (portal/documents/incoming.py)."""
+    here, after the same checks as a file posted to the portal (portal/documents/incoming.py).
+    With local storage no form posts to a bucket, so there is nothing here."""
+    if not incoming.enabled():
+        abort(404)
     document_kind = _shown_kind(application, kind)
     # Only the page's script knows the chosen file's name; without it the file is named by its kind.
     name = request.args.get("name", "")[:255] or str(content.TITLES[document_kind])

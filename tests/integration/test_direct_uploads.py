@@ -264,6 +264,7 @@ def test_with_local_storage_the_form_posts_to_the_portal_as_before(app):
     assert "data-direct-upload" not in page.text
     assert 'name="csrf_token"' in page.text
     assert "form-action 'self';" in page.headers["Content-Security-Policy"]
+    assert client.get("/en/application/documents/photo/check?token=x").status_code == 404
 
 
 def test_a_support_worker_uploads_to_the_bucket_for_the_applicant_they_help(s3_app):
