@@ -19,21 +19,33 @@ logger = logging.getLogger(__name__)
 # The key, in the database session's `info`, that makes every commit fail.
 WRITES_REFUSED = "portal.writes_refused"
 
-# No inline script or style anywhere: every script and stylesheet is a file under /assets/.
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-        "base-uri 'none'",
-        "object-src 'none'",
+
+def content_security_policy(upload_origin: str | None = None) -> str:
+    """No inline script or style anywhere: every script and stylesheet is a file under /assets/.
+
+    With uploads sent straight to S3 the bucket's origin is the one other place a form may post
+    to, and the upload script send to: it is named only then (portal/documents/incoming.py).
+    """
+    elsewhere = f" {upload_origin}" if upload_origin else ""
+    return "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "font-src 'self'",
+            f"connect-src 'self'{elsewhere}",
+            f"form-action 'self'{elsewhere}",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+            "object-src 'none'",
+        )
     )
-)
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
+# Where the app keeps its own policy when it differs from the default (allow_uploads_to).
+_POLICY = "portal.content_security_policy"
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
@@ -53,6 +65,8 @@ HSTS = "max-age=31536000; includeSubDomains"
 def apply_security_headers(response: Response) -> Response:
     """Headers on every response; personal pages are never kept by browsers or proxies."""
     for name, value in SECURITY_HEADERS.items():
+        if name == "Content-Security-Policy":
+            value = current_app.extensions.get(_POLICY, value)
         response.headers.setdefault(name, value)
     if current_app.config["PORTAL"].is_production:
         response.headers["Strict-Transport-Security"] = HSTS
@@ -132,6 +146,11 @@ def end_refusal(error: BaseException | None) -> None:
     request starts with writes allowed."""
     if g.pop("csrf_failed", False):
         db.session.info.pop(WRITES_REFUSED, None)
+
+
+def allow_uploads_to(app: Flask, origin: str) -> None:
+    """Let this app's pages post files to `origin` (the documents bucket), and nowhere else new."""
+    app.extensions[_POLICY] = content_security_policy(origin)
 
 
 def init_app(app: Flask) -> None:

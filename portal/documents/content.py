@@ -122,3 +122,11 @@ def refusal_message(reason: str, name: str, details: dict[str, Any], limit: int,
         ),
     }
     return messages[reason]
+
+
+def not_accepted_message(reason: str) -> str:
+    """Why a file sent to the bucket was not taken in, as the upload page says it: an upload form
+    past its time, or a check that found no file of this applicant's (forged, another's, gone)."""
+    if reason == "expired":
+        return _("The time to upload this file has run out. Choose the file and upload it again.")
+    return _("We did not receive your file. Choose the file and upload it again.")

@@ -33,7 +33,7 @@ from portal.apply.forms import InformationAnswerForm
 from portal.apply.information import open_request_of
 from portal.apply.more_information import render_more_information
 from portal.auth.forms import ConfirmForm
-from portal.documents import content, rules, services
+from portal.documents import content, incoming, rules, services
 from portal.documents.forms import IdentityUploadForm, RequestFileForm, UploadForm
 from portal.extensions import db
 from portal.i18n import isolate_text
@@ -96,12 +96,7 @@ def overview(application: Application) -> Any:
 @form_page
 @draft_view
 def add(application: Application, kind: str) -> Any:
-    try:
-        document_kind = DocumentKind(kind)
-    except ValueError:
-        abort(404)
-    if not rules.rule(document_kind).shown(application.answers):
-        abort(404)
+    document_kind = _shown_kind(application, kind)
     key = (
         services.upload_key_from(request.form.get("upload_key"))
         if request.method == "POST"
@@ -137,14 +132,109 @@ def add(application: Application, kind: str) -> Any:
             form.file.errors.append(_refusal(refused, name))
         else:
             return _uploaded(document, "documents.overview")
+    elif request.method == "GET" and incoming.enabled():
+        return _direct_upload_page(application, document_kind, replace, request.args.get("part"))
+    return _upload_page(form, document_kind, replace)
+
+
+@documents.route("/application/documents/<kind>/check")
+@draft_view
+def check(application: Application, kind: str) -> Any:
+    """Where S3 sends the browser once it holds a file of the upload page: the file counts from
+    here, after the same checks as a file posted to the portal (portal/documents/incoming.py).
+    With local storage no form posts to a bucket, so there is nothing here."""
+    if not incoming.enabled():
+        abort(404)
+    document_kind = _shown_kind(application, kind)
+    # Only the page's script knows the chosen file's name; without it the file is named by its kind.
+    name = request.args.get("name", "")[:255] or str(content.TITLES[document_kind])
+    part = None
+    try:
+        ticket = incoming.read(request.args.get("token"), document_kind)
+        part = ticket.part
+        document = incoming.receive(application, current_user, ticket, name)
+    except incoming.NotAccepted as refused:
+        UPLOAD_REJECTIONS.labels(f"incoming_{refused.reason}").inc()
+        logger.warning("direct upload not accepted", extra={"reason": refused.reason})
+        error = content.not_accepted_message(refused.reason)
+    except services.Refused as refused:
+        UPLOAD_REJECTIONS.labels(refused.reason).inc()
+        if refused.reason == "not_a_draft":
+            return redirect(url_for("apply.status"))
+        error = _refusal(refused, name)
+    else:
+        return _uploaded(document, "documents.overview")
+    replace = services.find(application, request.args.get("replace", ""))
+    if replace is not None and replace.kind_enum is not document_kind:
+        replace = None
+    return _direct_upload_page(application, document_kind, replace, part, error=error)
+
+
+def _shown_kind(application: Application, kind: str) -> DocumentKind:
+    try:
+        document_kind = DocumentKind(kind)
+    except ValueError:
+        abort(404)
+    if not rules.rule(document_kind).shown(application.answers):
+        abort(404)
+    return document_kind
+
+
+def _upload_page(
+    form: UploadForm,
+    kind: DocumentKind,
+    replace: Document | None,
+    direct: incoming.DirectForm | None = None,
+    *,
+    choose_part: bool = False,
+) -> Any:
     return render_template(
         "documents/upload.html",
         form=form,
-        kind=document_kind,
-        heading=content.UPLOAD_HEADINGS[document_kind],
-        hint=content.HINTS[document_kind],
+        kind=kind,
+        heading=content.UPLOAD_HEADINGS[kind],
+        hint=content.HINTS[kind],
         replace=replace,
+        direct=direct,
+        choose_part=choose_part,
     )
+
+
+def _direct_upload_page(
+    application: Application,
+    kind: DocumentKind,
+    replace: Document | None,
+    part: str | None,
+    *,
+    error: str | None = None,
+) -> Any:
+    """The upload page whose form posts the file to S3, for one new key of this application.
+
+    An identity document's part is asked first (a form to this page, by GET): the ticket names
+    it, because a form posted to S3 can carry nothing to the portal but the ticket.
+    """
+    form: UploadForm = (
+        IdentityUploadForm(formdata=None)
+        if kind is DocumentKind.IDENTITY
+        else UploadForm(formdata=None)
+    )
+    if error is not None:
+        form.file.errors = [error]
+    if isinstance(form, IdentityUploadForm) and part not in content.PART_NAMES:
+        if request.args.get("choose") and error is None:
+            form.part.errors = [_("Select which part of the document this is")]
+        return _upload_page(form, kind, replace, choose_part=True)
+    if isinstance(form, IdentityUploadForm):
+        form.part.data = part
+    ticket = incoming.new_ticket(application, kind, part, replace)
+    check_url = url_for(
+        "documents.check",
+        kind=kind.value,
+        token=incoming.sign(ticket),
+        replace=replace.id if replace is not None else None,
+        _external=True,
+    )
+    return _upload_page(form, kind, replace, incoming.form(ticket, check_url))
 
 
 @documents.route("/application/more-information/files", methods=["POST"])

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
 from typing import BinaryIO
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app
 from sqlalchemy import bindparam, select, update
@@ -41,6 +42,7 @@ from portal.models import (
     User,
     utcnow,
 )
+from portal.security import allow_uploads_to
 
 # Files that one answer to a request for more information may carry.
 REQUEST_MAX_FILES = 6
@@ -79,6 +81,13 @@ def init_app(app: Flask) -> None:
             sse=settings.S3_SSE,
             kms_key_id=settings.S3_KMS_KEY_ID or None,
         )
+        # The upload page's form posts to the bucket: its pages may post there (signed here, no
+        # request to AWS; the URL is the same for every key).
+        url, _fields = storage.presigned_post(
+            "incoming/origin", redirect=settings.BASE_URL, max_bytes=0, expires_in=60
+        )
+        parts = urlsplit(url)
+        allow_uploads_to(app, f"{parts.scheme}://{parts.netloc}")
     else:
         storage = LocalStorage(
             settings.INSTANCE_PATH / "documents", parse_key(settings.DOCUMENT_KEY)

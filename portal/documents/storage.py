@@ -175,6 +175,8 @@ class S3Storage:
         client: Any | None = None,
     ) -> None:
         self._bucket = bucket
+        self._sse = sse
+        self._kms_key_id = kms_key_id
 
         def make_client(config: Config) -> Any:
             return boto3.session.Session().client(
@@ -189,11 +191,46 @@ class S3Storage:
         # The readiness check asks with a short fuse and no retry: a hung S3 gives a 503 in
         # seconds instead of holding the check past the load balancer's timeout.
         self._probe_client = client or make_client(PROBE)
+        # Browsers post to the bucket's regional name: boto3 signs POST forms for the global
+        # s3.amazonaws.com, which a new bucket outside us-east-1 answers with a 307 to the regional
+        # name for its first hours, and the pages' CSP would stop the form following it.
+        self._presign_client = client or (
+            make_client(Config(s3={"addressing_style": "virtual"}))
+            if endpoint_url is None
+            else self._client
+        )
         self._extra_args = {"ServerSideEncryption": sse, "ContentType": "application/octet-stream"}
         if kms_key_id:
             self._extra_args["SSEKMSKeyId"] = kms_key_id
         # Documents are at most a few parts: two threads per upload bound memory and threads alike.
         self._transfer = TransferConfig(max_concurrency=2)
+
+    def presigned_post(
+        self, key: str, *, redirect: str | None, max_bytes: int, expires_in: int
+    ) -> tuple[str, dict[str, str]]:
+        """The URL and fields of a browser's form POST that may write this one key and nothing else.
+
+        Signed here, without a request to AWS. The object is inert (application/octet-stream, the
+        type the portal stores everything as), encrypted as the portal's own objects are, and S3
+        answers a stored one by redirecting the browser to `redirect`, which the policy fixes too
+        (None: with a 201, for a script that reads the answer and goes on by itself).
+        """
+        fields = {
+            "Content-Type": "application/octet-stream",
+            "x-amz-server-side-encryption": self._sse,
+        }
+        if redirect is None:
+            fields["success_action_status"] = "201"
+        else:
+            fields["success_action_redirect"] = redirect
+        if self._kms_key_id:
+            fields["x-amz-server-side-encryption-aws-kms-key-id"] = self._kms_key_id
+        conditions: list[Any] = [{name: value} for name, value in fields.items()]
+        conditions.append(["content-length-range", 0, max_bytes])
+        post = self._presign_client.generate_presigned_post(
+            self._bucket, key, Fields=fields, Conditions=conditions, ExpiresIn=expires_in
+        )
+        return post["url"], post["fields"]
 
     def put(self, key: str, source: BinaryIO) -> None:
         try:

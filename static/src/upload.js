@@ -14,6 +14,12 @@
 //   would be redirected to (X-Portal-Location), and this goes there. Another redirect (signed
 //   out meanwhile) is followed; a page (the file refused, with the reason) replaces this one, as
 //   the plain form's answer would.
+// - A form posted straight to S3 (`data-direct-upload`, with S3 storage): the file goes to the
+//   bucket with the fields of `data-fields` (S3 answers 201 instead of redirecting: a request S3
+//   redirected would reach the portal without its cookie), retried the same way to the same key.
+//   Then the page opens the portal's check (`data-check`), which takes the file in or says why
+//   not; whatever S3 answered (S3's refusals are untranslated XML), the check says it in the
+//   page's language.
 import { shrink } from "./shrink.js";
 
 // Waits before each retry: four more tries over about half a minute.
@@ -95,6 +101,7 @@ function whenOnline(then) {
 function enhance(form, restart) {
   const input = form.querySelector("input[type='file']");
   const keyField = form.querySelector("input[name='upload_key']");
+  const direct = form.hasAttribute("data-direct-upload");
   const box = form.querySelector(".app-upload-progress");
   const bar = box.querySelector("progress");
   const status = box.querySelector(".app-upload-progress__status");
@@ -105,9 +112,9 @@ function enhance(form, restart) {
   let prepared = null;
   let busy = false;
 
-  keyField.value = newKey();
+  if (keyField) keyField.value = newKey();
   input.addEventListener("change", () => {
-    keyField.value = newKey();
+    if (keyField) keyField.value = newKey();
     prepared = null;
   });
 
@@ -122,7 +129,7 @@ function enhance(form, restart) {
     button.focus();
   };
 
-  const retry = (body, attempt) => {
+  const retry = (body, attempt, name) => {
     if (attempt >= RETRY_DELAYS_MS.length) {
       // The file and its key stay chosen: pressing the button again sends the same file.
       stop(form.dataset.failed);
@@ -130,13 +137,23 @@ function enhance(form, restart) {
     }
     say(form.dataset.retrying);
     bar.value = 0;
-    window.setTimeout(() => whenOnline(() => send(body, attempt + 1)), RETRY_DELAYS_MS[attempt]);
+    window.setTimeout(
+      () => whenOnline(() => send(body, attempt + 1, name)),
+      RETRY_DELAYS_MS[attempt],
+    );
   };
 
-  const send = (body, attempt) => {
+  // The check of a direct upload, told the name of the file that was sent (S3 keeps no name).
+  const check = (name) => {
+    const url = new URL(form.dataset.check, window.location.href);
+    if (name) url.searchParams.set("name", name);
+    window.location.assign(url.href);
+  };
+
+  const send = (body, attempt, name) => {
     const request = new XMLHttpRequest();
     request.open("POST", action.href);
-    request.setRequestHeader("X-Portal-Upload", "1");
+    if (!direct) request.setRequestHeader("X-Portal-Upload", "1");
     let watchdog;
     const watch = () => {
       window.clearTimeout(watchdog);
@@ -144,7 +161,7 @@ function enhance(form, restart) {
     };
     // Once the whole file is sent, the server scans and cleans it: silence is then expected.
     request.upload.addEventListener("load", () => window.clearTimeout(watchdog));
-    request.addEventListener("abort", () => retry(body, attempt));
+    request.addEventListener("abort", () => retry(body, attempt, name));
     request.upload.addEventListener("progress", (progress) => {
       watch();
       if (progress.lengthComputable) {
@@ -159,7 +176,9 @@ function enhance(form, restart) {
       window.clearTimeout(watchdog);
       const kept = request.getResponseHeader("X-Portal-Location");
       if (UNREACHABLE.has(request.status)) {
-        retry(body, attempt);
+        retry(body, attempt, name);
+      } else if (direct) {
+        check(name);
       } else if (request.status === 204 && kept) {
         window.location.assign(new URL(kept, window.location.href).href);
       } else if (request.responseURL && request.responseURL !== action.href) {
@@ -174,7 +193,7 @@ function enhance(form, restart) {
     });
     request.addEventListener("error", () => {
       window.clearTimeout(watchdog);
-      retry(body, attempt);
+      retry(body, attempt, name);
     });
     request.send(body);
     watch();
@@ -187,16 +206,32 @@ function enhance(form, restart) {
     button.disabled = true;
     box.hidden = false;
     bar.value = 0;
-    const body = new FormData(form);
     const file = input.files && input.files[0];
+    if (direct && !file) {
+      // Nothing chosen: the check says so, in the page's language.
+      check("");
+      return;
+    }
+    let body = new FormData(form);
+    let name = file ? file.name : "";
     if (file) {
       if (!prepared || prepared.file !== file) {
         say(form.dataset.preparing);
         prepared = { file, blob: await shrunk(file, Number(maxSide), worker) };
       }
-      if (prepared.blob) body.set(input.name, prepared.blob, jpegName(file.name));
+      if (prepared.blob) name = jpegName(file.name);
+      if (direct) {
+        // The script's own policy fields, then the file: S3 wants the file last.
+        body = new FormData();
+        for (const [field, value] of Object.entries(JSON.parse(form.dataset.fields))) {
+          body.append(field, value);
+        }
+        body.append(input.name, prepared.blob || file, name);
+      } else if (prepared.blob) {
+        body.set(input.name, prepared.blob, name);
+      }
     }
-    send(body, 0);
+    send(body, 0, name);
   });
 }
 

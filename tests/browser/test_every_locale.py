@@ -135,6 +135,7 @@ NOT_PAGES = frozenset(
     {
         "appointments.calendar",  # a calendar file
         "apply.download",  # the applicant's data as JSON
+        "documents.check",  # S3 storage only, where it shows the upload page again (404 here)
         "documents.file",  # a document's bytes
         "documents.thumbnail",  # an image
     }

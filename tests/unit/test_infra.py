@@ -248,6 +248,23 @@ def test_documents_bucket_is_private_and_encrypted_with_a_rotating_key(template)
         assert template["Resources"][name]["DeletionPolicy"] == "Retain"
 
 
+def test_uploads_sent_straight_to_the_bucket_expire_unless_checked_and_only_the_portal_posts(
+    template,
+):
+    """docs/capacity.md: browsers post files under incoming/; the portal's check moves them to
+    documents/ and deletes them, and whatever no check took in is gone a day later."""
+    bucket = properties(template, "DocumentsBucket")
+    rules = {rule["Id"]: rule for rule in bucket["LifecycleConfiguration"]["Rules"]}
+    unchecked = rules["ExpireUncheckedUploads"]
+    assert unchecked["Status"] == "Enabled"
+    assert unchecked["Prefix"] == "incoming/"
+    assert unchecked["ExpirationInDays"] == 1
+    assert unchecked["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}
+    (cors,) = bucket["CorsConfiguration"]["CorsRules"]
+    assert cors["AllowedOrigins"] == [{"Ref": "BaseUrl"}]
+    assert cors["AllowedMethods"] == ["POST"]
+
+
 def test_bucket_policy_refuses_requests_without_tls(template):
     policy = properties(template, "DocumentsBucketPolicy")
     assert policy["Bucket"] == {"Ref": "DocumentsBucket"}
@@ -306,6 +323,53 @@ def test_an_alarm_goes_off_when_the_dead_letter_queue_holds_a_message(template):
     ]
     assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
     assert alarm["Threshold"] == 0
+
+
+def test_a_failed_plan_capacity_run_is_mailed_to_the_alarm_topic(template):
+    """The scale-out before a window is only planned if plan-capacity runs: a run that exits other
+    than 0, or whose task never starts, reaches the alarm address at once."""
+    rule = properties(template, "PlanCapacityFailed")
+    assert rule["State"] == "ENABLED"
+    pattern = rule["EventPattern"]
+    assert pattern["source"] == ["aws.ecs"]
+    assert pattern["detail-type"] == ["ECS Task State Change"]
+    detail = pattern["detail"]
+    assert detail["clusterArn"] == [{"Fn::GetAtt": ["Cluster", "Arn"]}]
+    assert detail["lastStatus"] == ["STOPPED"]
+    assert detail["$or"] == [
+        {"containers": {"exitCode": [{"anything-but": 0}]}},
+        {"stopCode": ["TaskFailedToStart"]},
+    ]
+    # The command matched is the one the schedule starts, so the two cannot drift apart.
+    schedule = properties(template, "PlanCapacitySchedule")["Target"]
+    assert schedule["EcsParameters"]["TaskDefinitionArn"] == {"Ref": "JobsTaskDefinition"}
+    (started,) = json.loads(schedule["Input"])["containerOverrides"]
+    (matched,) = detail["overrides"]["containerOverrides"]["command"]
+    assert matched == "plan-capacity" and matched in started["command"]
+
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Ref": "AlarmTopic"}
+    assert "plan-capacity failed" in target["InputTransformer"]["InputTemplate"]
+    # EventBridge may publish to the (encrypted) topic, as this rule only; alarms still may.
+    policy = properties(template, "AlarmTopicPolicy")
+    assert policy["Topics"] == [{"Ref": "AlarmTopic"}]
+    publishers = {
+        statement["Principal"]["Service"]: statement
+        for statement in policy["PolicyDocument"]["Statement"]
+    }
+    assert set(publishers) == {"cloudwatch.amazonaws.com", "events.amazonaws.com"}
+    assert publishers["events.amazonaws.com"]["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["PlanCapacityFailed", "Arn"]}}
+    }
+    for statement in publishers.values():
+        assert statement["Action"] == "sns:Publish"
+        assert statement["Resource"] == {"Ref": "AlarmTopic"}
+    key = properties(template, "AlarmsKey")["KeyPolicy"]["Statement"]
+    assert any(
+        statement["Principal"] == {"Service": "events.amazonaws.com"}
+        and "kms:GenerateDataKey*" in statement["Action"]
+        for statement in key
+    )
 
 
 def test_alarms_watch_the_edge_the_database_the_queues_and_the_mail(template):
@@ -758,6 +822,7 @@ ROLE_CALL_SITES = {
         "portal.documents.storage:S3Storage.open",
         "portal.documents.storage:S3Storage.delete",
         "portal.documents.storage:S3Storage.reachable",
+        "portal.documents.storage:S3Storage.presigned_post",
         "portal.queue.backends:SqsQueue._claim_from",
         "portal.queue.backends:SqsQueue._delete",
         "portal.queue.backends:SqsQueue._set_visibility",
@@ -800,6 +865,9 @@ IAM_ACTIONS = {
         "kms:GenerateDataKey",
         "kms:Decrypt",
     },
+    # A presigned POST makes no call itself: the browser's upload is authorised as the signer's
+    # PutObject (with the documents key, through S3).
+    "s3:generate_presigned_post": {"s3:PutObject", "kms:GenerateDataKey"},
     "sqs:SendMessageBatch": {"sqs:SendMessage"},
     "sqs:DeleteMessageBatch": {"sqs:DeleteMessage"},
     "sqs:ChangeMessageVisibilityBatch": {"sqs:ChangeMessageVisibility"},
@@ -809,9 +877,12 @@ IAM_ACTIONS = {
 def aws_operations() -> dict[str, set[str]]:
     """Method names of boto3 clients for S3, SQS, SES, SNS and Application Auto Scaling
     (botocore's own service models),
-    and the S3 transfer the storage uses, with the operations they call."""
+    and the S3 transfer and presigned POST the storage uses, with the operations they call."""
     session = botocore.session.get_session()
-    operations: dict[str, set[str]] = {"upload_fileobj": {"s3:upload_fileobj"}}
+    operations: dict[str, set[str]] = {
+        "upload_fileobj": {"s3:upload_fileobj"},
+        "generate_presigned_post": {"s3:generate_presigned_post"},
+    }
     for service in ("s3", "sqs", "ses", "sns", "application-autoscaling"):
         for name in session.get_service_model(service).operation_names:
             operations.setdefault(botocore.xform_name(name), set()).add(f"{service}:{name}")
@@ -897,6 +968,10 @@ def test_task_roles_limit_what_each_grant_reaches(template):
             assert not any(action.endswith(":*") for action in as_list(statement["Action"]))
     objects = next(s for s in statements(portal) if s.get("Sid") == "Documents")
     assert objects["Resource"] == {"Fn::Sub": "${DocumentsBucket.Arn}/documents/*"}
+    # Browsers' direct uploads land under incoming/ only, where the check reads and deletes them.
+    incoming = next(s for s in statements(portal) if s.get("Sid") == "IncomingUploads")
+    assert incoming["Resource"] == {"Fn::Sub": "${DocumentsBucket.Arn}/incoming/*"}
+    assert sorted(incoming["Action"]) == ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
     deletes = next(s for s in statements(jobs) if s["Action"] == "s3:DeleteObject")
     assert deletes["Resource"] == {"Fn::Sub": "${DocumentsBucket.Arn}/documents/*"}
     listing = next(s for s in statements(jobs) if s["Action"] == "s3:ListBucket")
