@@ -51,9 +51,13 @@ HSTS = "max-age=31536000; includeSubDomains"
 
 
 def apply_security_headers(response: Response) -> Response:
-    """Headers on every response; personal pages are never kept by browsers or proxies."""
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+    """Headers on every response; personal pages are never kept by browsers or proxies. A header
+    the page set itself (a served document's sandbox policy) is kept: the names present are read
+    once, where `Headers.setdefault` would search the list of headers for each of ours."""
+    present = {name.lower() for name, _ in response.headers.items()}
+    response.headers.extend(
+        [(name, value) for name, value in SECURITY_HEADERS.items() if name.lower() not in present]
+    )
     if current_app.config["PORTAL"].is_production:
         response.headers["Strict-Transport-Security"] = HSTS
     if request.endpoint != "asset" and (
