@@ -11,13 +11,15 @@ floor is the price of keeping everything on the server: the session checked on e
 saved, the access log and the security headers.
 
 Both run in this process, one thread, through the Flask test client; the portal on a PostgreSQL
-database of its own (eoi_bench_floor, created and dropped) with an applicant signed in. Each
-request is timed in CPU time of this thread (`time.thread_time`: PostgreSQL's own work, in its
-process, is not counted, the driver's is), repetitions interleaved (portal, floor, portal,
-floor...) so that a busy moment of the machine falls on both, the first rounds not counted. The
-POSTs alternate between two answers, so that each one really changes what is saved.
+database of its own (eoi_bench_floor unless --database names another, created and dropped) with
+an applicant signed in. Each request is timed in CPU time of this thread (`time.thread_time`:
+PostgreSQL's own work, in its process, is not counted, the driver's is), repetitions interleaved
+(portal, floor, portal, floor...) so that a busy moment of the machine falls on both, the first
+rounds not counted. The POSTs alternate between two answers, so that each one really changes
+what is saved.
 
-    .venv/bin/python bench/floor.py [--rounds 200]     (PostgreSQL on 127.0.0.1:5432 needed)
+    .venv/bin/python bench/floor.py [--rounds 200] [--database NAME]
+                                                       (PostgreSQL on 127.0.0.1:5432 needed)
 """
 
 from __future__ import annotations
@@ -330,13 +332,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=200, help="rounds counted (default 200)")
     parser.add_argument(
+        "--database",
+        default=DATABASE,
+        help=f"database to create, use and drop (default {DATABASE}; never the tests' `test`)",
+    )
+    parser.add_argument(
         "--profile",
         metavar="TEXT",
         help="profile (cProfile, CPU time) the portal's requests whose name contains TEXT",
     )
     arguments = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="eoi-floor-"))
-    url = fresh_database(DATABASE)
+    url = fresh_database(arguments.database)
     try:
         portal = portal_app(url, folder)
         visitors = {
@@ -350,7 +357,7 @@ def main() -> None:
         with portal.app_context():
             db.engine.dispose()
     finally:
-        drop_database(DATABASE)
+        drop_database(arguments.database)
         shutil.rmtree(folder, ignore_errors=True)
 
 

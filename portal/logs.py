@@ -30,11 +30,13 @@ from sqlalchemy.exc import DBAPIError
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
-# What must never be written, whatever field it ends up in.
+# What must never be written, whatever field it ends up in: each pattern with a piece of text that
+# every match contains, so that most fields (a logger's name, a module, an endpoint) are looked at
+# once with `in` instead of three regular expressions (the access log line of every request).
 _PERSONAL = (
-    (re.compile(r"[^\s@'\"<>(),;:]+@[^\s@'\"<>(),;:]+\.[A-Za-z]{2,}"), "[email]"),
-    (re.compile(r"\$argon2(?:id|i|d)\$[^\s'\"]+"), "[password hash]"),
-    (re.compile(r"\+\d[\d ]{7,16}\d"), "[phone]"),
+    ("@", re.compile(r"[^\s@'\"<>(),;:]+@[^\s@'\"<>(),;:]+\.[A-Za-z]{2,}"), "[email]"),
+    ("$argon2", re.compile(r"\$argon2(?:id|i|d)\$[^\s'\"]+"), "[password hash]"),
+    ("+", re.compile(r"\+\d[\d ]{7,16}\d"), "[phone]"),
 )
 # Exceptions whose messages describe the code (a missing template, a wrong attribute), not data.
 _CODE_ERRORS = (TemplateError, AttributeError, NameError, ImportError, NotImplementedError)
@@ -42,8 +44,9 @@ _CODE_ERRORS = (TemplateError, AttributeError, NameError, ImportError, NotImplem
 
 def redact(text: str) -> str:
     """The text with email addresses, password hashes and phone numbers replaced."""
-    for pattern, replacement in _PERSONAL:
-        text = pattern.sub(replacement, text)
+    for marker, pattern, replacement in _PERSONAL:
+        if marker in text:
+            text = pattern.sub(replacement, text)
     return text
 
 

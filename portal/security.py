@@ -63,11 +63,19 @@ HSTS = "max-age=31536000; includeSubDomains"
 
 
 def apply_security_headers(response: Response) -> Response:
-    """Headers on every response; personal pages are never kept by browsers or proxies."""
-    for name, value in SECURITY_HEADERS.items():
-        if name == "Content-Security-Policy":
-            value = current_app.extensions.get(_POLICY, value)
-        response.headers.setdefault(name, value)
+    """Headers on every response; personal pages are never kept by browsers or proxies. A header
+    the page set itself (a served document's sandbox policy) is kept: the names present are read
+    once, where `Headers.setdefault` would search the list of headers for each of ours. The
+    policy is this app's (it names the document bucket when uploads go there directly)."""
+    present = {name.lower() for name, _ in response.headers.items()}
+    policy = current_app.extensions.get(_POLICY, SECURITY_HEADERS["Content-Security-Policy"])
+    response.headers.extend(
+        [
+            (name, policy if name == "Content-Security-Policy" else value)
+            for name, value in SECURITY_HEADERS.items()
+            if name.lower() not in present
+        ]
+    )
     if current_app.config["PORTAL"].is_production:
         response.headers["Strict-Transport-Security"] = HSTS
     if request.endpoint != "asset" and (

@@ -113,3 +113,27 @@ def test_connections_killed_by_the_server_do_not_fail_the_next_request(app, clie
     response = sign_in(client, "amina@example.org")
     assert response.status_code == 302
     assert client.get("/en/application/tasks").status_code in (200, 302)
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="the pool's ping on PostgreSQL")
+def test_the_pools_ping_is_one_empty_query_and_finds_a_killed_connection(app):
+    with app.app_context():
+        engine = db.engine
+        raw = engine.raw_connection()
+        try:
+            connection = raw.dbapi_connection
+
+            def no_cursor(*args, **kwargs):
+                raise AssertionError("the ping opened a cursor")
+
+            connection.cursor = no_cursor
+            assert engine.dialect.do_ping(connection) is True
+            assert connection.pgconn.transaction_status == 0  # idle: no transaction was begun
+            with engine.connect() as killer:
+                killer.execute(
+                    text("SELECT pg_terminate_backend(:pid)"),
+                    {"pid": connection.info.backend_pid},
+                )
+            assert engine.dialect.do_ping(connection) is False
+        finally:
+            raw.invalidate()

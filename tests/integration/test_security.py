@@ -283,3 +283,18 @@ def test_database_down_gives_503_health_and_a_translated_error_page(config, app)
     assert "Try again later" in page.text or "Réessayez plus tard" in page.text
     assert '<html lang="fr"' in page.text
     assert "Traceback" not in page.text
+
+
+def test_security_headers_keep_what_a_page_set_and_are_each_sent_once(app):
+    from flask import Response
+
+    from portal.security import SECURITY_HEADERS, apply_security_headers
+
+    with app.test_request_context("/en/"):
+        response = Response("x")
+        response.headers["content-security-policy"] = "default-src 'none'; sandbox"
+        apply_security_headers(response)
+    assert response.headers.getlist("Content-Security-Policy") == ["default-src 'none'; sandbox"]
+    for name, value in SECURITY_HEADERS.items():
+        if name != "Content-Security-Policy":
+            assert response.headers.getlist(name) == [value], name
