@@ -15,8 +15,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from portal import assets, errors, i18n, logs, metrics, notify, security
 from portal.config import PROJECT_ROOT, PortalConfig
 from portal.documents import services as document_services
-from portal.extensions import babel, csrf, db, limiter, login_manager
+from portal.extensions import babel, csrf, db, login_manager
 from portal.queue import backends as queue_backends
+from portal.ratelimit import limiter
 
 
 class PortalEnvironment(Environment):

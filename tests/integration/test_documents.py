@@ -401,7 +401,7 @@ LocalStorage(Path(sys.argv[1]), bytes.fromhex(sys.argv[2])).put(
 
 
 def test_the_clean_up_command_removes_what_a_crash_mid_upload_left(app, config):
-    from portal.documents.crypto import parse_key
+    from portal.keys import parse_key
 
     root = config.INSTANCE_PATH / "documents"
     key = parse_key(config.DOCUMENT_KEY).hex()
