@@ -286,7 +286,7 @@ def test_nobody_else_reaches_a_document(applicant, app, caplog):
 
     other = app.test_client()
     start_application(other, app, email="someone.else@example.org")
-    caplog.set_level(logging.WARNING, logger="portal.documents.routes")
+    caplog.set_level(logging.WARNING, logger="portal.documents.serving")
     for path in paths:
         assert other.get(path).status_code == 404, path
     assert (
