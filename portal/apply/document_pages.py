@@ -31,9 +31,9 @@ from portal.apply.access import applicant_view, draft_view
 from portal.apply.forms import InformationAnswerForm
 from portal.apply.information import open_request_of
 from portal.apply.more_information import render_more_information
-from portal.auth.forms import ConfirmForm
 from portal.documents import content, rules, services, serving
 from portal.documents.forms import IdentityUploadForm, RequestFileForm, UploadForm
+from portal.forms import ConfirmForm
 from portal.i18n import isolate_text
 from portal.metrics import UPLOAD_REJECTIONS
 from portal.models import Application, Document, DocumentKind, ScanResult

@@ -34,7 +34,6 @@ from portal import audit, i18n, ratelimit
 from portal.auth import held_forms, services, sessions, tokens, totp
 from portal.auth.access import second_factor_redirect, signed_in_required
 from portal.auth.forms import (
-    ConfirmForm,
     ForgotPasswordForm,
     RegisterForm,
     ResetPasswordForm,
@@ -43,6 +42,7 @@ from portal.auth.forms import (
     TwoFactorSetupForm,
 )
 from portal.extensions import db, login_manager
+from portal.forms import ConfirmForm
 from portal.models import Role, TokenPurpose, User, UserSession, utcnow
 from portal.ratelimit import client_address, limiter
 from portal.security import csrf_failed, form_page
