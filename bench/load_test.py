@@ -374,7 +374,7 @@ def form_pages() -> list[tuple[str, dict[str, Any]]]:
 
 
 def server_environment(url: str, folder: Path) -> dict[str, str]:
-    from portal.documents.crypto import new_key_text
+    from portal.keys import new_key_text
 
     return {
         "DATABASE_URL": url,

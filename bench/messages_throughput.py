@@ -226,7 +226,7 @@ def fill_outbox(app: Any, count: int, run: int) -> tuple[list[Sent], float]:
 
 
 def worker_environment(url: str, folder: Path, provider: str, servers: Servers) -> dict[str, str]:
-    from portal.documents.crypto import new_key_text
+    from portal.keys import new_key_text
     from tests.servers import base_environment
 
     return {

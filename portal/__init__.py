@@ -16,8 +16,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from portal import assets, errors, i18n, logs, metrics, notify, security
 from portal.config import PROJECT_ROOT, PortalConfig
 from portal.documents import services as document_services
-from portal.extensions import babel, csrf, db, limiter, login_manager
+from portal.extensions import babel, csrf, db, login_manager
 from portal.queue import backends as queue_backends
+from portal.ratelimit import limiter
 
 
 class PortalEnvironment(Environment):
@@ -163,13 +164,14 @@ def drop_async_teardown(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Each capability is a blueprint; all pages live under a locale prefix such as /ar/."""
     from portal.admin.routes import admin
+    from portal.apply.document_pages import documents
     from portal.apply.routes import apply
     from portal.appointments.routes import appointments
     from portal.appointments.staff import staff_centres
     from portal.auth import routes as auth_routes
     from portal.backoffice.messages import staff_messages
     from portal.backoffice.routes import backoffice
-    from portal.documents.routes import documents, staff_documents
+    from portal.documents.routes import staff_documents
     from portal.eligibility.routes import eligibility
     from portal.health import health
     from portal.pages.routes import pages, root

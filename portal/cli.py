@@ -21,8 +21,8 @@ from portal.appointments.slots import WeeklyPattern
 from portal.auth import passwords, services
 from portal.documents import quarantine
 from portal.documents import services as document_services
-from portal.documents.crypto import new_key_text
 from portal.extensions import db
+from portal.keys import new_key_text
 from portal.models import Organisation, Role, utcnow
 from portal.notify import ses_events, worker
 from portal.queue.backends import SqsQueue, checking_queue

@@ -25,6 +25,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy.engine import make_url
 
+from portal.keys import new_key_text, parse_key
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 EMAIL_BACKENDS = ("log", "smtp", "notify", "aws")
@@ -527,8 +529,6 @@ class PortalConfig:
             raise ConfigError("PORTAL_NOTIFY_SMS_TEMPLATE_ID must be set for Notify SMS")
 
     def _check_documents(self) -> None:
-        from portal.documents.crypto import parse_key
-
         try:
             parse_key(self.DOCUMENT_KEY)
         except ValueError as exc:
@@ -674,8 +674,6 @@ def _development_secret(instance: Path) -> str:
 
 def _development_document_key(instance: Path) -> str:
     """A document key kept in instance/ so that development files stay readable after a restart."""
-    from portal.documents.crypto import new_key_text
-
     path = instance / "document_key"
     if not path.exists():
         path.write_text(new_key_text())

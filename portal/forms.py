@@ -6,8 +6,9 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
 from werkzeug.datastructures import MultiDict
-from wtforms import Field
+from wtforms import Field, SubmitField
 from wtforms.fields.choices import SelectFieldBase
 from wtforms.validators import DataRequired, InputRequired
 
@@ -92,3 +93,9 @@ def _required_message(field: Field) -> Any:
 def strip_text(value: object) -> object:
     """A text field's filter: what people paste often has spaces around it."""
     return value.strip() if isinstance(value, str) else value
+
+
+class ConfirmForm(PortalForm):
+    """A form with only a button: for actions that change state (never on a GET)."""
+
+    submit = SubmitField(_l("Continue"), widget=GovSubmitInput())

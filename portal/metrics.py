@@ -4,7 +4,10 @@ Events (submissions, upload rejections, booking conflicts, request latency) are 
 happen, with prometheus_client; under gunicorn, set PROMETHEUS_MULTIPROC_DIR (infra/gunicorn.conf.py
 does) so that every worker process adds to the same figures. The queue's state (depth, age of the
 oldest item, dead letters) and the messages outbox's (waiting, oldest, failures by reason) are
-read from their source at each scrape, so they are right whichever process answers.
+read from their source at each scrape, so they are right whichever process answers. A capability
+whose state is read so registers its collector here (`read_at_scrape`, as queue.backends does for
+the checking queue), so that this module, which every capability counts its events in, needs none
+of them.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import hmac
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import Flask, Response, abort, g, request
@@ -29,7 +32,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from portal.extensions import db
-from portal.models import MessageStatus, Notification, QueueItem, utcnow
+from portal.models import MessageStatus, Notification, utcnow
 
 SUBMISSIONS = Counter("portal_submissions", "Applications sent")
 UPLOAD_REJECTIONS = Counter("portal_upload_rejections", "Uploads refused, by reason", ["reason"])
@@ -43,31 +46,13 @@ REQUEST_SECONDS = Histogram(
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 
+# Collectors made for each app and read at every scrape, registered by the capabilities they read.
+SCRAPED: list[Callable[[Flask], Collector]] = []
 
-class QueueCollector(Collector):
-    """The checking queue as it is now: waiting items, the oldest one's age, dead letters."""
 
-    def __init__(self, app: Flask) -> None:
-        self.app = app
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        from portal.queue.backends import checking_queue, waiting_condition
-
-        with self.app.app_context():
-            queue = checking_queue()
-            now = utcnow()
-            waiting = waiting_condition(now, queue.max_receives)
-            depth, oldest = db.session.execute(
-                select(func.count(), func.min(QueueItem.submitted_at)).where(waiting)
-            ).one()
-            dead = queue.dead_letter_count()
-            db.session.rollback()
-        yield GaugeMetricFamily("portal_queue_depth", "Applications waiting to be checked", depth)
-        age = (now - oldest).total_seconds() if oldest is not None else 0.0
-        yield GaugeMetricFamily(
-            "portal_queue_oldest_seconds", "How long the oldest waiting application has waited", age
-        )
-        yield GaugeMetricFamily("portal_queue_dead_letters", "Items that failed too often", dead)
+def read_at_scrape(collector: Callable[[Flask], Collector]) -> None:
+    """Register a collector of state read at each scrape; done once, when its module is imported."""
+    SCRAPED.append(collector)
 
 
 class MessagesCollector(Collector):
@@ -114,15 +99,16 @@ class MessagesCollector(Collector):
 
 def registry(app: Flask) -> CollectorRegistry:
     """This app's registry: its own events (or every worker's, in multiprocess mode) and the
-    queue read at scrape time."""
+    state read at scrape time (the checking queue's, registered by queue.backends; the messages
+    outbox's)."""
     chosen = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.MultiProcessCollector(chosen)
     else:
         for collector in (SUBMISSIONS, UPLOAD_REJECTIONS, BOOKING_CONFLICTS, REQUEST_SECONDS):
             chosen.register(collector)
-    chosen.register(QueueCollector(app))
-    chosen.register(MessagesCollector(app))
+    for read_state in (*SCRAPED, MessagesCollector):
+        chosen.register(read_state(app))
     return chosen
 
 

@@ -2,19 +2,23 @@
 
 Many applicants share one address: a shelter's Wi-Fi, a charity's office, a mobile operator's
 carrier-grade NAT. On the day a window opens they all apply at once. So a limit is keyed first on
-what the form is about (the email address being registered, the link's token, the signed-in
-account), and a per-address limit is only a ceiling that a busy hour of honest use cannot reach:
-tests/integration/test_shared_addresses.py has 200 people on one address register, confirm and sign
-in within an hour, mistakes included, and nobody is refused. Password guessing is slowed per
-account, and per account and address, in the database (portal.auth.throttle), not here; reset
-emails are capped per account where they are sent (portal.auth.services).
+what the form is about (the email address being registered, keyed by auth.routes; the link's
+token; the signed-in account), and a per-address limit is only a ceiling that a busy hour of
+honest use cannot reach: tests/integration/test_shared_addresses.py has 200 people on one address
+register, confirm and sign in within an hour, mistakes included, and nobody is refused. Password
+guessing is slowed per account, and per account and address, in the database
+(portal.auth.throttle), not here; reset emails are capped per account where they are sent
+(portal.auth.services).
 
 Only a form whose CSRF token passed is counted (`form_refused` exempts the others): a refused form
 does nothing, so it must cost nothing, and cannot be used to use up someone else's allowance.
 """
 
 from flask import request
+from flask_limiter import Limiter
 from flask_login import current_user
+
+from portal.security import csrf_failed
 
 # Ceilings per address: far above what a shelter's busiest hour sends (see the module docstring).
 ADDRESS_CEILING = "1000 per hour"
@@ -33,13 +37,6 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-def submitted_email() -> str:
-    """The email address named in the form, so that a limit follows it, not the address sending it."""
-    from portal.auth.services import normalise_email
-
-    return "email:" + (normalise_email(request.form.get("email", ""))[:320] or "none")
-
-
 def link_token() -> str:
     """The token of the emailed link the form belongs to."""
     return "link:" + str((request.view_args or {}).get("token", ""))[:128]
@@ -54,7 +51,10 @@ def signed_in_account() -> str:
 
 def form_refused() -> bool:
     """Exempt a post whose CSRF token was refused: the view only shows the form again."""
-    # Imported here: portal.security needs the extensions, which need this module.
-    from portal.security import csrf_failed
-
     return csrf_failed()
+
+
+# Created here, with the rules of who it counts against, and bound to the app in create_app().
+# A capability keyed on something of its own (auth: the email address being registered) gives
+# its key function to `limiter.limit`, so that this module needs no capability.
+limiter = Limiter(key_func=client_address, default_limits=[])

@@ -1,7 +1,7 @@
 """What every staff page shares: the caseworking roles, English screens, rows named in URLs.
 
-Here, outside any capability's routes, so that the back office, appointments, messages, support
-and admin pages use them without importing each other's pages.
+Here, outside any capability's routes, so that the back office, appointments, messages, support,
+wording and admin pages use them without importing each other's pages.
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ from portal.admin.forms import WindowChangeForm, WindowForm, parse_time
 from portal.apply import windows
 from portal.auth import throttle
 from portal.auth.access import staff_required
-from portal.auth.forms import ConfirmForm
 from portal.extensions import db
+from portal.forms import ConfirmForm
 from portal.models import ApplicationWindow, Role, User, utcnow
 from portal.security import form_page
 from portal.staff_access import object_or_404

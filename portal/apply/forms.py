@@ -6,10 +6,12 @@ short, plain, and saying what to do.
 
 from __future__ import annotations
 
+import unicodedata
+
 from flask_babel import lazy_gettext as _l
-from govuk_frontend_wtf.wtforms_widgets import GovSelect, GovTextArea, GovTextInput
-from wtforms import SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, ValidationError
+from govuk_frontend_wtf.wtforms_widgets import GovSelect, GovSubmitInput, GovTextArea, GovTextInput
+from wtforms import SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Regexp, ValidationError
 
 from portal.apply.families import family_group_for
 from portal.apply.references import FAMILY_PREFIX, InvalidReference, parse_reference
@@ -459,3 +461,58 @@ class ShareLanguageForm(PortalForm):
         _l("Select the language of the text"),
         description=_l("Choose a language that your family member reads well."),
     )
+
+
+# Changing the contact details on the status page (apply.contact): a new address or number, then
+# the code sent to it.
+class NewEmailForm(PortalForm):
+    email = StringField(
+        _l("New email address"),
+        widget=GovTextInput(),
+        validators=[
+            DataRequired(_l("Enter your new email address")),
+            MaxLength(320),
+            EmailAddress(),
+        ],
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+    )
+    submit = SubmitField(_l("Send the code"), widget=GovSubmitInput())
+
+
+class NewMobileForm(PortalForm):
+    """Checked as the contact question checks it: French or international, stored in E.164."""
+
+    mobile = StringField(
+        _l("New mobile phone number"),
+        widget=GovTextInput(),
+        description=_l("A French number, or a number from another country with its code, like +44"),
+        validators=[
+            DataRequired(_l("Enter your new mobile phone number")),
+            MaxLength(30),
+            MobileNumber(),
+        ],
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+    )
+    submit = SubmitField(_l("Send the code"), widget=GovSubmitInput())
+
+
+def latin_digits(value: object) -> object:
+    """A code typed on a Persian or Arabic keyboard arrives in those digits: the same number."""
+    if not isinstance(value, str):
+        return value
+    kept = "".join(char for char in value if not char.isspace())
+    return "".join(str(unicodedata.digit(char)) if char.isdecimal() else char for char in kept)
+
+
+class ContactCodeForm(PortalForm):
+    code = StringField(
+        _l("Code"),
+        widget=GovTextInput(),
+        description=_l("The 6 digits in the message we sent you"),
+        validators=[
+            DataRequired(_l("Enter the code")),
+            Regexp(r"^\d{6}$", message=_l("Enter the 6 digits of the code")),
+        ],
+        filters=[latin_digits],
+    )
+    submit = SubmitField(_l("Confirm"), widget=GovSubmitInput())

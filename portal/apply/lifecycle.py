@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Callable
+from datetime import datetime
 
 from sqlalchemy import select, update
 
 from portal import audit
 from portal.extensions import db
-from portal.models import Application, StatusChange, utcnow
+from portal.models import Application, StatusChange, User, utcnow
 from portal.models import Status as S
 from portal.queue import outbox
 
@@ -49,6 +51,16 @@ ALLOWED: dict[S, frozenset[S]] = {
     S.SECURITY_CHECKS: frozenset({S.APPROVED, S.REFUSED, S.WITHDRAWN}),
     **{status: frozenset() for status in FINAL},
 }
+
+# What other capabilities undo when an applicant withdraws, in the withdrawal's own transaction
+# (appointments.booking gives a booked place back). Each registers here when its module is
+# imported, as auth.sessions' companions do, so that apply, which they build on, imports none.
+ON_WITHDRAWAL: list[Callable[[Application, User, datetime], None]] = []
+
+
+def on_withdrawal(undo: Callable[[Application, User, datetime], None]) -> None:
+    """Register what to undo, in the same transaction, when an application is withdrawn."""
+    ON_WITHDRAWAL.append(undo)
 
 
 class Action(enum.StrEnum):

@@ -9,10 +9,10 @@ from flask import render_template
 
 from portal.apply import decisions, information
 from portal.apply.forms import InformationAnswerForm
-from portal.auth.forms import ConfirmForm
 from portal.documents import services as document_services
 from portal.documents.content import TITLES as DOCUMENT_TITLES
 from portal.documents.forms import RequestFileForm
+from portal.forms import ConfirmForm
 from portal.models import Application, DocumentKind, InformationRequest
 
 

@@ -42,16 +42,22 @@ from portal.apply import (
     windows,
 )
 from portal.apply.access import applicant_view, draft_view
-from portal.apply.forms import FamilyMemberForm, InformationAnswerForm, ShareLanguageForm
+from portal.apply.forms import (
+    ContactCodeForm,
+    FamilyMemberForm,
+    InformationAnswerForm,
+    NewEmailForm,
+    NewMobileForm,
+    ShareLanguageForm,
+)
 from portal.apply.more_information import render_more_information
 from portal.auth import held_forms
 from portal.auth.access import signed_in_required
-from portal.auth.forms import ConfirmForm, ContactCodeForm, NewEmailForm, NewMobileForm
 from portal.auth.held_forms import holds_answers
 from portal.documents import rules as document_rules
 from portal.documents import services as document_services
 from portal.eligibility import rules
-from portal.forms import CONTROL_CHARACTERS
+from portal.forms import CONTROL_CHARACTERS, ConfirmForm
 from portal.models import Application, Role, Status, utcnow
 from portal.notify import history
 from portal.presence import links as presence_links

@@ -13,7 +13,6 @@ from wtforms import Form
 
 from portal import audit
 from portal.apply import lifecycle, steps
-from portal.appointments import booking
 from portal.auth import sessions
 from portal.documents import services as document_services
 from portal.extensions import db
@@ -185,7 +184,9 @@ def delete_draft(application: Application) -> None:
 
 
 def withdraw(application: Application, actor: User) -> None:
-    booking.release_on_withdrawal(application, actor, utcnow())
+    now = utcnow()
+    for undo in lifecycle.ON_WITHDRAWAL:
+        undo(application, actor, now)
     lifecycle.transition(
         application, Status.WITHDRAWN, actor_id=actor.id, reason="withdrawn by the applicant"
     )

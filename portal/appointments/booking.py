@@ -424,6 +424,9 @@ def release_on_withdrawal(application: Application, actor: User, now: datetime) 
         )
 
 
+lifecycle.on_withdrawal(release_on_withdrawal)
+
+
 def _mark(
     appointment: Appointment,
     staff: User,

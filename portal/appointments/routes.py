@@ -22,8 +22,8 @@ from markupsafe import Markup
 from portal.apply.access import applicant_view
 from portal.appointments import access, booking, messages
 from portal.appointments.forms import WHO_FAMILY, WHO_ME, CentreForm, TimeForm
-from portal.auth.forms import ConfirmForm
 from portal.extensions import db
+from portal.forms import ConfirmForm
 from portal.i18n import current_locale, isolate, number, time_of_day
 from portal.metrics import BOOKING_CONFLICTS
 from portal.models import Application, Appointment, Centre, Slot, Status, utcnow

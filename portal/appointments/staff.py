@@ -18,8 +18,8 @@ from portal.apply import lifecycle
 from portal.appointments import access, attendance, booking, centres
 from portal.appointments.staff_forms import CentreAdminForm, SlotPatternForm
 from portal.auth.access import staff_required
-from portal.auth.forms import ConfirmForm
 from portal.extensions import db
+from portal.forms import ConfirmForm
 from portal.models import Appointment, Centre, Role, Slot, utcnow
 from portal.security import form_page
 from portal.staff_access import CASEWORK, english_only, object_or_404

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput, GovTextInput
 from wtforms import Field, PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Regexp, ValidationError
+from wtforms.validators import DataRequired, EqualTo, ValidationError
 
 from portal.auth.passwords import MAX_LENGTH, MIN_LENGTH, PasswordProblem, password_problem
-from portal.fields import MaxLength, MobileNumber
+from portal.fields import MaxLength
 from portal.forms import PortalForm
 from portal.widgets import PasswordInput
 
@@ -135,62 +134,3 @@ class TwoFactorSetupForm(PortalForm):
         validators=[DataRequired(_l("Enter the security code"))],
     )
     submit = SubmitField(_l("Turn on two-factor authentication"), widget=GovSubmitInput())
-
-
-class ConfirmForm(PortalForm):
-    """A form with only a button: for actions that change state (never on a GET)."""
-
-    submit = SubmitField(_l("Continue"), widget=GovSubmitInput())
-
-
-class NewEmailForm(PortalForm):
-    email = StringField(
-        _l("New email address"),
-        widget=GovTextInput(),
-        validators=[
-            DataRequired(_l("Enter your new email address")),
-            MaxLength(320),
-            EmailAddress(),
-        ],
-        filters=[lambda value: value.strip() if isinstance(value, str) else value],
-    )
-    submit = SubmitField(_l("Send the code"), widget=GovSubmitInput())
-
-
-class NewMobileForm(PortalForm):
-    """Checked as the contact question checks it: French or international, stored in E.164."""
-
-    mobile = StringField(
-        _l("New mobile phone number"),
-        widget=GovTextInput(),
-        description=_l("A French number, or a number from another country with its code, like +44"),
-        validators=[
-            DataRequired(_l("Enter your new mobile phone number")),
-            MaxLength(30),
-            MobileNumber(),
-        ],
-        filters=[lambda value: value.strip() if isinstance(value, str) else value],
-    )
-    submit = SubmitField(_l("Send the code"), widget=GovSubmitInput())
-
-
-def latin_digits(value: object) -> object:
-    """A code typed on a Persian or Arabic keyboard arrives in those digits: the same number."""
-    if not isinstance(value, str):
-        return value
-    kept = "".join(char for char in value if not char.isspace())
-    return "".join(str(unicodedata.digit(char)) if char.isdecimal() else char for char in kept)
-
-
-class ContactCodeForm(PortalForm):
-    code = StringField(
-        _l("Code"),
-        widget=GovTextInput(),
-        description=_l("The 6 digits in the message we sent you"),
-        validators=[
-            DataRequired(_l("Enter the code")),
-            Regexp(r"^\d{6}$", message=_l("Enter the 6 digits of the code")),
-        ],
-        filters=[latin_digits],
-    )
-    submit = SubmitField(_l("Confirm"), widget=GovSubmitInput())

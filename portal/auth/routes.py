@@ -34,7 +34,6 @@ from portal import audit, i18n, ratelimit
 from portal.auth import held_forms, services, sessions, tokens, totp
 from portal.auth.access import second_factor_redirect, signed_in_required
 from portal.auth.forms import (
-    ConfirmForm,
     ForgotPasswordForm,
     RegisterForm,
     ResetPasswordForm,
@@ -42,14 +41,21 @@ from portal.auth.forms import (
     TwoFactorForm,
     TwoFactorSetupForm,
 )
-from portal.extensions import db, limiter, login_manager
+from portal.extensions import db, login_manager
+from portal.forms import ConfirmForm
 from portal.models import Role, TokenPurpose, User, UserSession, utcnow
-from portal.ratelimit import client_address
+from portal.ratelimit import client_address, limiter
 from portal.security import csrf_failed, form_page
 
 PARIS = ZoneInfo("Europe/Paris")
 
 auth = Blueprint("auth", __name__)
+
+
+def submitted_email() -> str:
+    """The rate limit key of a registration: the email address named in the form (normalised as
+    accounts keep it), so that a limit follows it, not the address sending it."""
+    return "email:" + (services.normalise_email(request.form.get("email", ""))[:320] or "none")
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -68,7 +74,7 @@ def _safe_next(target: str | None) -> str | None:
 @limiter.limit(
     ratelimit.PER_EMAIL,
     methods=["POST"],
-    key_func=ratelimit.submitted_email,
+    key_func=submitted_email,
     exempt_when=ratelimit.form_refused,
 )
 def register() -> Any:

@@ -12,9 +12,6 @@ plus a 16-byte tag; the final segment is shorter or, for an empty file only, emp
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
 import secrets
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -22,13 +19,13 @@ from typing import BinaryIO
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-KEY_BYTES = 32
+from portal.keys import KEY_BYTES
+
 MAGIC = b"EOI1"
 PREFIX_BYTES = 7
 TAG_BYTES = 16
 DEFAULT_SEGMENT_SIZE = 64 * 1024
 _LAST_COUNTER = 2**32 - 1
-_KEY_TEXT = re.compile(r"[A-Za-z0-9_-]+={0,2}")
 
 
 class TamperedError(Exception):
@@ -91,35 +88,6 @@ def decrypt_stream(
             return
         counter = _next(counter)
         sealed = following
-
-
-def parse_key(text: str) -> bytes:
-    """Read a key from configuration, refusing anything that is not exactly 32 random bytes."""
-    stripped = text.strip()
-    unpadded = stripped.rstrip("=")
-    problem = ValueError(
-        f"the document key must be {KEY_BYTES} bytes in URL-safe base64; "
-        "make one with `flask --app portal documents-key`"
-    )
-    if not _KEY_TEXT.fullmatch(stripped):
-        raise problem
-    try:
-        raw = base64.urlsafe_b64decode(unpadded + "=" * (-len(unpadded) % 4))
-    except binascii.Error:
-        raise problem from None
-    # Re-encoding rejects look-alike texts that decode to the same bytes: one key, one spelling.
-    if len(raw) != KEY_BYTES or _key_text(raw).rstrip("=") != unpadded:
-        raise problem
-    return raw
-
-
-def new_key_text() -> str:
-    """A fresh random key in the form parse_key reads."""
-    return _key_text(secrets.token_bytes(KEY_BYTES))
-
-
-def _key_text(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode("ascii")
 
 
 def _aead(key: bytes, segment_size: int) -> AESGCM:

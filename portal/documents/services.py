@@ -28,10 +28,10 @@ from sqlalchemy.exc import IntegrityError
 
 from portal import audit
 from portal.documents import rules, validation
-from portal.documents.crypto import parse_key
 from portal.documents.scanning import NoScanner, Scanner, ScannerUnavailable, scanner_for
 from portal.documents.storage import LocalStorage, S3Storage, Storage, StorageError, new_key
 from portal.extensions import db
+from portal.keys import parse_key
 from portal.models import (
     Application,
     Document,

@@ -24,6 +24,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from portal.documents import crypto
+from portal.keys import KEY_BYTES
 
 PREFIX = "documents/"
 CHUNK_BYTES = 64 * 1024
@@ -74,8 +75,8 @@ class LocalStorage:
     """Files encrypted with the portal's document key, for development and single-host installs."""
 
     def __init__(self, root: Path, key: bytes) -> None:
-        if len(key) != crypto.KEY_BYTES:
-            raise ValueError(f"the document key must be {crypto.KEY_BYTES} bytes")
+        if len(key) != KEY_BYTES:
+            raise ValueError(f"the document key must be {KEY_BYTES} bytes")
         self._root = root
         self._key = key
         _private_dir(root)

@@ -11,14 +11,18 @@ from __future__ import annotations
 import logging
 import math
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import Flask, current_app
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 
+from portal import metrics
 from portal.extensions import db
 from portal.models import QueueItem, utcnow
 from portal.queue import messages, unreadable
@@ -616,3 +620,30 @@ def init_app(app: Flask) -> None:
 
 def checking_queue() -> CheckingQueue:
     return current_app.extensions["checking_queue"]
+
+
+class QueueCollector(Collector):
+    """The checking queue as it is now: waiting items, the oldest one's age, dead letters."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        with self.app.app_context():
+            queue = checking_queue()
+            now = utcnow()
+            waiting = waiting_condition(now, queue.max_receives)
+            depth, oldest = db.session.execute(
+                select(func.count(), func.min(QueueItem.submitted_at)).where(waiting)
+            ).one()
+            dead = queue.dead_letter_count()
+            db.session.rollback()
+        yield GaugeMetricFamily("portal_queue_depth", "Applications waiting to be checked", depth)
+        age = (now - oldest).total_seconds() if oldest is not None else 0.0
+        yield GaugeMetricFamily(
+            "portal_queue_oldest_seconds", "How long the oldest waiting application has waited", age
+        )
+        yield GaugeMetricFamily("portal_queue_dead_letters", "Items that failed too often", dead)
+
+
+metrics.read_at_scrape(QueueCollector)

@@ -31,8 +31,7 @@ from portal import ratelimit
 from portal.apply import access, summary
 from portal.apply import services as apply_services
 from portal.auth.access import signed_in_required, staff_required
-from portal.auth.forms import ConfirmForm
-from portal.extensions import limiter
+from portal.forms import ConfirmForm
 from portal.i18n import text_direction
 from portal.models import Assistance, ConsentMethod, EndReason, Role, Status
 from portal.security import form_page
@@ -239,7 +238,9 @@ def end(assistance_id: str) -> Any:
 
 
 @support.route("/claim", methods=["GET", "POST"])
-@limiter.limit(ratelimit.ADDRESS_CEILING, methods=["POST"], exempt_when=ratelimit.form_refused)
+@ratelimit.limiter.limit(
+    ratelimit.ADDRESS_CEILING, methods=["POST"], exempt_when=ratelimit.form_refused
+)
 @form_page
 def claim() -> Any:
     form = ClaimCodeForm()

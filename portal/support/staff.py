@@ -11,8 +11,8 @@ from flask_login import current_user
 from portal import audit
 from portal.apply.access import NotAllowed
 from portal.auth.access import staff_required
-from portal.auth.forms import ConfirmForm
 from portal.extensions import db
+from portal.forms import ConfirmForm
 from portal.models import Assistance, EndReason, Organisation, Role, User
 from portal.security import form_page
 from portal.staff_access import english_only, object_or_404

@@ -10,9 +10,10 @@ from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
-from portal.extensions import db, limiter
+from portal.extensions import db
 from portal.i18n import current_locale
 from portal.models import WordingProblem
+from portal.ratelimit import limiter
 from portal.security import form_page
 from portal.wording import services
 from portal.wording.forms import WordingReportForm

@@ -10,13 +10,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal import audit
 from portal.auth.access import staff_required
 from portal.extensions import db
 from portal.models import Role, WordingProblem
+from portal.staff_access import english_only
 from portal.translation_status import review_of
 from portal.wording import services
 
@@ -31,13 +32,8 @@ PROBLEM_NAMES = {
 }
 
 
-@wording_reports.before_request
-def english_only() -> Any:
-    """Admins read these pages in English; a translated URL leads to the English page."""
-    if g.get("locale") not in (None, "en") and request.endpoint:
-        values = {**request.args.to_dict(flat=False), **(request.view_args or {})}
-        return redirect(url_for(request.endpoint, **values, locale="en"))
-    return None
+# Admins read these pages in English; a translated URL leads to the English page.
+wording_reports.before_request(english_only)
 
 
 @wording_reports.route("/")

@@ -16,8 +16,9 @@ from pathlib import Path
 import boto3
 import pytest
 
-from portal.documents.crypto import KEY_BYTES, TamperedError
+from portal.documents.crypto import TamperedError
 from portal.documents.storage import LocalStorage, S3Storage, StorageError, new_key
+from portal.keys import KEY_BYTES
 from tests.moto_server import REGION, closed_port_url, moto_server, reset_moto  # noqa: F401
 
 KEY = os.urandom(KEY_BYTES)

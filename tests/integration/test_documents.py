@@ -286,7 +286,7 @@ def test_nobody_else_reaches_a_document(applicant, app, caplog):
 
     other = app.test_client()
     start_application(other, app, email="someone.else@example.org")
-    caplog.set_level(logging.WARNING, logger="portal.documents.routes")
+    caplog.set_level(logging.WARNING, logger="portal.documents.serving")
     for path in paths:
         assert other.get(path).status_code == 404, path
     assert (
@@ -401,7 +401,7 @@ LocalStorage(Path(sys.argv[1]), bytes.fromhex(sys.argv[2])).put(
 
 
 def test_the_clean_up_command_removes_what_a_crash_mid_upload_left(app, config):
-    from portal.documents.crypto import parse_key
+    from portal.keys import parse_key
 
     root = config.INSTANCE_PATH / "documents"
     key = parse_key(config.DOCUMENT_KEY).hex()

@@ -8,8 +8,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from portal import create_app
-from portal.documents.crypto import new_key_text
 from portal.extensions import db
+from portal.keys import new_key_text
 from portal.models import Role
 from tests.helpers import (
     PASSWORD,

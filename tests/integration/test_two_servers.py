@@ -30,8 +30,8 @@ import requests
 from sqlalchemy import select
 
 from portal import create_app
-from portal.documents.crypto import new_key_text
 from portal.extensions import db
+from portal.keys import new_key_text
 from portal.models import Application, Document, QueueItem, Status, User
 from portal.queue.backends import checking_queue
 from portal.queue.relay import relay_once

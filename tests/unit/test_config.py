@@ -9,7 +9,7 @@ import pytest
 
 from portal import create_app
 from portal.config import PROJECT_ROOT, SETTINGS, ConfigError, PortalConfig
-from portal.documents.crypto import new_key_text
+from portal.keys import new_key_text
 
 STRONG_KEY = "k" * 48
 

@@ -10,15 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portal.documents.crypto import (
-    KEY_BYTES,
-    TAG_BYTES,
-    TamperedError,
-    decrypt_stream,
-    encrypt_stream,
-    new_key_text,
-    parse_key,
-)
+from portal.documents.crypto import TAG_BYTES, TamperedError, decrypt_stream, encrypt_stream
+from portal.keys import KEY_BYTES, new_key_text, parse_key
 
 KEY = bytes(range(KEY_BYTES))
 CONTEXT = b"documents/0123456789abcdef0123456789abcdef"

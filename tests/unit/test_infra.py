@@ -31,7 +31,7 @@ from cfnlint.decode import cfn_yaml
 
 from portal import schedule
 from portal.config import LOCALES, PROJECT_ROOT, ConfigError, PortalConfig
-from portal.documents.crypto import new_key_text
+from portal.keys import new_key_text
 
 INFRA = PROJECT_ROOT / "infra"
 TEMPLATE = INFRA / "cloudformation.yaml"
