@@ -17,12 +17,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from portal import create_app, migrate
+from portal.auth import passwords
 from portal.config import PortalConfig
 from portal.extensions import db
 from portal.models import Base
@@ -95,6 +97,22 @@ def _reset_postgres(url: str) -> None:
         connection.execute(text("DROP SCHEMA public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """Argon2id at its lowest cost for the whole run, in this process.
+
+    The production parameters cost about 0.4 s of CPU per hash and check on this machine, and
+    most tests make an account and sign it in: half the CPU time of building a sent application
+    through the pages went there, on nothing those tests are about. The hashes stay Argon2id,
+    made and checked by the same code; servers started as subprocesses keep the real parameters.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=64))
+        passwords._dummy_hash.cache_clear()
+        yield
+    passwords._dummy_hash.cache_clear()
 
 
 @pytest.fixture(scope="session")
