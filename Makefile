@@ -8,7 +8,13 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app portal
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# `make test`'s PostgreSQL half; each xdist worker tests in a database of its own beside it
+# (`test_gw0`, ...). A worktree points it at its own: make test PG_TEST_URL=.../wt_name
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+# xdist workers per half: both halves run at once, so 2 and 2 keep two cores busy while some
+# workers wait on Chromium, clamd, gunicorn or PostgreSQL. PYTEST_ARGS go to both halves.
+TEST_WORKERS ?= 2
+PYTEST_ARGS ?=
 LOCALES := en fr ar fa prs ps ckb ku ti am vi so
 # checkov in a virtualenv of its own: it pins boto3 1.35 and would replace the portal's pinned boto3.
 CHECKOV_VERSION := 3.3.30
@@ -25,9 +31,9 @@ run: install assets translations ## Install, build, migrate SQLite, load demo da
 	$(FLASK) seed-demo
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: install assets translations lint $(CHECKOV) ## Lint, then the whole test suite on SQLite and on PostgreSQL
-	PORTAL_CHECKOV=$(CHECKOV) PORTAL_TEST_DATABASE_URL= $(BIN)/pytest
-	PORTAL_CHECKOV=$(CHECKOV) PORTAL_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest
+test: install assets translations lint $(CHECKOV) ## Lint, then the whole test suite on SQLite and on PostgreSQL at once
+	@PYTEST="$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)" PG_TEST_URL="$(PG_TEST_URL)" \
+		PORTAL_CHECKOV=$(CHECKOV) tests/run_both.sh
 
 $(CHECKOV):
 	$(PYTHON) -m venv .venv-checkov

@@ -2,6 +2,11 @@
 
 PORTAL_TEST_DATABASE_URL selects PostgreSQL; unset or empty, each test gets a copy of a SQLite
 database migrated once per run. Migrations always build the schema: never `create_all`.
+
+Under pytest-xdist (`-n 2`) every worker is a session of its own: its SQLite template sits in its
+own temporary folder, and on PostgreSQL it works in a database of its own, named after the URL's
+with the worker's id (`test_gw0`), which it creates when missing. Resources shared by the whole
+machine (Redis database numbers) are per worker too: see `redis_test_url`.
 """
 
 from __future__ import annotations
@@ -12,16 +17,47 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from portal import create_app, migrate
+from portal.auth import passwords
 from portal.config import PortalConfig
 from portal.extensions import db
 from portal.models import Base
 
-POSTGRES_URL = os.environ.get("PORTAL_TEST_DATABASE_URL") or None
+# The xdist worker this process is ("gw0", "gw1", ...); None when pytest runs without -n.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER") or None
+
+
+def _worker_url(url: str | None) -> str | None:
+    """The PostgreSQL URL this process tests on: the given one, or its worker's own database."""
+    if not url or XDIST_WORKER is None:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{XDIST_WORKER}").render_as_string(
+        hide_password=False
+    )
+
+
+POSTGRES_URL = _worker_url(os.environ.get("PORTAL_TEST_DATABASE_URL") or None)
+
+
+def redis_test_url() -> str:
+    """A Redis database for the tests that need a real one (rate limits shared by processes).
+
+    Database 15 without xdist, as before; each xdist worker counts down from 14, and a run on
+    PostgreSQL takes the numbers below the SQLite run's (7 and down), so both halves of
+    `make test` and their workers can run at once without emptying each other's counters.
+    """
+    index = int(XDIST_WORKER.removeprefix("gw")) if XDIST_WORKER else -1
+    base = 7 if POSTGRES_URL else 14
+    number = 15 if index < 0 else base - index
+    assert 0 <= number <= 15, f"too many xdist workers for Redis's 16 databases: {XDIST_WORKER}"
+    return f"redis://127.0.0.1:6379/{number}"
 
 
 def make_config(database_url: str, instance: Path, **overrides: object) -> PortalConfig:
@@ -40,12 +76,43 @@ def make_config(database_url: str, instance: Path, **overrides: object) -> Porta
     return config
 
 
+def _create_postgres_database(url: str) -> None:
+    """Create the URL's database if the server does not have it (one per xdist worker)."""
+    parsed = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    server = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        exists = connection.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": parsed.database}
+        )
+        if not exists:
+            connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    server.dispose()
+
+
 def _reset_postgres(url: str) -> None:
+    if XDIST_WORKER is not None:
+        _create_postgres_database(url)
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
     with engine.begin() as connection:
         connection.execute(text("DROP SCHEMA public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """Argon2id at its lowest cost for the whole run, in this process.
+
+    The production parameters cost about 0.4 s of CPU per hash and check on this machine, and
+    most tests make an account and sign it in: half the CPU time of building a sent application
+    through the pages went there, on nothing those tests are about. The hashes stay Argon2id,
+    made and checked by the same code; servers started as subprocesses keep the real parameters.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=64))
+        passwords._dummy_hash.cache_clear()
+        yield
+    passwords._dummy_hash.cache_clear()
 
 
 @pytest.fixture(scope="session")

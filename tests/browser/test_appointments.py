@@ -10,10 +10,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from portal.models import utcnow
-from tests.apply_helpers import send_application
 from tests.appointment_helpers import application_of, invite, make_centre, make_slot
 from tests.browser.conftest import assert_no_axe_violations, off_loop, scrolls_horizontally, sign_in
 from tests.browser.test_accessibility import SMALL_SCREEN
+from tests.factories import send_application
 
 pytestmark = pytest.mark.browser
 

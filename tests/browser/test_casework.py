@@ -8,7 +8,6 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from portal.models import Role
-from tests.apply_helpers import send_application
 from tests.browser.conftest import (
     assert_no_axe_violations,
     make_user,
@@ -18,6 +17,7 @@ from tests.browser.conftest import (
     sign_in,
 )
 from tests.browser.test_accessibility import SMALL_SCREEN
+from tests.factories import send_application
 from tests.queue_helpers import dead_letter, kept_unreadable
 
 pytestmark = pytest.mark.browser

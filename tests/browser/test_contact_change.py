@@ -8,9 +8,9 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.apply_helpers import send_application
 from tests.browser.conftest import assert_no_axe_violations, off_loop, scrolls_horizontally, sign_in
 from tests.browser.test_accessibility import SMALL_SCREEN
+from tests.factories import send_application
 from tests.helpers import sent_messages
 
 pytestmark = pytest.mark.browser

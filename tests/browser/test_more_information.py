@@ -12,7 +12,7 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 
 from portal.models import Document
-from tests.apply_helpers import photo_bytes, send_application
+from tests.apply_helpers import photo_bytes
 from tests.browser.conftest import (
     assert_no_axe_violations,
     off_loop,
@@ -27,6 +27,7 @@ from tests.browser.test_documents_upload import (
     received,  # noqa: F401 (a fixture)
     stored_documents,
 )
+from tests.factories import send_application
 
 pytestmark = pytest.mark.browser
 

@@ -21,8 +21,9 @@ from portal.models import (
     Status,
     utcnow,
 )
-from tests.apply_helpers import answer_eligibility, send_application
+from tests.apply_helpers import answer_eligibility
 from tests.appointment_helpers import application_of, invite, make_centre, make_slot, move_slot
+from tests.factories import send_application
 from tests.helpers import check_page, csrf_token, sent_messages, submit
 from tests.integration.test_appointments import OVERVIEW, book, staff, status_of
 from tests.integration.test_backoffice import (

@@ -15,8 +15,9 @@ from sqlalchemy import func, select, update
 from portal.appointments import centres
 from portal.extensions import db
 from portal.models import Application, Appointment, AuditEvent, Role, Slot, Status, utcnow
-from tests.apply_helpers import send_application, send_family_member
+from tests.apply_helpers import send_family_member
 from tests.appointment_helpers import application_of, invite, make_centre, make_slot, move_slot
+from tests.factories import send_application
 from tests.helpers import csrf_token, make_user, sent_messages, sign_in_staff, submit
 
 OVERVIEW = "/en/application/appointment"

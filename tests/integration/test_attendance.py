@@ -10,8 +10,8 @@ from sqlalchemy import select, update
 
 from portal.extensions import db
 from portal.models import Application, Appointment, AuditEvent, Role, Status, utcnow
-from tests.apply_helpers import send_application
 from tests.appointment_helpers import application_of, invite, make_centre, make_slot, move_slot
+from tests.factories import send_application
 from tests.helpers import csrf_token, make_user, sent_messages, sign_in_staff, submit
 
 

@@ -20,7 +20,8 @@ from portal.models import (
     Status,
     utcnow,
 )
-from tests.apply_helpers import send_application, send_family_member
+from tests.apply_helpers import send_family_member
+from tests.factories import send_application
 from tests.helpers import csrf_token, make_user, sent_messages, sign_in, sign_in_staff, submit
 
 CASEWORK = "/en/casework"

@@ -22,7 +22,7 @@ from portal.models import (
     utcnow,
 )
 from portal.notify import LogBackend, OutgoingMessage, PermanentDeliveryError
-from tests.apply_helpers import send_application
+from tests.factories import send_application
 from tests.helpers import (
     PASSWORD,
     audit_actions,

@@ -17,8 +17,9 @@ from portal.config import LOCALES
 from portal.extensions import db
 from portal.i18n import DIGITS, text_direction
 from portal.models import Centre, Role, UserSession, utcnow
-from tests.apply_helpers import send_application, start_application
+from tests.apply_helpers import start_application
 from tests.appointment_helpers import application_of, invite, make_centre, make_slot
+from tests.factories import send_application
 from tests.helpers import make_user, sign_in, sign_in_staff, submit
 from tests.text_checks import sentence_digits, unisolated_latin, visible_texts
 

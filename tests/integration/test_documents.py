@@ -22,10 +22,10 @@ from tests.apply_helpers import (
     open_a_window,
     pdf_bytes,
     photo_bytes,
-    send_application,
     start_application,
     upload,
 )
+from tests.factories import send_application
 from tests.helpers import check_page, csrf_token, make_user, sign_in, sign_in_staff, submit
 
 

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Application, AuditEvent, Document, InformationRequest, Role, Status
-from tests.apply_helpers import pdf_bytes, photo_bytes, send_application
+from tests.apply_helpers import pdf_bytes, photo_bytes
+from tests.factories import send_application
 from tests.helpers import csrf_token, make_user, sign_in_staff, submit
 
 CASEWORK = "/en/casework"

@@ -17,9 +17,9 @@ from portal.models import (
     User,
     utcnow,
 )
-from tests.apply_helpers import send_application
 from tests.appointment_helpers import application_of
 from tests.conftest import make_config
+from tests.factories import send_application
 
 TOKEN = "a-metrics-token-for-the-tests"
 

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from portal.extensions import db
 from portal.models import PresenceCheck, utcnow
-from tests.apply_helpers import send_application
+from tests.factories import send_application
 from tests.helpers import check_page, last_message, link_in
 
 

@@ -13,7 +13,8 @@ from portal.extensions import db
 from portal.models import Application, QueueItem, Role, Status, utcnow
 from portal.queue import messages
 from portal.queue.backends import DatabaseQueue, checking_queue
-from tests.apply_helpers import fill_in, open_a_window, send_application, start_application
+from tests.apply_helpers import fill_in, open_a_window, start_application
+from tests.factories import send_application
 from tests.helpers import csrf_token, make_user
 from tests.queue_helpers import queued_applications
 

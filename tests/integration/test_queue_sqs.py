@@ -14,7 +14,7 @@ from portal.extensions import db
 from portal.models import QueueItem, Role
 from portal.queue.backends import SqsQueue, checking_queue, sqs_client
 from portal.queue.relay import Relay, relay_once
-from tests.apply_helpers import send_application
+from tests.factories import send_application
 from tests.helpers import make_user
 from tests.moto_server import REGION, closed_port_url, moto_server, reset_moto  # noqa: F401
 from tests.queue_helpers import queued_applications

@@ -11,6 +11,7 @@ from portal import create_app
 from portal.extensions import db
 from portal.keys import new_key_text
 from portal.models import Role
+from tests.conftest import redis_test_url
 from tests.helpers import (
     PASSWORD,
     check_page,
@@ -249,9 +250,9 @@ def test_rate_limits_are_shared_between_servers_through_redis(config):
 
     import redis
 
-    redis.Redis.from_url("redis://127.0.0.1:6379/15").flushdb()
+    redis.Redis.from_url(redis_test_url()).flushdb()
     config.RATELIMIT_ENABLED = True
-    config.RATELIMIT_STORAGE_URL = "redis://127.0.0.1:6379/15"
+    config.RATELIMIT_STORAGE_URL = redis_test_url()
     first, second = create_app(config).test_client(), create_app(config).test_client()
     email = f"{uuid.uuid4().hex}@example.org"
     form = {"email": email, "password": PASSWORD, "password_confirm": PASSWORD}

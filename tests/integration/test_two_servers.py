@@ -42,7 +42,7 @@ from tests.apply_helpers import (
     pdf_bytes,
     photo_bytes,
 )
-from tests.conftest import POSTGRES_URL
+from tests.conftest import POSTGRES_URL, redis_test_url
 from tests.helpers import PASSWORD, csrf_token
 from tests.moto_server import REGION, fake_aws_environment, moto_server, reset_moto  # noqa: F401
 from tests.servers import Server, start_gunicorn
@@ -53,7 +53,7 @@ pytestmark = [
 ]
 
 BUCKET = "eoi-documents-two-servers"
-RATELIMIT_REDIS = "redis://127.0.0.1:6379/15"
+RATELIMIT_REDIS = redis_test_url()
 TIMEOUT = 60
 
 

@@ -153,7 +153,12 @@ def test_reordered_segments_are_refused() -> None:
         open_sealed(header + parts[1] + parts[0] + parts[2] + parts[3], 100)
 
 
-@pytest.mark.parametrize("extra", [b"\x00", os.urandom(TAG_BYTES), os.urandom(116)])
+# Named ids: xdist's workers each collect the tests, and random bytes in an id differ between them.
+@pytest.mark.parametrize(
+    "extra",
+    [b"\x00", os.urandom(TAG_BYTES), os.urandom(116)],
+    ids=["a-zero-byte", "a-tag-of-random-bytes", "116-random-bytes"],
+)
 def test_appended_bytes_are_refused(extra: bytes) -> None:
     for plaintext in (b"", os.urandom(300), os.urandom(350)):
         with pytest.raises(TamperedError):
