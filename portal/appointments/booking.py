@@ -34,6 +34,7 @@ from portal.models import (
     User,
 )
 from portal.queue import outbox
+from portal.transactions import transactional
 
 MAX_NO_SHOWS = 2
 # The reason the caseworker's invitation is recorded with (see backoffice.services.decide).
@@ -212,6 +213,7 @@ def _lock_in_order(*slot_ids: uuid.UUID) -> None:
     )
 
 
+@transactional
 def book(
     applications: Sequence[Application], slot_id: uuid.UUID, actor: User, now: datetime
 ) -> list[Appointment]:
@@ -244,7 +246,6 @@ def book(
             subject_id=appointment.id,
             slot_id=str(slot_id),
         )
-    db.session.commit()
     return booked
 
 
@@ -308,6 +309,7 @@ def moved_together(appointment: Appointment, actor_application: Application) -> 
     )
 
 
+@transactional
 def move(
     appointments: Sequence[Appointment], slot_id: uuid.UUID, actor: User, now: datetime
 ) -> list[Appointment]:
@@ -349,7 +351,6 @@ def move(
             subject_id=after.id,
             moved_from=str(before.id),
         )
-    db.session.commit()
     return moved
 
 
@@ -373,6 +374,7 @@ def _end(
         db.session.refresh(appointment)
 
 
+@transactional
 def cancel(
     appointments: Sequence[Appointment],
     actor: User,
@@ -406,7 +408,6 @@ def cancel(
     except (BookingRefused, lifecycle.IllegalTransition) as failure:
         db.session.rollback()
         raise BookingRefused(Refusal.TAKEN) from failure
-    db.session.commit()
 
 
 def release_on_withdrawal(application: Application, actor: User, now: datetime) -> None:
@@ -424,6 +425,7 @@ def release_on_withdrawal(application: Application, actor: User, now: datetime) 
         )
 
 
+@transactional
 def _mark(
     appointment: Appointment,
     staff: User,
@@ -435,31 +437,26 @@ def _mark(
     last missed appointment allowed (`target` None), back to the checking queue with its
     history, where a caseworker decides what happens next."""
     application = appointment.application
-    try:
-        lifecycle.permit(application, lifecycle.Action.RECORD_ATTENDANCE)
-        _end([appointment], outcome, staff, now)
-        if target is None:
-            target = (
-                Status.SUBMITTED
-                if no_shows(application) >= MAX_NO_SHOWS
-                else Status.INVITED_TO_BIOMETRICS
-            )
-        reason = (
-            BACK_AFTER_NO_SHOWS if target is Status.SUBMITTED else f"appointment {outcome.value}"
+    lifecycle.permit(application, lifecycle.Action.RECORD_ATTENDANCE)
+    _end([appointment], outcome, staff, now)
+    if target is None:
+        target = (
+            Status.SUBMITTED
+            if no_shows(application) >= MAX_NO_SHOWS
+            else Status.INVITED_TO_BIOMETRICS
         )
-        lifecycle.transition(application, target, actor_id=staff.id, reason=reason)
-        if target is Status.SUBMITTED:
-            outbox.enqueue(application, outbox.APPOINTMENTS_MISSED, now)
-        audit.record(
-            f"appointment.{outcome.value}",
-            actor_id=staff.id,
-            subject_type="appointment",
-            subject_id=appointment.id,
-        )
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    reason = (
+        BACK_AFTER_NO_SHOWS if target is Status.SUBMITTED else f"appointment {outcome.value}"
+    )
+    lifecycle.transition(application, target, actor_id=staff.id, reason=reason)
+    if target is Status.SUBMITTED:
+        outbox.enqueue(application, outbox.APPOINTMENTS_MISSED, now)
+    audit.record(
+        f"appointment.{outcome.value}",
+        actor_id=staff.id,
+        subject_type="appointment",
+        subject_id=appointment.id,
+    )
 
 
 def mark_attended(appointment: Appointment, staff: User, now: datetime) -> None:

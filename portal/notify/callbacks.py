@@ -47,7 +47,6 @@ def notify_delivery_status() -> Any:
         return jsonify(recorded=False)
     reason = notify_status if notify_status in FAILURES else None
     recorded = record_delivery_status(receipt["id"], status, reason)
-    db.session.commit()
     if not recorded:
         logger.info("Notify callback for an unknown notification", extra={"status": status})
     return jsonify(recorded=recorded)

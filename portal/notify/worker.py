@@ -40,6 +40,7 @@ from sqlalchemy import Connection, and_, insert, literal, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from portal.extensions import db
+from portal.transactions import transactional
 from portal.models import MessageStatus, Notification, NotificationAttempt, utcnow
 from portal.notify import backend_for, outgoing
 from portal.notify.backends import DeliveryError, PermanentDeliveryError
@@ -251,17 +252,13 @@ def _record_in_one_statement(connection: Connection, change: Any, attempt: dict[
     return bool(result.rowcount)
 
 
+@transactional
 def _record_in_session(change: Any, attempt: dict[str, Any]) -> bool:
-    try:
-        held = bool(
-            db.session.execute(change.execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
-        )
-        if held:
-            db.session.add(NotificationAttempt(**attempt))
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    held = bool(
+        db.session.execute(change.execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
+    )
+    if held:
+        db.session.add(NotificationAttempt(**attempt))
     return held
 
 
