@@ -15,9 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from portal import audit
 from portal.apply import families, lifecycle
 from portal.extensions import db
-from portal.transactions import transactional
 from portal.models import ApplicationWindow, FamilyGroup, SentReminder
 from portal.notify.applicants import tell_applicant
+from portal.transactions import transactional
 
 TEMPLATE = "family_reminder"
 

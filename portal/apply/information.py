@@ -16,7 +16,6 @@ from sqlalchemy import select
 from portal.apply import lifecycle
 from portal.documents import services as documents
 from portal.extensions import db
-from portal.transactions import transactional
 from portal.models import (
     Application,
     Document,
@@ -27,6 +26,7 @@ from portal.models import (
     utcnow,
 )
 from portal.queue import outbox
+from portal.transactions import transactional
 
 # The kind of file that answers each topic a caseworker can ask about.
 KIND_FOR_TOPIC: dict[str, DocumentKind] = {

@@ -20,10 +20,10 @@ from portal.apply import lifecycle, references, steps, windows
 from portal.apply.families import family_group_for
 from portal.documents import services as document_services
 from portal.extensions import db
-from portal.transactions import transactional
 from portal.metrics import SUBMISSIONS
 from portal.models import (
     Application,
+    ApplicationWindow,
     FamilyGroup,
     Status,
     User,
@@ -32,6 +32,7 @@ from portal.models import (
 from portal.notify.applicants import locale_of, tell_applicant
 from portal.presence.checks import issue_presence_check
 from portal.queue import outbox
+from portal.transactions import transactional
 from portal.urls import absolute_url
 
 logger = logging.getLogger(__name__)

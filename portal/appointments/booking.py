@@ -445,9 +445,7 @@ def _mark(
             if no_shows(application) >= MAX_NO_SHOWS
             else Status.INVITED_TO_BIOMETRICS
         )
-    reason = (
-        BACK_AFTER_NO_SHOWS if target is Status.SUBMITTED else f"appointment {outcome.value}"
-    )
+    reason = BACK_AFTER_NO_SHOWS if target is Status.SUBMITTED else f"appointment {outcome.value}"
     lifecycle.transition(application, target, actor_id=staff.id, reason=reason)
     if target is Status.SUBMITTED:
         outbox.enqueue(application, outbox.APPOINTMENTS_MISSED, now)

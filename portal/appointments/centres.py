@@ -21,7 +21,6 @@ from portal import audit
 from portal.appointments import access, booking, messages
 from portal.appointments.slots import WeeklyPattern, generate
 from portal.extensions import db
-from portal.transactions import transactional
 from portal.models import (
     Application,
     Appointment,
@@ -34,6 +33,7 @@ from portal.models import (
     User,
     utcnow,
 )
+from portal.transactions import transactional
 
 DEMO_CENTRES = (
     ("Paris", "Centre de Paris", "12 rue de la Chapelle, 75018 Paris"),

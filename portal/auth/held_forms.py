@@ -18,8 +18,8 @@ from sqlalchemy import ColumnElement, delete, exists, select
 from sqlalchemy.orm import QueryableAttribute
 
 from portal.extensions import db
-from portal.transactions import transactional
 from portal.models import HeldForm, utcnow
+from portal.transactions import transactional
 
 # Long enough to sign in again (and reset a forgotten password); short enough not to linger.
 LIFETIME = timedelta(hours=2)

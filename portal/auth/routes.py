@@ -30,7 +30,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import Select, bindparam, select
 
-from portal import audit, i18n, ratelimit
+from portal import i18n, ratelimit
 from portal.auth import held_forms, services, sessions, tokens, totp
 from portal.auth.access import second_factor_redirect, signed_in_required
 from portal.auth.forms import (

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from portal import audit, notify
 from portal.auth import passwords, sessions, throttle, tokens, totp
 from portal.extensions import db
-from portal.transactions import transactional
 from portal.models import Role, TokenPurpose, User, UserSession, utcnow
+from portal.transactions import transactional
 from portal.urls import absolute_url
 
 
@@ -44,6 +44,7 @@ def find_user(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
+@transactional
 def create_user(email: str, password: str, role: Role, locale: str = "en") -> User:
     """An account made by an operator (CLI, demo data): confirmed, since the operator vouches for it."""
     user = User(

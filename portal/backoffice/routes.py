@@ -42,7 +42,6 @@ from portal.backoffice.forms import (
     SearchForm,
 )
 from portal.documents import services as document_services
-from portal.extensions import db
 from portal.models import CheckName, CheckOutcome, FamilyGroup, Role, utcnow
 from portal.returns import importing
 from portal.returns import services as returns
@@ -69,8 +68,7 @@ def duration(value: timedelta) -> str:
 @staff_required(*CASEWORK)
 def dashboard_page() -> Any:
     figures = dashboard.figures(utcnow())
-    audit.record("casework_dashboard_viewed", subject_type="queue")
-    db.session.commit()
+    audit.record_now("casework_dashboard_viewed", subject_type="queue")
     return render_template(
         "backoffice/dashboard.html", figures=figures, search_form=SearchForm(formdata=None)
     )
@@ -89,8 +87,9 @@ def next_application() -> Any:
 def _application_or_404(application_id: str) -> Any:
     application = services.application_by_id(application_id)
     if application is None:
-        audit.record("casework_not_found", subject_type="application", subject_id=application_id)
-        db.session.commit()
+        audit.record_now(
+            "casework_not_found", subject_type="application", subject_id=application_id
+        )
         abort(404)
     return application
 
@@ -111,7 +110,7 @@ def _render_application(
 ) -> Any:
     lease_until = services.keep_working(application, current_user)
     person = returns.person_of(application)
-    audit.record("application_viewed", subject_type="application", subject_id=application.id)
+    audit.record_now("application_viewed", subject_type="application", subject_id=application.id)
     context = {
         "application": application,
         "sections": summary.summary_sections(application.answers, with_links=False),
@@ -135,11 +134,7 @@ def _render_application(
         "finished": application.status_enum in lifecycle.FINAL,
         "missed_appointments": no_shows(application) >= MAX_NO_SHOWS,
     }
-    # Render before committing: a commit expires every row loaded above, and the template would
-    # then load each family member, document and status change again one by one (an N+1).
-    page = render_template("backoffice/application.html", **context)
-    db.session.commit()
-    return page, status
+    return render_template("backoffice/application.html", **context), status
 
 
 @backoffice.route("/family-groups/<group_id>")
@@ -149,10 +144,8 @@ def family_group_page(group_id: str) -> Any:
     and applications with the family reference that match nobody listed."""
     group = object_or_404(FamilyGroup, group_id)
     progress = families.family_progress(group)
-    audit.record("family_group_viewed", subject_type="family_group", subject_id=group.id)
-    page = render_template("backoffice/family_group.html", progress=progress)
-    db.session.commit()
-    return page
+    audit.record_now("family_group_viewed", subject_type="family_group", subject_id=group.id)
+    return render_template("backoffice/family_group.html", progress=progress)
 
 
 @backoffice.route("/applications/<application_id>/release", methods=["POST"])
@@ -248,8 +241,7 @@ def final_decision(application_id: str) -> Any:
 def search() -> Any:
     form = SearchForm(request.args, meta={"csrf": False})
     results = services.search(form.q.data or "") if form.validate() else []
-    audit.record("applications_searched", subject_type="application_list", count=len(results))
-    db.session.commit()
+    audit.record_now("applications_searched", subject_type="application_list", count=len(results))
     return render_template("backoffice/search.html", form=form, results=results)
 
 
@@ -257,8 +249,7 @@ def search() -> Any:
 @staff_required(*CASEWORK)
 def decisions_export() -> Any:
     text = services.decisions_csv()
-    audit.record("decisions_exported", subject_type="decision_list")
-    db.session.commit()
+    audit.record_now("decisions_exported", subject_type="decision_list")
     return Response(
         text,
         mimetype="text/csv",
@@ -274,10 +265,8 @@ def decisions_export() -> Any:
 def dead_letters_page() -> Any:
     """Admins see the applications that failed too many times, which no caseworker can claim."""
     listing = dead_letters.dead_letters(utcnow())
-    audit.record("dead_letters_viewed", subject_type="queue", count=len(listing.applications))
-    page = render_template("backoffice/dead_letters.html", listing=listing)
-    db.session.commit()
-    return page
+    audit.record_now("dead_letters_viewed", subject_type="queue", count=len(listing.applications))
+    return render_template("backoffice/dead_letters.html", listing=listing)
 
 
 # Not a form_page: this POST has no form to refuse it, so after a refused CSRF token it must not

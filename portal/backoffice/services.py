@@ -45,9 +45,10 @@ from portal.models import (
     utcnow,
 )
 from portal.notify.applicants import tell_applicant
-from portal.queue.backends import Claim, checking_queue
+from portal.queue.backends import CheckingQueue, Claim, checking_queue
 from portal.returns import services as returns
 from portal.returns.matching import normalise_document_number
+from portal.transactions import transactional
 
 FINAL = lifecycle.FINAL
 
@@ -87,12 +88,18 @@ def claim_next(worker: User) -> Application | None:
         application = db.session.get(Application, claim.application_id)
         if application is not None and _start_checks(application, worker, claim):
             return application
-        if queue.complete(claim.item_id, worker.id):
-            db.session.commit()
+        if _skip(queue, claim, worker):
             queue.acknowledge(claim.item_id)
     return None
 
 
+@transactional
+def _skip(queue: CheckingQueue, claim: Claim, worker: User) -> bool:
+    """Complete an item whose application moved on, committed before SQS is told."""
+    return queue.complete(claim.item_id, worker.id)
+
+
+@transactional
 def _start_checks(application: Application, worker: User, claim: Claim) -> bool:
     status = application.status_enum
     if status is Status.IN_CHECKS:
@@ -112,7 +119,6 @@ def _start_checks(application: Application, worker: User, claim: Claim) -> bool:
         subject_id=application.id,
         item=str(claim.item_id),
     )
-    db.session.commit()
     return True
 
 
@@ -124,6 +130,7 @@ def keep_working(application: Application, worker: User) -> datetime | None:
     return checking_queue().extend(item.id, worker.id)
 
 
+@transactional
 def release(application: Application, worker: User) -> bool:
     """Give the application back to the queue, unchanged, for someone else to check."""
     item = held_item(application, worker)
@@ -133,38 +140,33 @@ def release(application: Application, worker: User) -> bool:
         lifecycle.transition(
             application, Status.SUBMITTED, actor_id=worker.id, reason="released to the queue"
         )
-        db.session.commit()
     return checking_queue().release(item.id, worker.id)
 
 
+@transactional
 def record_check(
     application: Application, worker: User, check: CheckName, outcome: CheckOutcome, note: str
 ) -> CheckRecord:
     """Record a finding, only while checking an application the worker holds (raises
     lifecycle.NotNow, or NotHeld; nothing is written then)."""
-    try:
-        lifecycle.permit(application, lifecycle.Action.RECORD_CHECK)
-        if held_item(application, worker) is None:
-            raise NotHeld
-        record = CheckRecord(
-            application_id=application.id,
-            check=check.value,
-            outcome=outcome.value,
-            note=note.strip(),
-            recorded_by_id=worker.id,
-        )
-        db.session.add(record)
-        audit.record(
-            "check_recorded",
-            subject_type="application",
-            subject_id=application.id,
-            check=check.value,
-            outcome=outcome.value,
-        )
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    lifecycle.permit(application, lifecycle.Action.RECORD_CHECK)
+    if held_item(application, worker) is None:
+        raise NotHeld
+    record = CheckRecord(
+        application_id=application.id,
+        check=check.value,
+        outcome=outcome.value,
+        note=note.strip(),
+        recorded_by_id=worker.id,
+    )
+    db.session.add(record)
+    audit.record(
+        "check_recorded",
+        subject_type="application",
+        subject_id=application.id,
+        check=check.value,
+        outcome=outcome.value,
+    )
     return record
 
 
@@ -196,8 +198,24 @@ def decide(
     """Record the caseworker's decision; returns the applications it changed.
 
     Not valid and not eligible take the whole family group with them, as the scheme decides a
-    family group together; the others in the group are told with the family-group rule.
+    family group together; the others in the group are told with the family-group rule. The
+    queue's message is acknowledged once the decision has committed.
     """
+    changed, item_id = _decide(application, worker, decision, rule=rule, topics=topics, note=note)
+    checking_queue().acknowledge(item_id)
+    return changed
+
+
+@transactional
+def _decide(
+    application: Application,
+    worker: User,
+    decision: Decision,
+    *,
+    rule: str,
+    topics: Iterable[str],
+    note: str,
+) -> tuple[list[Application], uuid.UUID]:
     action = (
         lifecycle.Action.REQUEST_INFORMATION
         if decision is Decision.MORE_INFORMATION
@@ -257,18 +275,11 @@ def decide(
         )
         for changed_application in changed:
             _tell_applicant(changed_application)
-        db.session.commit()
     except lifecycle.NotNow as exc:
-        db.session.rollback()
         raise DecisionRefused(str(exc)) from exc
     except lifecycle.IllegalTransition as exc:
-        db.session.rollback()
         raise DecisionRefused(CHANGED_MEANWHILE) from exc
-    except Exception:
-        db.session.rollback()
-        raise
-    checking_queue().acknowledge(item.id)
-    return changed
+    return changed, item.id
 
 
 def decision_recorded(application: Application, changed: list[Application]) -> str:
@@ -311,6 +322,7 @@ def _decide_group(
     return changed
 
 
+@transactional
 def final_decision(
     application: Application,
     worker: User,
@@ -376,16 +388,10 @@ def final_decision(
         )
         for member in changed:
             _tell_applicant(member)
-        db.session.commit()
     except lifecycle.NotNow as exc:
-        db.session.rollback()
         raise DecisionRefused(str(exc)) from exc
     except lifecycle.IllegalTransition as exc:
-        db.session.rollback()
         raise DecisionRefused(CHANGED_MEANWHILE) from exc
-    except Exception:
-        db.session.rollback()
-        raise
     return changed
 
 

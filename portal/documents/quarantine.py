@@ -23,8 +23,8 @@ from portal import audit
 from portal.documents.scanning import Scanner, ScannerUnavailable, Verdict
 from portal.documents.storage import Storage, StorageError
 from portal.extensions import db
-from portal.transactions import transactional
 from portal.models import Document, ScanResult, utcnow
+from portal.transactions import transactional
 
 logger = logging.getLogger(__name__)
 

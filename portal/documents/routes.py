@@ -35,7 +35,6 @@ from portal.apply.more_information import render_more_information
 from portal.auth.forms import ConfirmForm
 from portal.documents import content, rules, services
 from portal.documents.forms import IdentityUploadForm, RequestFileForm, UploadForm
-from portal.extensions import db
 from portal.i18n import isolate_text
 from portal.metrics import UPLOAD_REJECTIONS
 from portal.models import Application, Document, DocumentKind, Role, ScanResult
@@ -285,14 +284,13 @@ def staff_file(document_id: str) -> Any:
             infected=document.scan_enum is ScanResult.INFECTED,
         )
         return page, 403
-    audit.record(
+    audit.record_now(
         "document_viewed",
         subject_type="application",
         subject_id=document.application_id,
         document_id=str(document.id),
         kind=document.kind,
     )
-    db.session.commit()
     return _send(document, attachment=bool(request.args.get("download")))
 
 

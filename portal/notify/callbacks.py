@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
-from portal.extensions import csrf, db
+from portal.extensions import csrf
 from portal.notify.providers.notify import delivery_status
 from portal.notify.status import record_delivery_status
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.transactions import transactional
 from portal.models import MessageStatus, Notification, utcnow
+from portal.transactions import transactional
 
 # What a receipt may say, and how far along each state is.
 _PROGRESS = {

@@ -40,10 +40,10 @@ from sqlalchemy import Connection, and_, insert, literal, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from portal.extensions import db
-from portal.transactions import transactional
 from portal.models import MessageStatus, Notification, NotificationAttempt, utcnow
 from portal.notify import backend_for, outgoing
 from portal.notify.backends import DeliveryError, PermanentDeliveryError
+from portal.transactions import transactional
 
 log = logging.getLogger(__name__)
 

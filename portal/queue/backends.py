@@ -20,9 +20,9 @@ from flask import Flask, current_app
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 
 from portal.extensions import db
-from portal.transactions import transactional
 from portal.models import QueueItem, utcnow
 from portal.queue import messages, unreadable
+from portal.transactions import transactional
 
 log = logging.getLogger(__name__)
 

@@ -20,9 +20,9 @@ from datetime import datetime
 from sqlalchemy import update
 
 from portal.extensions import db
-from portal.transactions import transactional
 from portal.models import QueueItem, utcnow
 from portal.queue.backends import CheckingQueue, SqsQueue, waiting_condition
+from portal.transactions import transactional
 
 log = logging.getLogger(__name__)
 

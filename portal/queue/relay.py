@@ -16,9 +16,9 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from portal.extensions import db
-from portal.transactions import transactional
 from portal.models import QueueItem, utcnow
 from portal.queue.backends import SqsQueue, message_attributes
+from portal.transactions import transactional
 
 log = logging.getLogger(__name__)
 

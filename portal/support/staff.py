@@ -12,7 +12,6 @@ from portal import audit
 from portal.apply.access import NotAllowed
 from portal.auth.access import staff_required
 from portal.auth.forms import ConfirmForm
-from portal.extensions import db
 from portal.models import Assistance, EndReason, Organisation, Role, User
 from portal.security import form_page
 from portal.staff_access import english_only, object_or_404
@@ -66,13 +65,12 @@ def organisation_page(organisation_id: str) -> Any:
                 url_for("organisations.organisation_page", organisation_id=organisation.id)
             )
     assisted = services.assisted_applications(organisation)
-    audit.record(
+    audit.record_now(
         "organisation.viewed",
         subject_type="organisation",
         subject_id=organisation.id,
         shown=len(assisted),
     )
-    db.session.commit()
     return render_template(
         "backoffice/organisation.html",
         organisation=organisation,
