@@ -37,7 +37,7 @@ from portal.queue import outbox
 from portal.transactions import transactional
 
 MAX_NO_SHOWS = 2
-# The reason the caseworker's invitation is recorded with (see backoffice.services.decide).
+# The reason the caseworker's invitation is recorded with (see backoffice.decisions.decide).
 INVITED = Decision.INVITE.value
 # The reason an application goes back to the checking queue after its last missed appointment.
 BACK_AFTER_NO_SHOWS = reason_code(Status.SUBMITTED, MISSED_APPOINTMENTS)

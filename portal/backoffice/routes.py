@@ -1,4 +1,5 @@
-"""The caseworker's screens. Thin handlers: the rules live in backoffice.services.
+"""The caseworker's screens. Thin handlers: the rules live in the back office's claims,
+decisions, search and export modules.
 
 The back office is written in English only: caseworkers are UK staff, and their notes and
 decisions must read the same to the next caseworker. A page asked for in another locale is sent
@@ -31,7 +32,8 @@ from portal.apply.decisions import RULE_NAMES, Decision, FinalDecision
 from portal.apply.lifecycle import Action
 from portal.appointments.booking import MAX_NO_SHOWS, appointments_of, no_shows
 from portal.auth.access import staff_required
-from portal.backoffice import dashboard, dead_letters, services
+from portal.backoffice import claims, dashboard, dead_letters, decisions, export
+from portal.backoffice import search as lookup
 from portal.backoffice.forms import (
     CHECK_LABELS,
     OUTCOME_LABELS,
@@ -77,7 +79,7 @@ def dashboard_page() -> Any:
 @backoffice.route("/next", methods=["POST"])
 @staff_required(*CASEWORK)
 def next_application() -> Any:
-    application = services.claim_next(current_user)
+    application = claims.claim_next(current_user)
     if application is None:
         flash("No applications are waiting to be checked.")
         return redirect(url_for("backoffice.dashboard_page"))
@@ -85,7 +87,7 @@ def next_application() -> Any:
 
 
 def _application_or_404(application_id: str) -> Any:
-    application = services.application_by_id(application_id)
+    application = lookup.application_by_id(application_id)
     if application is None:
         audit.record_now(
             "casework_not_found", subject_type="application", subject_id=application_id
@@ -108,15 +110,15 @@ def _render_application(
     final_form: FinalDecisionForm | None = None,
     status: int = 200,
 ) -> Any:
-    lease_until = services.keep_working(application, current_user)
+    lease_until = claims.keep_working(application, current_user)
     person = returns.person_of(application)
     audit.record_now("application_viewed", subject_type="application", subject_id=application.id)
     context = {
         "application": application,
         "sections": summary.summary_sections(application.answers, with_links=False),
         "documents": document_services.documents_of(application),
-        "group": services.group_of(application),
-        "checks": services.current_checks(application),
+        "group": decisions.group_of(application),
+        "checks": decisions.current_checks(application),
         "requests": information.requests_of(application),
         "returns_matches": returns.matches_for(person),
         "duplicates": returns.duplicates_of(application, person),
@@ -152,7 +154,7 @@ def family_group_page(group_id: str) -> Any:
 @staff_required(*CASEWORK)
 def release(application_id: str) -> Any:
     application = _application_or_404(application_id)
-    if services.release(application, current_user):
+    if claims.release(application, current_user):
         flash(f"{application.reference} is back in the queue.")
     elif application.status_enum in lifecycle.FINAL:
         flash(str(lifecycle.Finished(application, "put it back in the queue")))
@@ -169,14 +171,14 @@ def record_check(application_id: str) -> Any:
     if not form.validate_on_submit():
         return _render_application(application, form, DecisionForm(formdata=None), status=400)
     try:
-        services.record_check(
+        decisions.record_check(
             application,
             current_user,
             CheckName(form.check.data),
             CheckOutcome(form.outcome.data),
             form.note.data or "",
         )
-    except services.NotHeld:
+    except claims.NotHeld:
         form.check.errors = ["Claim this application from the queue before recording checks."]
         return _render_application(application, form, DecisionForm(formdata=None), status=409)
     except lifecycle.NotNow as refused:
@@ -194,7 +196,7 @@ def decide(application_id: str) -> Any:
     if not form.validate_on_submit():
         return _render_application(application, CheckForm(formdata=None), form, status=400)
     try:
-        changed = services.decide(
+        changed = decisions.decide(
             application,
             current_user,
             Decision(form.decision.data),
@@ -202,10 +204,10 @@ def decide(application_id: str) -> Any:
             topics=form.topics.data or [],
             note=form.note.data or "",
         )
-    except (services.NotHeld, services.DecisionRefused) as refused:
+    except (claims.NotHeld, decisions.DecisionRefused) as refused:
         form.decision.errors = [str(refused)]
         return _render_application(application, CheckForm(formdata=None), form, status=409)
-    flash(services.decision_recorded(application, changed))
+    flash(decisions.decision_recorded(application, changed))
     return redirect(url_for("backoffice.dashboard_page"))
 
 
@@ -219,7 +221,7 @@ def final_decision(application_id: str) -> Any:
             application, CheckForm(formdata=None), DecisionForm(formdata=None), form, 400
         )
     try:
-        changed = services.final_decision(
+        changed = decisions.final_decision(
             application,
             current_user,
             FinalDecision(form.decision.data),
@@ -227,12 +229,12 @@ def final_decision(application_id: str) -> Any:
             rule=form.rule.data or "",
             note=form.note.data or "",
         )
-    except services.DecisionRefused as refused:
+    except decisions.DecisionRefused as refused:
         form.decision.errors = [str(refused)]
         return _render_application(
             application, CheckForm(formdata=None), DecisionForm(formdata=None), form, 409
         )
-    flash(services.decision_recorded(application, changed))
+    flash(decisions.decision_recorded(application, changed))
     return redirect(url_for("backoffice.dashboard_page"))
 
 
@@ -240,7 +242,7 @@ def final_decision(application_id: str) -> Any:
 @staff_required(*CASEWORK)
 def search() -> Any:
     form = SearchForm(request.args, meta={"csrf": False})
-    results = services.search(form.q.data or "") if form.validate() else []
+    results = lookup.search(form.q.data or "") if form.validate() else []
     audit.record_now("applications_searched", subject_type="application_list", count=len(results))
     return render_template("backoffice/search.html", form=form, results=results)
 
@@ -248,7 +250,7 @@ def search() -> Any:
 @backoffice.route("/decisions.csv")
 @staff_required(*CASEWORK)
 def decisions_export() -> Any:
-    text = services.decisions_csv()
+    text = export.decisions_csv()
     audit.record_now("decisions_exported", subject_type="decision_list")
     return Response(
         text,
@@ -319,5 +321,5 @@ def returns_list() -> Any:
         form=form,
         result=result,
         returned=returns.returned_count(),
-        parity=services.parity_now(),
+        parity=decisions.parity_now(),
     )
