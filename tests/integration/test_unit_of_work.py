@@ -33,9 +33,8 @@ def _count() -> int:
 
 
 def test_a_failure_after_a_nested_call_keeps_nothing_of_either(app):
-    with app.app_context():
-        with pytest.raises(Boom):
-            _outer_that_fails()
+    with app.app_context(), pytest.raises(Boom):
+        _outer_that_fails()
     with app.app_context():
         assert _count() == 0
 
