@@ -142,12 +142,8 @@ def correct(appointment: Appointment, staff: User, now: datetime) -> Appointment
         else:
             tell_applicant(appointment.application, "application_updated")
     except lifecycle.IllegalTransition as exc:
-        db.session.rollback()
         raise AttendanceRefused(
             "The application has moved on since (booked again, or decided), so this mark "
             "cannot be corrected here."
         ) from exc
-    except AttendanceRefused:
-        db.session.rollback()
-        raise
     return becomes

@@ -234,7 +234,6 @@ def book(
             )
         db.session.flush()
     except (BookingRefused, lifecycle.IllegalTransition, IntegrityError) as failure:
-        db.session.rollback()
         if isinstance(failure, BookingRefused):
             raise
         raise BookingRefused(Refusal.NOT_INVITED) from failure
@@ -256,7 +255,6 @@ def _permit_booking(applications: Iterable[Application]) -> None:
         for application in applications:
             lifecycle.permit(application, lifecycle.Action.BOOK)
     except lifecycle.NotNow as refused:
-        db.session.rollback()
         raise BookingRefused(Refusal.NOT_INVITED) from refused
 
 
@@ -339,7 +337,6 @@ def move(
         ]
         db.session.flush()
     except (BookingRefused, IntegrityError) as failure:
-        db.session.rollback()
         if isinstance(failure, BookingRefused):
             raise
         raise BookingRefused(Refusal.TAKEN) from failure
@@ -406,7 +403,6 @@ def cancel(
                 reason=reason,
             )
     except (BookingRefused, lifecycle.IllegalTransition) as failure:
-        db.session.rollback()
         raise BookingRefused(Refusal.TAKEN) from failure
 
 

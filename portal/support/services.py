@@ -227,7 +227,6 @@ def create_organisation(
     try:
         db.session.flush()
     except IntegrityError:
-        db.session.rollback()
         raise NameTaken from None
     audit.record(
         "organisation.created",
