@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from portal.extensions import db
 from portal.models import AuditEvent
+from portal.transactions import transactional
 
 
 def record(
@@ -42,3 +43,20 @@ def record(
     )
     db.session.add(event)
     return event
+
+
+@transactional
+def record_now(
+    action: str,
+    *,
+    actor_id: uuid.UUID | None = None,
+    subject_type: str | None = None,
+    subject_id: object | None = None,
+    **details: Any,
+) -> AuditEvent:
+    """An audit entry that is a whole change by itself: a staff view of personal data, kept
+    before the page that shows the data is rendered (within a service, `record` joins its
+    transaction instead)."""
+    return record(
+        action, actor_id=actor_id, subject_type=subject_type, subject_id=subject_id, **details
+    )

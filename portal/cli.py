@@ -28,6 +28,7 @@ from portal.notify import ses_events, worker
 from portal.queue.backends import SqsQueue, checking_queue
 from portal.queue.reconcile import reconcile
 from portal.queue.relay import Relay, relay_once
+from portal.transactions import transactional
 
 DEMO_PASSWORD = "demo password for staff"  # noqa: S105 - printed for local demo use only
 
@@ -78,14 +79,15 @@ def db_revision(message: str) -> None:
 
 @click.command("seed-demo")
 @with_appcontext
+@transactional
 def seed_demo() -> None:
-    """Make demo accounts (idempotent): one of each staff role and a confirmed applicant."""
+    """Make demo accounts (idempotent): one of each staff role and a confirmed applicant; one
+    transaction, so a failure leaves no half-made demo."""
     click.echo("Demo accounts (staff set up two-factor authentication at first sign-in):")
     for email, role in (*DEMO_STAFF, (DEMO_APPLICANT, Role.APPLICANT)):
         if services.find_user(email) is None:
             services.create_user(email, DEMO_PASSWORD, role)
         click.echo(f"  {role.value:<11} {email}  password: {DEMO_PASSWORD}")
-    db.session.commit()
     now = utcnow()
     window = windows.open_window(now)
     if window is None:
@@ -112,7 +114,6 @@ def seed_demo() -> None:
     if worker is not None:
         db.session.flush()
         worker.organisation_id = organisation.id
-    db.session.commit()
     click.echo(f"Organisation: {DEMO_ORG}, with support@example.org as its support worker")
 
 
@@ -178,7 +179,6 @@ def create_user(email: str, role: str, locale: str, password: str) -> None:
     if problem is not None:
         raise click.ClickException(f"password refused: {problem.value}")
     services.create_user(email, password, Role(role), locale)
-    db.session.commit()
     click.echo(f"created {role} {email}")
 
 

@@ -8,7 +8,9 @@ from flask_login import LoginManager
 from flask_sqlalchemy_lite import SQLAlchemy
 from flask_wtf import CSRFProtect
 
-db = SQLAlchemy()
+# Rows keep their loaded values after a commit: a page renders what it loaded, in any order
+# around the service that committed (portal.transactions).
+db = SQLAlchemy(session_options={"expire_on_commit": False})
 babel = Babel()
 csrf = CSRFProtect()
 login_manager = LoginManager()

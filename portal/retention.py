@@ -31,6 +31,7 @@ from portal.models import (
     StatusChange,
     User,
 )
+from portal.transactions import transactional
 
 ENDED = (
     Status.APPROVED,
@@ -119,7 +120,17 @@ def live_recipients(leaving: set[uuid.UUID]) -> set[str]:
 def anonymise(application: Application, now: datetime, keep: set[str]) -> tuple[int, bool]:
     """Remove one application's personal data; returns (files deleted, account closed).
 
-    Delivery records go too, except for recipients in `keep` (still used by someone else)."""
+    Delivery records go too, except for recipients in `keep` (still used by someone else). The
+    stored files go once the rows' change has committed."""
+    files, closed, keys = _anonymise_rows(application, now, keep)
+    document_services.delete_objects(keys)
+    return files, closed
+
+
+@transactional
+def _anonymise_rows(
+    application: Application, now: datetime, keep: set[str]
+) -> tuple[int, bool, list[str]]:
     applicant = db.session.get(User, application.applicant_id)
     recipients = recipients_of(application, applicant)
     documents = document_services.documents_of(application)
@@ -165,9 +176,7 @@ def anonymise(application: Application, now: datetime, keep: set[str]) -> tuple[
         documents=len(documents),
         account_closed=closed,
     )
-    db.session.commit()
-    document_services.delete_objects(keys)
-    return len(documents), closed
+    return len(documents), closed, keys
 
 
 def _has_other_live_application(applicant_id: uuid.UUID, application: Application) -> bool:
@@ -193,8 +202,9 @@ def run(now: datetime, retention: timedelta, *, dry_run: bool) -> Result:
     found = due(now, retention)
     if dry_run:
         files = sum(len(document_services.documents_of(a)) for a in found)
-        audit.record("retention.dry_run", actor_id=None, applications=len(found), documents=files)
-        db.session.commit()
+        audit.record_now(
+            "retention.dry_run", actor_id=None, applications=len(found), documents=files
+        )
         return Result(len(found), files, 0)
     files = closed = 0
     keep = live_recipients({application.id for application in found})

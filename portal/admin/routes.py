@@ -40,13 +40,12 @@ def staff_list() -> Any:
     accounts = staff_accounts()
     # Accounts that reached the ceiling of consecutive wrong passwords: an admin looks into them.
     under_attack = throttle.accounts_at_ceiling()
-    audit.record(
+    audit.record_now(
         "viewed_staff_accounts",
         subject_type="user_list",
         count=len(accounts),
         under_attack=[str(user.id) for user, _row in under_attack],
     )
-    db.session.commit()
     return render_template(
         "admin/staff.html",
         accounts=accounts,

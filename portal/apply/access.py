@@ -22,6 +22,7 @@ from portal.apply import services
 from portal.auth.access import signed_in_required
 from portal.extensions import db
 from portal.models import Application, Assistance, Organisation, Role, Status, User
+from portal.transactions import transactional
 
 ACTING_KEY = "acting_for"
 
@@ -86,17 +87,18 @@ def assistance_for_worker(worker: User, assistance_id: str) -> Assistance:
         or assistance.organisation_id != organisation.id
         or assistance.ended_at is not None
     ):
-        audit.record(
+        # Kept although the request goes no further: a refusal is what the log is for.
+        audit.record_now(
             "assistance.access_refused",
             actor_id=worker.id,
             subject_type="assistance",
             subject_id=assistance_id[:64],
         )
-        db.session.commit()
         raise NotAllowed
     return assistance
 
 
+@transactional
 def begin_acting(worker: User, assistance: Assistance) -> None:
     session[ACTING_KEY] = str(assistance.id)
     audit.record(
@@ -105,7 +107,6 @@ def begin_acting(worker: User, assistance: Assistance) -> None:
         subject_type="assistance",
         subject_id=assistance.id,
     )
-    db.session.commit()
 
 
 def stop_acting() -> None:

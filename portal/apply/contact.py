@@ -41,6 +41,7 @@ from portal.models import (
 )
 from portal.notify.applicants import message_locale
 from portal.presence import links
+from portal.transactions import transactional
 
 # The code's life, and the wording of the messages and pages that say it (via `minutes`).
 CODE_LIFETIME = timedelta(minutes=30)
@@ -136,6 +137,7 @@ def waiting_change(user: User) -> ContactChange | None:
     )
 
 
+@transactional
 def request_change(
     user: User,
     application: Application | None,
@@ -144,7 +146,7 @@ def request_change(
     now: datetime | None = None,
 ) -> CodeAnswer:
     """Send a code to the new address or number (through the outbox, first in its queue); older
-    codes stop working. Commits.
+    codes stop working. One transaction.
 
     Whether another account uses the address is not checked here: answering "in use" to anyone
     who types an address would tell a signed-in stranger who has an account. It is checked once
@@ -163,7 +165,6 @@ def request_change(
         audit.record(
             "contact_change_refused_too_many", subject_type="user", subject_id=user.id, kind=kind
         )
-        db.session.commit()
         return CodeAnswer.TOO_MANY
     _end_waiting(user, now)
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
@@ -187,7 +188,6 @@ def request_change(
     message.user_id = user.id
     message.application_id = application.id if application else None
     audit.record("contact_change_requested", subject_type="user", subject_id=user.id, kind=kind)
-    db.session.commit()
     return CodeAnswer.SENT
 
 
@@ -228,10 +228,12 @@ def _count_attempt(change: ContactChange) -> bool:
     return counted.rowcount == 1  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
 
 
+@transactional
 def confirm(
     user: User, application: Application | None, code: str, now: datetime | None = None
 ) -> tuple[Outcome, Kind | None]:
-    """Check the code (compared in constant time) and, if right, make the change. Commits.
+    """Check the code (compared in constant time) and, if right, make the change.
+    One transaction: a wrong try is counted; a lost race for the address keeps no change.
 
     An email address another account signs in with is refused only now, to the person who proved
     they read that mailbox: they learn no more than its owner already knows. The database's unique
@@ -245,11 +247,9 @@ def confirm(
     if change.expires_at <= now:
         return Outcome.EXPIRED, kind
     if not _count_attempt(change):
-        db.session.commit()
         return Outcome.TOO_MANY_ATTEMPTS, kind
     if not hmac.compare_digest(_digest(change.id, code), change.code_hash):
         audit.record("contact_change_wrong_code", subject_type="user", subject_id=user.id)
-        db.session.commit()
         db.session.refresh(change)
         if change.attempts >= MAX_ATTEMPTS:
             return Outcome.TOO_MANY_ATTEMPTS, kind
@@ -260,7 +260,7 @@ def confirm(
             return _refuse_in_use(user, change, now), kind
     _apply(user, application, change, kind, now)
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:
         db.session.rollback()
         lost = db.session.get(ContactChange, change.id)
@@ -273,7 +273,6 @@ def confirm(
 def _refuse_in_use(user: User, change: ContactChange, now: datetime) -> Outcome:
     change.ended_at = now
     audit.record("contact_change_refused_in_use", subject_type="user", subject_id=user.id)
-    db.session.commit()
     return Outcome.IN_USE
 
 

@@ -17,6 +17,7 @@ from portal.apply import families, lifecycle
 from portal.extensions import db
 from portal.models import ApplicationWindow, FamilyGroup, SentReminder
 from portal.notify.applicants import tell_applicant
+from portal.transactions import transactional
 
 TEMPLATE = "family_reminder"
 
@@ -51,27 +52,31 @@ def remind_families(now: datetime) -> int:
             ApplicationWindow.places_taken < ApplicationWindow.places,
         )
     ).all()
-    told = 0
-    for group in groups:
-        progress = families.family_progress(group)
-        main = progress.main
-        if main is None or main.status_enum in lifecycle.FINAL or not progress.adults_not_sent:
-            continue
-        if _first_time(reminder_key(group)):
-            window = db.session.get(ApplicationWindow, group.window_id)
-            tell_applicant(
-                main,
-                TEMPLATE,
-                family_reference=group.reference,
-                closes_at=window.closes_at if window else None,
-            )
-            audit.record(
-                "family_reminder_sent",
-                actor_id=None,
-                subject_type="family_group",
-                subject_id=group.id,
-                not_sent=len(progress.adults_not_sent),
-            )
-            told += 1
-        db.session.commit()
-    return told
+    return sum(_remind(group) for group in groups)
+
+
+@transactional
+def _remind(group: FamilyGroup) -> bool:
+    """One family, one transaction: the reminder's key, the message and the audit entry commit
+    together, and a failure with one family keeps the others' reminders."""
+    progress = families.family_progress(group)
+    main = progress.main
+    if main is None or main.status_enum in lifecycle.FINAL or not progress.adults_not_sent:
+        return False
+    if not _first_time(reminder_key(group)):
+        return False
+    window = db.session.get(ApplicationWindow, group.window_id)
+    tell_applicant(
+        main,
+        TEMPLATE,
+        family_reference=group.reference,
+        closes_at=window.closes_at if window else None,
+    )
+    audit.record(
+        "family_reminder_sent",
+        actor_id=None,
+        subject_type="family_group",
+        subject_id=group.id,
+        not_sent=len(progress.adults_not_sent),
+    )
+    return True

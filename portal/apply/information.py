@@ -26,6 +26,7 @@ from portal.models import (
     utcnow,
 )
 from portal.queue import outbox
+from portal.transactions import transactional
 
 # The kind of file that answers each topic a caseworker can ask about.
 KIND_FOR_TOPIC: dict[str, DocumentKind] = {
@@ -67,27 +68,23 @@ def add_file(
     )
 
 
+@transactional
 def answer(
     application: Application, request: InformationRequest, applicant: User, text: str
 ) -> None:
     """Close the request with the words and the files added so far, and put the application back
     in the checking queue; raises NothingToSend, or documents.Refused if the request closed."""
-    try:
-        lifecycle.permit(application, lifecycle.Action.ANSWER_REQUEST)
-        documents.lock_open_request(application, request)
-        if not text.strip() and not documents.files_of_request(request):
-            raise NothingToSend
-        now = utcnow()
-        request.answer = text.strip()
-        request.answered_at = now
-        lifecycle.transition(
-            application, Status.SUBMITTED, actor_id=applicant.id, reason="information provided"
-        )
-        outbox.enqueue(application, outbox.INFORMATION_PROVIDED, now)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+    lifecycle.permit(application, lifecycle.Action.ANSWER_REQUEST)
+    documents.lock_open_request(application, request)
+    if not text.strip() and not documents.files_of_request(request):
+        raise NothingToSend
+    now = utcnow()
+    request.answer = text.strip()
+    request.answered_at = now
+    lifecycle.transition(
+        application, Status.SUBMITTED, actor_id=applicant.id, reason="information provided"
+    )
+    outbox.enqueue(application, outbox.INFORMATION_PROVIDED, now)
 
 
 def open_request(application: Application) -> InformationRequest | None:

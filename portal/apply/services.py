@@ -17,6 +17,7 @@ from portal.auth import sessions
 from portal.documents import services as document_services
 from portal.extensions import db
 from portal.models import Application, Assistance, Status, User, utcnow
+from portal.transactions import transactional
 
 _NOT_ANSWERS = {"csrf_token", "submit", "save_and_exit"}
 
@@ -91,6 +92,7 @@ def loaded_with_session(user: User, application: Application | None) -> None:
     setattr(g, _LOADED_WITH_SESSION, (user.id, application))
 
 
+@transactional
 def start_draft(user: User, eligibility: dict[str, str]) -> Application:
     """Open a draft for a person who has passed the eligibility questions."""
     existing = active_application(user)
@@ -100,7 +102,6 @@ def start_draft(user: User, eligibility: dict[str, str]) -> Application:
     db.session.add(application)
     db.session.flush()
     audit.record("draft_started", subject_type="application", subject_id=application.id)
-    db.session.commit()
     return application
 
 
@@ -114,10 +115,10 @@ def answers_from_form(form: Form) -> dict[str, Any]:
     return data
 
 
+@transactional
 def save_step(application: Application, step_name: str, data: dict[str, Any]) -> dict[str, Any]:
     """Save one page's answers at once, and drop answers that no longer apply. Returns the
-    answers as saved: reading them back from the application after the commit would load the
-    row again."""
+    answers as saved: the statement below bypasses the ORM, so the loaded row keeps the old ones."""
     _require_draft(application)
     answers = dict(application.answers)
     answers[step_name] = data
@@ -130,12 +131,11 @@ def save_step(application: Application, step_name: str, data: dict[str, Any]) ->
             {"application_id": application.id, "answers": saved, "updated_at": utcnow()},
         )
         if changed.rowcount != 1:  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
-            db.session.rollback()
             raise lifecycle.IllegalTransition("only a draft can be changed")
-    db.session.commit()
     return saved
 
 
+@transactional
 def add_family_member(application: Application, member: dict[str, Any]) -> None:
     _require_draft(application)
     answers = dict(application.answers)
@@ -144,9 +144,9 @@ def add_family_member(application: Application, member: dict[str, Any]) -> None:
     current["complete"] = False
     answers["family_members"] = current
     application.answers = answers
-    db.session.commit()
 
 
+@transactional
 def remove_family_member(application: Application, member_id: str) -> None:
     _require_draft(application)
     answers = dict(application.answers)
@@ -155,9 +155,9 @@ def remove_family_member(application: Application, member_id: str) -> None:
     current["complete"] = bool(current["members"]) and current.get("complete", False)
     answers["family_members"] = current
     application.answers = answers
-    db.session.commit()
 
 
+@transactional
 def complete_family_members(application: Application) -> bool:
     """Mark the list of family members finished; it must name at least one person."""
     _require_draft(application)
@@ -168,21 +168,27 @@ def complete_family_members(application: Application) -> bool:
     current["complete"] = True
     answers["family_members"] = current
     application.answers = answers
-    db.session.commit()
     return True
 
 
 def delete_draft(application: Application) -> None:
-    """A draft that was never sent can be deleted, with every answer in it."""
+    """A draft that was never sent can be deleted, with every answer in it. The stored files go
+    once the rows' deletion has committed: a failed deletion keeps the documents it names."""
+    keys = _delete_draft_rows(application)
+    document_services.delete_objects(keys)
+
+
+@transactional
+def _delete_draft_rows(application: Application) -> list[str]:
     _require_draft(application)
     audit.record("draft_deleted", subject_type="application", subject_id=application.id)
     keys = document_services.delete_all(application)
     db.session.flush()
     db.session.delete(application)
-    db.session.commit()
-    document_services.delete_objects(keys)
+    return keys
 
 
+@transactional
 def withdraw(application: Application, actor: User) -> None:
     now = utcnow()
     for undo in lifecycle.ON_WITHDRAWAL:
@@ -190,14 +196,13 @@ def withdraw(application: Application, actor: User) -> None:
     lifecycle.transition(
         application, Status.WITHDRAWN, actor_id=actor.id, reason="withdrawn by the applicant"
     )
-    db.session.commit()
 
 
+@transactional
 def export(application: Application, user: User) -> dict[str, Any]:
     """Everything the person gave us, for their copy (the right of access): the application
     their pages show, and any earlier one (withdrawn) that retention has not deleted yet."""
     audit.record("application_exported", subject_type="application", subject_id=application.id)
-    db.session.commit()
     earlier = db.session.scalars(
         select(Application)
         .where(

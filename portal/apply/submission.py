@@ -23,6 +23,7 @@ from portal.extensions import db
 from portal.metrics import SUBMISSIONS
 from portal.models import (
     Application,
+    ApplicationWindow,
     FamilyGroup,
     Status,
     User,
@@ -31,6 +32,7 @@ from portal.models import (
 from portal.notify.applicants import locale_of, tell_applicant
 from portal.presence.checks import issue_presence_check
 from portal.queue import outbox
+from portal.transactions import transactional
 from portal.urls import absolute_url
 
 logger = logging.getLogger(__name__)
@@ -75,39 +77,13 @@ def submit(
             return SubmitResult(Outcome.FAMILY_WINDOW_MISMATCH, application)
 
     try:
-        lifecycle.transition(
-            application,
-            Status.SUBMITTED,
-            actor_id=actor.id,
-            reason="sent by the applicant"
-            if actor.id == application.applicant_id
-            else "sent with the help of a support worker",
-            reference=references.new_reference(),
-            submission_key=submission_key,
-            submitted_at=now,
-            window_id=window.id,
-        )
-        if not windows.take_place(window, now):
-            db.session.rollback()
-            return SubmitResult(Outcome.NO_WINDOW, _reload(application))
-        if group is None and application.answers["applicant_type"]["applicant_type"] == "main":
-            group = FamilyGroup(
-                reference=references.new_reference(references.FAMILY_PREFIX), window_id=window.id
-            )
-            db.session.add(group)
-            db.session.flush()
-        if group is not None:
-            application.family_group = group
-        outbox.enqueue(application, outbox.SUBMITTED, now)
-        _send_confirmation(application)
-        db.session.commit()
-        SUBMISSIONS.inc()
+        _send(application, actor, submission_key, window, group, now)
     except lifecycle.IllegalTransition:
         # The conditional update found it sent: a double click, a retry or a race got there first.
-        db.session.rollback()
         return SubmitResult(Outcome.ALREADY_SUBMITTED, _reload(application))
+    except _NoPlaceLeft:
+        return SubmitResult(Outcome.NO_WINDOW, _reload(application))
     except IntegrityError:
-        db.session.rollback()
         reloaded = _reload(application)
         if reloaded.status_enum is not Status.DRAFT:
             # The same form's key, committed by the request that won: already sent.
@@ -118,7 +94,49 @@ def submit(
             "submission refused by the database", extra={"application": str(application.id)}
         )
         return SubmitResult(Outcome.FAILED, reloaded)
+    SUBMISSIONS.inc()
     return SubmitResult(Outcome.SUBMITTED, application)
+
+
+class _NoPlaceLeft(Exception):
+    """The window filled between the check and the sending: nothing of the sending is kept."""
+
+
+@transactional
+def _send(
+    application: Application,
+    actor: User,
+    submission_key: str,
+    window: ApplicationWindow,
+    group: FamilyGroup | None,
+    now: datetime,
+) -> None:
+    """The sending itself, one transaction: the status, the window's place, the family group, the
+    queue's outbox row and the confirmation message commit together or not at all."""
+    lifecycle.transition(
+        application,
+        Status.SUBMITTED,
+        actor_id=actor.id,
+        reason="sent by the applicant"
+        if actor.id == application.applicant_id
+        else "sent with the help of a support worker",
+        reference=references.new_reference(),
+        submission_key=submission_key,
+        submitted_at=now,
+        window_id=window.id,
+    )
+    if not windows.take_place(window, now):
+        raise _NoPlaceLeft
+    if group is None and application.answers["applicant_type"]["applicant_type"] == "main":
+        group = FamilyGroup(
+            reference=references.new_reference(references.FAMILY_PREFIX), window_id=window.id
+        )
+        db.session.add(group)
+        db.session.flush()
+    if group is not None:
+        application.family_group = group
+    outbox.enqueue(application, outbox.SUBMITTED, now)
+    _send_confirmation(application)
 
 
 def _reload(application: Application) -> Application:

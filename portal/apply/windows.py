@@ -10,6 +10,7 @@ from portal import audit, notify
 from portal.apply import steps
 from portal.extensions import db
 from portal.models import Application, ApplicationWindow, Status, User
+from portal.transactions import transactional
 
 
 class WindowChangeRefused(Exception):
@@ -65,6 +66,7 @@ def all_windows() -> list[ApplicationWindow]:
     )
 
 
+@transactional
 def create_window(
     name: str, opens_at: datetime, closes_at: datetime, places: int
 ) -> ApplicationWindow:
@@ -72,10 +74,10 @@ def create_window(
     db.session.add(window)
     db.session.flush()
     audit.record("window_created", subject_type="window", subject_id=window.id, places=places)
-    db.session.commit()
     return window
 
 
+@transactional
 def close_now(window: ApplicationWindow, admin: User, now: datetime) -> None:
     """End an open window at once: submissions after this wait for the next window."""
     if window.opens_at > now:
@@ -96,9 +98,9 @@ def close_now(window: ApplicationWindow, admin: User, now: datetime) -> None:
         subject_id=window.id,
         was_closing_at=was_closing_at,
     )
-    db.session.commit()
 
 
+@transactional
 def change_window(
     window: ApplicationWindow, admin: User, closes_at: datetime, places: int, now: datetime
 ) -> None:
@@ -125,9 +127,9 @@ def change_window(
         before=before,
         after={"closes_at": closes_at.isoformat(), "places": places},
     )
-    db.session.commit()
 
 
+@transactional
 def pause(window: ApplicationWindow, admin: User, now: datetime) -> None:
     """Stop submissions until the window is resumed; drafts are kept and told no window is open."""
     _conditional_change(
@@ -137,9 +139,9 @@ def pause(window: ApplicationWindow, admin: User, now: datetime) -> None:
         "This window is already paused.",
     )
     audit.record("window_paused", actor_id=admin.id, subject_type="window", subject_id=window.id)
-    db.session.commit()
 
 
+@transactional
 def resume(window: ApplicationWindow, admin: User, now: datetime) -> None:
     """Take submissions again. People with a finished draft are told once more when it is open,
     as those who finished during the pause were waiting for it."""
@@ -150,7 +152,6 @@ def resume(window: ApplicationWindow, admin: User, now: datetime) -> None:
         "This window is not paused.",
     )
     audit.record("window_resumed", actor_id=admin.id, subject_type="window", subject_id=window.id)
-    db.session.commit()
 
 
 def _conditional_change(
@@ -166,11 +167,11 @@ def _conditional_change(
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
-        db.session.rollback()
         raise WindowChangeRefused(refusal)
     db.session.refresh(window)
 
 
+@transactional
 def announce_open_windows(now: datetime) -> int:
     """Tell everyone with a finished draft that a window is open (once per window).
 
@@ -186,7 +187,6 @@ def announce_open_windows(now: datetime) -> int:
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
-        db.session.rollback()
         return 0
     told = 0
     drafts = db.session.execute(
@@ -212,5 +212,4 @@ def announce_open_windows(now: datetime) -> int:
         subject_id=window.id,
         told=told,
     )
-    db.session.commit()
     return told

@@ -20,6 +20,7 @@ from portal.appointments import booking, centres, messages
 from portal.extensions import db
 from portal.models import Appointment, AppointmentStatus, Slot, Status, User
 from portal.notify.applicants import tell_applicant
+from portal.transactions import transactional
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -81,6 +82,7 @@ def record(appointment: Appointment, staff: User, now: datetime, mark: Mark) -> 
     centres.record_outcome(appointment, staff, now, enrolled=mark is Mark.ENROLLED)
 
 
+@transactional
 def correct(appointment: Appointment, staff: User, now: datetime) -> AppointmentStatus:
     """Turn enrolled into did not come, or the other way; returns the new mark."""
     marked_by = db.session.get(User, appointment.ended_by_id) if appointment.ended_by_id else None
@@ -139,14 +141,9 @@ def correct(appointment: Appointment, staff: User, now: datetime) -> Appointment
             messages.tell_missed(appointment, can_rebook=missed < booking.MAX_NO_SHOWS)
         else:
             tell_applicant(appointment.application, "application_updated")
-        db.session.commit()
     except lifecycle.IllegalTransition as exc:
-        db.session.rollback()
         raise AttendanceRefused(
             "The application has moved on since (booked again, or decided), so this mark "
             "cannot be corrected here."
         ) from exc
-    except AttendanceRefused:
-        db.session.rollback()
-        raise
     return becomes

@@ -34,9 +34,10 @@ from portal.models import (
     User,
 )
 from portal.queue import outbox
+from portal.transactions import transactional
 
 MAX_NO_SHOWS = 2
-# The reason the caseworker's invitation is recorded with (see backoffice.services.decide).
+# The reason the caseworker's invitation is recorded with (see backoffice.decisions.decide).
 INVITED = Decision.INVITE.value
 # The reason an application goes back to the checking queue after its last missed appointment.
 BACK_AFTER_NO_SHOWS = reason_code(Status.SUBMITTED, MISSED_APPOINTMENTS)
@@ -212,6 +213,7 @@ def _lock_in_order(*slot_ids: uuid.UUID) -> None:
     )
 
 
+@transactional
 def book(
     applications: Sequence[Application], slot_id: uuid.UUID, actor: User, now: datetime
 ) -> list[Appointment]:
@@ -232,7 +234,6 @@ def book(
             )
         db.session.flush()
     except (BookingRefused, lifecycle.IllegalTransition, IntegrityError) as failure:
-        db.session.rollback()
         if isinstance(failure, BookingRefused):
             raise
         raise BookingRefused(Refusal.NOT_INVITED) from failure
@@ -244,7 +245,6 @@ def book(
             subject_id=appointment.id,
             slot_id=str(slot_id),
         )
-    db.session.commit()
     return booked
 
 
@@ -255,7 +255,6 @@ def _permit_booking(applications: Iterable[Application]) -> None:
         for application in applications:
             lifecycle.permit(application, lifecycle.Action.BOOK)
     except lifecycle.NotNow as refused:
-        db.session.rollback()
         raise BookingRefused(Refusal.NOT_INVITED) from refused
 
 
@@ -308,6 +307,7 @@ def moved_together(appointment: Appointment, actor_application: Application) -> 
     )
 
 
+@transactional
 def move(
     appointments: Sequence[Appointment], slot_id: uuid.UUID, actor: User, now: datetime
 ) -> list[Appointment]:
@@ -337,7 +337,6 @@ def move(
         ]
         db.session.flush()
     except (BookingRefused, IntegrityError) as failure:
-        db.session.rollback()
         if isinstance(failure, BookingRefused):
             raise
         raise BookingRefused(Refusal.TAKEN) from failure
@@ -349,7 +348,6 @@ def move(
             subject_id=after.id,
             moved_from=str(before.id),
         )
-    db.session.commit()
     return moved
 
 
@@ -373,6 +371,7 @@ def _end(
         db.session.refresh(appointment)
 
 
+@transactional
 def cancel(
     appointments: Sequence[Appointment],
     actor: User,
@@ -404,9 +403,7 @@ def cancel(
                 reason=reason,
             )
     except (BookingRefused, lifecycle.IllegalTransition) as failure:
-        db.session.rollback()
         raise BookingRefused(Refusal.TAKEN) from failure
-    db.session.commit()
 
 
 def release_on_withdrawal(application: Application, actor: User, now: datetime) -> None:
@@ -427,6 +424,7 @@ def release_on_withdrawal(application: Application, actor: User, now: datetime) 
 lifecycle.on_withdrawal(release_on_withdrawal)
 
 
+@transactional
 def _mark(
     appointment: Appointment,
     staff: User,
@@ -438,31 +436,24 @@ def _mark(
     last missed appointment allowed (`target` None), back to the checking queue with its
     history, where a caseworker decides what happens next."""
     application = appointment.application
-    try:
-        lifecycle.permit(application, lifecycle.Action.RECORD_ATTENDANCE)
-        _end([appointment], outcome, staff, now)
-        if target is None:
-            target = (
-                Status.SUBMITTED
-                if no_shows(application) >= MAX_NO_SHOWS
-                else Status.INVITED_TO_BIOMETRICS
-            )
-        reason = (
-            BACK_AFTER_NO_SHOWS if target is Status.SUBMITTED else f"appointment {outcome.value}"
+    lifecycle.permit(application, lifecycle.Action.RECORD_ATTENDANCE)
+    _end([appointment], outcome, staff, now)
+    if target is None:
+        target = (
+            Status.SUBMITTED
+            if no_shows(application) >= MAX_NO_SHOWS
+            else Status.INVITED_TO_BIOMETRICS
         )
-        lifecycle.transition(application, target, actor_id=staff.id, reason=reason)
-        if target is Status.SUBMITTED:
-            outbox.enqueue(application, outbox.APPOINTMENTS_MISSED, now)
-        audit.record(
-            f"appointment.{outcome.value}",
-            actor_id=staff.id,
-            subject_type="appointment",
-            subject_id=appointment.id,
-        )
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    reason = BACK_AFTER_NO_SHOWS if target is Status.SUBMITTED else f"appointment {outcome.value}"
+    lifecycle.transition(application, target, actor_id=staff.id, reason=reason)
+    if target is Status.SUBMITTED:
+        outbox.enqueue(application, outbox.APPOINTMENTS_MISSED, now)
+    audit.record(
+        f"appointment.{outcome.value}",
+        actor_id=staff.id,
+        subject_type="appointment",
+        subject_id=appointment.id,
+    )
 
 
 def mark_attended(appointment: Appointment, staff: User, now: datetime) -> None:

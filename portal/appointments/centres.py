@@ -33,6 +33,7 @@ from portal.models import (
     User,
     utcnow,
 )
+from portal.transactions import transactional
 
 DEMO_CENTRES = (
     ("Paris", "Centre de Paris", "12 rue de la Chapelle, 75018 Paris"),
@@ -43,6 +44,15 @@ DEMO_CENTRES = (
 )
 
 
+@transactional
+def save_centre(centre: Centre, action: str) -> None:
+    """A new centre, or the changes made to one, with its audit entry."""
+    db.session.add(centre)
+    db.session.flush()
+    audit.record(action, subject_type="centre", subject_id=centre.id)
+
+
+@transactional
 def create_slots(
     centre: Centre,
     pattern: WeeklyPattern,
@@ -81,7 +91,6 @@ def create_slots(
         first=first.isoformat(),
         last=last.isoformat(),
     )
-    db.session.commit()
     return len(added)
 
 
@@ -99,6 +108,7 @@ def upcoming_slots(centre: Centre, now: datetime, days: int = 28) -> list[Slot]:
     )
 
 
+@transactional
 def close_slot(slot: Slot, admin: User, now: datetime) -> int:
     """Close the slot, cancel its bookings and tell each applicant; returns how many were told."""
     booked = list(
@@ -115,10 +125,10 @@ def close_slot(slot: Slot, admin: User, now: datetime) -> int:
         booking.cancel(booked, admin, now, enforce_cutoff=False, reason="slot_closed")
         for appointment in booked:
             messages.tell_cancelled(appointment, by_centre=True)
-    db.session.commit()
     return len(booked)
 
 
+@transactional
 def record_outcome(appointment: Appointment, staff: User, now: datetime, *, enrolled: bool) -> None:
     """At the desk: enrolled moves the application on; a no-show is told to the applicant, who
     may book once more (raises BookingRefused if the appointment was already marked)."""
@@ -127,9 +137,9 @@ def record_outcome(appointment: Appointment, staff: User, now: datetime, *, enro
         return
     missed = booking.mark_no_show(appointment, staff, now)
     messages.tell_missed(appointment, can_rebook=missed < booking.MAX_NO_SHOWS)
-    db.session.commit()
 
 
+@transactional
 def delete_slot(slot: Slot, admin: User) -> bool:
     """Only a slot nobody ever booked can go: appointments keep pointing at their slot."""
     used = db.session.scalar(
@@ -139,10 +149,10 @@ def delete_slot(slot: Slot, admin: User) -> bool:
         return False
     audit.record("slot.deleted", actor_id=admin.id, subject_type="slot", subject_id=slot.id)
     db.session.delete(slot)
-    db.session.commit()
     return True
 
 
+@transactional
 def seed_demo_centres() -> list[Centre]:
     """The five centres of the pilot (idempotent), for development and the demo."""
     centres = []
@@ -158,7 +168,6 @@ def seed_demo_centres() -> list[Centre]:
             )
             db.session.add(centre)
         centres.append(centre)
-    db.session.commit()
     return centres
 
 
@@ -200,12 +209,7 @@ def send_reminders(now: datetime) -> RemindersSent:
             Slot.starts_at <= now + timedelta(days=settings.REMINDER_DAYS),
         )
     ).all()
-    reminders = 0
-    for appointment in due:
-        if _first_time(f"reminder:{appointment.id}"):
-            messages.tell_reminder(appointment)
-            reminders += 1
-        db.session.commit()
+    reminders = sum(_remind(appointment) for appointment in due)
     invitations = db.session.execute(
         select(Application, func.max(StatusChange.occurred_at))
         .join(StatusChange, StatusChange.application_id == Application.id)
@@ -215,13 +219,27 @@ def send_reminders(now: datetime) -> RemindersSent:
         )
         .group_by(Application.id)
     ).all()
-    nudges = 0
-    for application, invited_at in invitations:
-        if invited_at > now - timedelta(days=settings.NUDGE_DAYS):
-            continue
-        key = f"nudge:{application.id}:{invited_at.isoformat()}"
-        if booking.can_book(application) and _first_time(key):
-            messages.tell_nudge(application)
-            nudges += 1
-        db.session.commit()
+    nudges = sum(
+        _nudge(application, f"nudge:{application.id}:{invited_at.isoformat()}")
+        for application, invited_at in invitations
+        if invited_at <= now - timedelta(days=settings.NUDGE_DAYS)
+    )
     return RemindersSent(reminders, nudges)
+
+
+@transactional
+def _remind(appointment: Appointment) -> bool:
+    """One reminder, one transaction: its key and its outbox row commit together."""
+    if not _first_time(f"reminder:{appointment.id}"):
+        return False
+    messages.tell_reminder(appointment)
+    return True
+
+
+@transactional
+def _nudge(application: Application, key: str) -> bool:
+    """One nudge, one transaction: its key and its outbox row commit together."""
+    if not (booking.can_book(application) and _first_time(key)):
+        return False
+    messages.tell_nudge(application)
+    return True

@@ -20,7 +20,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from portal.apply.access import applicant_view
-from portal.appointments import access, booking, messages
+from portal.appointments import access, booking, changes, messages
 from portal.appointments.forms import WHO_FAMILY, WHO_ME, CentreForm, TimeForm
 from portal.extensions import db
 from portal.forms import ConfirmForm
@@ -194,9 +194,9 @@ def times(application: Application, centre_id: str, day: str) -> Any:
         try:
             slot_id = uuid.UUID(form.slot.data)
             if moving:
-                done = booking.move(moving, slot_id, current_user, now)
+                changes.move_and_tell(moving, slot_id, current_user, now)
             else:
-                done = booking.book(party, slot_id, current_user, now)
+                changes.book_and_tell(party, slot_id, current_user, now)
         except ValueError:
             form.slot.errors = [_("Select a time")]
             status = 400
@@ -206,9 +206,6 @@ def times(application: Application, centre_id: str, day: str) -> Any:
             form.slot.errors = [refusal_message(refused.refusal)]
             status = 409
         else:
-            for appointment in done:
-                messages.tell_booked(appointment, moved=bool(moving))
-            db.session.commit()
             return redirect(url_for("appointments.confirmation"))
     elif request.method == "POST":
         status = 400
@@ -257,13 +254,10 @@ def cancel(application: Application) -> Any:
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
-            booking.cancel(moving, current_user, now)
+            changes.cancel_and_tell(moving, current_user, now)
         except booking.BookingRefused:
             # Already cancelled or moved by another request: the overview shows what is true now.
             return redirect(url_for("appointments.overview"))
-        for appointment in moving:
-            messages.tell_cancelled(appointment)
-        db.session.commit()
         flash(_("Your appointment is cancelled. You can book a new one."), "success")
         return redirect(url_for("appointments.overview"))
     return render_template("appointments/cancel.html", form=form, appointments=moving)

@@ -50,10 +50,7 @@ def new_centre() -> Any:
         centre = Centre()
         form.populate_obj(centre)
         centre.accessibility = access.store(form.access_facts.data)
-        db.session.add(centre)
-        db.session.flush()
-        audit.record("centre.created", subject_type="centre", subject_id=centre.id)
-        db.session.commit()
+        centres.save_centre(centre, "centre.created")
         flash(f"{centre.name} is added. Now add its slots.", "success")
         return redirect(url_for("centres.slots", centre_id=centre.id))
     return render_template("backoffice/centre_form.html", form=form, centre=None)
@@ -68,8 +65,7 @@ def edit_centre(centre_id: str) -> Any:
     if form.validate_on_submit():
         form.populate_obj(centre)
         centre.accessibility = access.store(form.access_facts.data)
-        audit.record("centre.changed", subject_type="centre", subject_id=centre.id)
-        db.session.commit()
+        centres.save_centre(centre, "centre.changed")
         flash(f"{centre.name} is saved.", "success")
         return redirect(url_for("centres.centre_list"))
     return render_template(
@@ -145,14 +141,13 @@ def day_list(centre_id: str) -> Any:
     start = datetime.combine(day, time(0), tzinfo=zone)
     end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
     listed = booking.day_list(centre, start, end)
-    audit.record(
+    audit.record_now(
         "centre.day_list_viewed",
         subject_type="centre",
         subject_id=centre.id,
         day=day.isoformat(),
         shown=len(listed),
     )
-    db.session.commit()
     return render_template(
         "backoffice/day_list.html",
         centre=centre,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import QueryableAttribute
 
 from portal.extensions import db
 from portal.models import HeldForm, utcnow
+from portal.transactions import transactional
 
 # Long enough to sign in again (and reset a forgotten password); short enough not to linger.
 LIFETIME = timedelta(hours=2)
@@ -45,6 +46,7 @@ def page_key() -> str:
     return (request.endpoint or "") + "".join(f"/{k}={v}" for k, v in arguments)[:150]
 
 
+@transactional
 def hold_posted_form(user_id: uuid.UUID, now: datetime | None = None) -> bool:
     """Keep this request's posted fields for the account, if the page keeps answers."""
     view = current_app.view_functions.get(request.endpoint or "")
@@ -63,7 +65,6 @@ def hold_posted_form(user_id: uuid.UUID, now: datetime | None = None) -> bool:
         )
     )
     db.session.add(HeldForm(user_id=user_id, page=page, fields=fields, expires_at=now + LIFETIME))
-    db.session.commit()
     g.pop(_NOTHING_HELD_FOR, None)
     return True
 
@@ -82,6 +83,7 @@ def nothing_held_for(user_id: uuid.UUID) -> None:
     setattr(g, _NOTHING_HELD_FOR, user_id)
 
 
+@transactional
 def take_held_form(user_id: uuid.UUID, now: datetime | None = None) -> list[tuple[str, str]] | None:
     """The answers held for this account on this page (then forgotten), or None."""
     if g.get(_NOTHING_HELD_FOR) == user_id:
@@ -97,5 +99,4 @@ def take_held_form(user_id: uuid.UUID, now: datetime | None = None) -> list[tupl
         return None
     fields = [(name, value) for name, value in held.fields]
     db.session.delete(held)
-    db.session.commit()
     return fields

@@ -30,7 +30,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import Select, bindparam, select
 
-from portal import audit, i18n, ratelimit
+from portal import i18n, ratelimit
 from portal.auth import held_forms, services, sessions, tokens, totp
 from portal.auth.access import second_factor_redirect, signed_in_required
 from portal.auth.forms import (
@@ -210,8 +210,7 @@ def keep_alive() -> Any:
     """Called by the timeout warning's "Stay signed in" button."""
     if not current_user.is_authenticated or current_user.current_session is None:
         return Response(status=401)
-    sessions.touch(current_user.current_session, utcnow(), force=True)
-    db.session.commit()
+    services.keep_session_alive(current_user.current_session, utcnow(), force=True)
     return Response(status=204)
 
 
@@ -368,24 +367,14 @@ def load_user(session_id: str) -> User | None:
     if state is not sessions.SessionState.ACTIVE:
         # A request whose CSRF token was refused writes nothing; the next one ends the session.
         if state is not sessions.SessionState.ENDED and not csrf_failed():
-            sessions.end_session(row.id)
-            audit.record(
-                "session_timed_out",
-                actor_id=row.user_id,
-                subject_type="user",
-                subject_id=row.user_id,
-                reason=state.value,
-            )
-            db.session.commit()
+            services.time_out_session(row, state.value)
             g.session_timed_out = True
             g.timed_out_user_id = row.user_id
         return None
     if not user.active:
         return None
-    if not csrf_failed():
-        sessions.touch(row, now)
-    if db.session.dirty:
-        db.session.commit()
+    if not csrf_failed() and sessions.touch_due(row, now):
+        services.keep_session_alive(row, now)
     user.current_session = row
     for companion, value in zip(companions, brought, strict=True):
         companion.receive(user, value)
@@ -461,5 +450,4 @@ def init_login(app: Flask) -> None:
         """A signed-in user's language choice follows them into their emails and SMS."""
         locale = g.get("locale")
         if locale and current_user.is_authenticated and current_user.locale != locale:
-            current_user.locale = locale
-            db.session.commit()
+            services.remember_locale(current_user, locale)

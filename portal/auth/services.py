@@ -17,6 +17,7 @@ from portal import audit, notify
 from portal.auth import passwords, sessions, throttle, tokens, totp
 from portal.extensions import db
 from portal.models import Role, TokenPurpose, User, UserSession, utcnow
+from portal.transactions import transactional
 from portal.urls import absolute_url
 
 
@@ -43,6 +44,7 @@ def find_user(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
+@transactional
 def create_user(email: str, password: str, role: Role, locale: str = "en") -> User:
     """An account made by an operator (CLI, demo data): confirmed, since the operator vouches for it."""
     user = User(
@@ -58,6 +60,7 @@ def create_user(email: str, password: str, role: Role, locale: str = "en") -> Us
     return user
 
 
+@transactional
 def register(email: str, password: str, locale: str) -> None:
     """Create an applicant account and send its confirmation link.
 
@@ -91,7 +94,6 @@ def register(email: str, password: str, locale: str) -> None:
             "account_registered", actor_id=user.id, subject_type="user", subject_id=user.id
         )
         send_confirmation(user)
-    db.session.commit()
 
 
 def send_confirmation(user: User) -> None:
@@ -106,6 +108,7 @@ def send_confirmation(user: User) -> None:
     )
 
 
+@transactional
 def confirm_email(raw: str) -> User | None:
     user = tokens.consume_token(raw, TokenPurpose.VERIFY_EMAIL)
     if user is None:
@@ -114,10 +117,10 @@ def confirm_email(raw: str) -> User | None:
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
     audit.record("email_confirmed", actor_id=user.id, subject_type="user", subject_id=user.id)
-    db.session.commit()
     return user
 
 
+@transactional
 def authenticate(email: str, password: str, address: str) -> SignInResult:
     """Check the password, unless this client must wait (see portal.auth.throttle).
 
@@ -135,7 +138,6 @@ def authenticate(email: str, password: str, address: str) -> SignInResult:
             subject_type="user" if user else None,
             subject_id=user.id if user else None,
         )
-        db.session.commit()
         return SignInResult(SignInOutcome.SLOWED, retry_at=retry_at)
     valid = passwords.verify_password(user.password_hash if user else None, password)
     if not valid:
@@ -147,7 +149,6 @@ def authenticate(email: str, password: str, address: str) -> SignInResult:
             subject_type="user" if user else None,
             subject_id=user.id if user else None,
         )
-        db.session.commit()
         return SignInResult(SignInOutcome.BAD_CREDENTIALS)
     throttle.record_success(email, address, user, now)
     if user.password_hash and passwords.needs_rehash(user.password_hash):
@@ -157,7 +158,6 @@ def authenticate(email: str, password: str, address: str) -> SignInResult:
         audit.record(
             "sign_in_unconfirmed", actor_id=user.id, subject_type="user", subject_id=user.id
         )
-        db.session.commit()
         return SignInResult(SignInOutcome.UNCONFIRMED, user)
     return SignInResult(SignInOutcome.OK, user)
 
@@ -188,17 +188,17 @@ def _count_failure(email: str, address: str, user: User | None, now: datetime) -
         )
 
 
+@transactional
 def begin_session(user: User) -> UserSession:
     row = sessions.start_session(user)
     audit.record("signed_in", actor_id=user.id, subject_type="user", subject_id=user.id)
-    db.session.commit()
     return row
 
 
+@transactional
 def sign_out(user: User, session_row: UserSession) -> None:
     sessions.end_session(session_row.id)
     audit.record("signed_out", actor_id=user.id, subject_type="user", subject_id=user.id)
-    db.session.commit()
 
 
 # Reset emails per account per hour. The cap is on emails sent, not on form posts: a stranger
@@ -207,12 +207,12 @@ def sign_out(user: User, session_row: UserSession) -> None:
 RESET_EMAILS_PER_HOUR = 5
 
 
+@transactional
 def request_password_reset(email: str) -> None:
     """Email a reset link if the address has an account; otherwise do nothing visible."""
     user = find_user(email)
     if user is None or not user.active:
         audit.record("password_reset_requested_unknown", actor_id=None)
-        db.session.commit()
         return
     since = utcnow() - timedelta(hours=1)
     if tokens.issued_since(user, TokenPurpose.RESET_PASSWORD, since) >= RESET_EMAILS_PER_HOUR:
@@ -222,7 +222,6 @@ def request_password_reset(email: str) -> None:
             subject_type="user",
             subject_id=user.id,
         )
-        db.session.commit()
         return
     tokens.revoke_tokens(user, TokenPurpose.RESET_PASSWORD)
     minutes = current_app.config["PORTAL"].RESET_TOKEN_MINUTES
@@ -235,9 +234,9 @@ def request_password_reset(email: str) -> None:
         minutes=minutes,
     )
     audit.record("password_reset_requested", actor_id=None, subject_type="user", subject_id=user.id)
-    db.session.commit()
 
 
+@transactional
 def reset_password(raw: str, new_password: str) -> User | None:
     """Set a new password through a reset link; every existing session of the account ends."""
     user = tokens.consume_token(raw, TokenPurpose.RESET_PASSWORD)
@@ -257,35 +256,34 @@ def reset_password(raw: str, new_password: str) -> User | None:
         user.locale,
         reset_url=absolute_url("auth.forgot_password", locale=user.locale),
     )
-    db.session.commit()
     return user
 
 
+@transactional
 def begin_totp_setup(user: User) -> str:
     """Give the user a new, unconfirmed authenticator secret (kept until confirmed with a code)."""
     if not user.totp_secret:
         user.totp_secret = totp.new_secret()
-        db.session.commit()
     return totp.provisioning_uri(user)
 
 
+@transactional
 def confirm_totp_setup(user: User, session_row: UserSession, code: str) -> list[str] | None:
     """Confirm the authenticator with a first code; returns the new recovery codes, shown once."""
     if user.totp_confirmed_at is not None or not totp.verify_code(user, code):
         audit.record(
             "two_factor_setup_failed", actor_id=user.id, subject_type="user", subject_id=user.id
         )
-        db.session.commit()
         return None
     now = utcnow()
     user.totp_confirmed_at = now
     session_row.mfa_verified_at = now
     codes = totp.issue_recovery_codes(user)
     audit.record("two_factor_set_up", actor_id=user.id, subject_type="user", subject_id=user.id)
-    db.session.commit()
     return codes
 
 
+@transactional
 def verify_second_factor(user: User, session_row: UserSession, code: str) -> bool:
     """A code from the authenticator app, or one of the recovery codes."""
     cleaned = code.strip()
@@ -304,5 +302,30 @@ def verify_second_factor(user: User, session_row: UserSession, code: str) -> boo
         )
     else:
         audit.record("two_factor_failed", actor_id=user.id, subject_type="user", subject_id=user.id)
-    db.session.commit()
     return passed
+
+
+@transactional
+def keep_session_alive(row: UserSession, now: datetime, *, force: bool = False) -> None:
+    """Note the session's latest request (at most once a few minutes unless forced), committed
+    at once so that the page's own outcome does not decide whether the session stays alive."""
+    sessions.touch(row, now, force=force)
+
+
+@transactional
+def time_out_session(row: UserSession, reason: str) -> None:
+    """End an idle or too old session, kept even though the request that found it goes no further."""
+    sessions.end_session(row.id)
+    audit.record(
+        "session_timed_out",
+        actor_id=row.user_id,
+        subject_type="user",
+        subject_id=row.user_id,
+        reason=reason,
+    )
+
+
+@transactional
+def remember_locale(user: User, locale: str) -> None:
+    """A signed-in user's language choice follows them into their emails and SMS."""
+    user.locale = locale

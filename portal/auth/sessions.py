@@ -77,8 +77,13 @@ def start_session(user: User) -> UserSession:
     return row
 
 
+def touch_due(row: UserSession, now: datetime) -> bool:
+    """Whether the session's last request time is old enough to be written again."""
+    return now - row.last_seen_at >= TOUCH_INTERVAL
+
+
 def touch(row: UserSession, now: datetime, force: bool = False) -> None:
-    if force or now - row.last_seen_at >= TOUCH_INTERVAL:
+    if force or touch_due(row, now):
         row.last_seen_at = now
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from portal.apply import windows
 from portal.backoffice import dead_letters
-from portal.backoffice.services import Parity, parity_now
+from portal.backoffice.decisions import Parity, parity_now
 from portal.extensions import db
 from portal.models import Application, PresenceCheck, QueueItem, User
 from portal.queue.backends import SqsQueue, checking_queue, waiting_condition

@@ -20,6 +20,7 @@ from portal.extensions import db
 from portal.models import Application, QueueItem, UnreadableQueueMessage
 from portal.queue import unreadable
 from portal.queue.backends import SQS_ERRORS, SqsQueue, checking_queue, dead_condition
+from portal.transactions import transactional
 
 log = logging.getLogger(__name__)
 
@@ -89,14 +90,14 @@ def dead_letters(now: datetime) -> DeadLetters:
     )
 
 
+@transactional
 def return_to_queue() -> int:
     """Put every dead letter back in the queue and record who did it; returns how many went back.
 
-    The queue commits as it goes (with SQS, message by message), so the audit entry follows in
-    its own commit with the count that actually went back."""
+    The database queue joins this transaction; SQS commits as it goes (message by message), so
+    the audit entry gives the count that actually went back."""
     returned = checking_queue().return_dead_letters()
     audit.record("dead_letters_returned", subject_type="queue", count=returned)
-    db.session.commit()
     return returned
 
 
@@ -110,6 +111,7 @@ def returned_message(count: int) -> str:
 AUDITED_BODY = 2000
 
 
+@transactional
 def send_back(message_id: str) -> str:
     """Send a kept message back to its queue, as it was, and forget it; says what happened.
 
@@ -134,10 +136,10 @@ def send_back(message_id: str) -> str:
         problem=kept.problem,
     )
     db.session.delete(kept)
-    db.session.commit()
     return "The message was sent back to the queue."
 
 
+@transactional
 def discard(message_id: str) -> str:
     """Forget a kept message; the audit log keeps who did it and the start of its body."""
     kept = unreadable.find(message_id)
@@ -151,5 +153,4 @@ def discard(message_id: str) -> str:
         body=kept.body[:AUDITED_BODY],
     )
     db.session.delete(kept)
-    db.session.commit()
     return "The message was discarded."

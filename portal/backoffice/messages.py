@@ -9,7 +9,6 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 
 from portal import audit
 from portal.auth.access import staff_required
-from portal.extensions import db
 from portal.models import Application
 from portal.notify import history
 from portal.staff_access import CASEWORK, english_only, object_or_404
@@ -29,18 +28,16 @@ def undelivered_messages(application: Application) -> list[Any]:
 def messages(application_id: str) -> Any:
     application = object_or_404(Application, application_id)
     listed = history.messages_of(application)
-    audit.record(
+    audit.record_now(
         "application_messages_viewed", subject_type="application", subject_id=application.id
     )
-    page = render_template(
+    return render_template(
         "backoffice/messages.html",
         application=application,
         messages=listed,
         masked=history.masked,
         can_resend=history.can_resend,
     )
-    db.session.commit()
-    return page
 
 
 @staff_messages.route(
@@ -54,6 +51,5 @@ def resend(application_id: str, message_id: str) -> Any:
             "That message cannot be sent again. A link or code is never resent: the applicant asks for a new one."
         )
     else:
-        db.session.commit()
         flash("The message is queued to be sent again.")
     return redirect(url_for("staff_messages.messages", application_id=application.id))

@@ -1,4 +1,5 @@
-"""The caseworker's screens. Thin handlers: the rules live in backoffice.services.
+"""The caseworker's screens. Thin handlers: the rules live in the back office's claims,
+decisions, search and export modules.
 
 The back office is written in English only: caseworkers are UK staff, and their notes and
 decisions must read the same to the next caseworker. A page asked for in another locale is sent
@@ -31,7 +32,8 @@ from portal.apply.decisions import RULE_NAMES, Decision, FinalDecision
 from portal.apply.lifecycle import Action
 from portal.appointments.booking import MAX_NO_SHOWS, appointments_of, no_shows
 from portal.auth.access import staff_required
-from portal.backoffice import dashboard, dead_letters, services
+from portal.backoffice import claims, dashboard, dead_letters, decisions, export
+from portal.backoffice import search as lookup
 from portal.backoffice.forms import (
     CHECK_LABELS,
     OUTCOME_LABELS,
@@ -42,7 +44,6 @@ from portal.backoffice.forms import (
     SearchForm,
 )
 from portal.documents import services as document_services
-from portal.extensions import db
 from portal.models import CheckName, CheckOutcome, FamilyGroup, Role, utcnow
 from portal.returns import importing
 from portal.returns import services as returns
@@ -69,8 +70,7 @@ def duration(value: timedelta) -> str:
 @staff_required(*CASEWORK)
 def dashboard_page() -> Any:
     figures = dashboard.figures(utcnow())
-    audit.record("casework_dashboard_viewed", subject_type="queue")
-    db.session.commit()
+    audit.record_now("casework_dashboard_viewed", subject_type="queue")
     return render_template(
         "backoffice/dashboard.html", figures=figures, search_form=SearchForm(formdata=None)
     )
@@ -79,7 +79,7 @@ def dashboard_page() -> Any:
 @backoffice.route("/next", methods=["POST"])
 @staff_required(*CASEWORK)
 def next_application() -> Any:
-    application = services.claim_next(current_user)
+    application = claims.claim_next(current_user)
     if application is None:
         flash("No applications are waiting to be checked.")
         return redirect(url_for("backoffice.dashboard_page"))
@@ -87,10 +87,11 @@ def next_application() -> Any:
 
 
 def _application_or_404(application_id: str) -> Any:
-    application = services.application_by_id(application_id)
+    application = lookup.application_by_id(application_id)
     if application is None:
-        audit.record("casework_not_found", subject_type="application", subject_id=application_id)
-        db.session.commit()
+        audit.record_now(
+            "casework_not_found", subject_type="application", subject_id=application_id
+        )
         abort(404)
     return application
 
@@ -109,15 +110,15 @@ def _render_application(
     final_form: FinalDecisionForm | None = None,
     status: int = 200,
 ) -> Any:
-    lease_until = services.keep_working(application, current_user)
+    lease_until = claims.keep_working(application, current_user)
     person = returns.person_of(application)
-    audit.record("application_viewed", subject_type="application", subject_id=application.id)
+    audit.record_now("application_viewed", subject_type="application", subject_id=application.id)
     context = {
         "application": application,
         "sections": summary.summary_sections(application.answers, with_links=False),
         "documents": document_services.documents_of(application),
-        "group": services.group_of(application),
-        "checks": services.current_checks(application),
+        "group": decisions.group_of(application),
+        "checks": decisions.current_checks(application),
         "requests": information.requests_of(application),
         "returns_matches": returns.matches_for(person),
         "duplicates": returns.duplicates_of(application, person),
@@ -135,11 +136,7 @@ def _render_application(
         "finished": application.status_enum in lifecycle.FINAL,
         "missed_appointments": no_shows(application) >= MAX_NO_SHOWS,
     }
-    # Render before committing: a commit expires every row loaded above, and the template would
-    # then load each family member, document and status change again one by one (an N+1).
-    page = render_template("backoffice/application.html", **context)
-    db.session.commit()
-    return page, status
+    return render_template("backoffice/application.html", **context), status
 
 
 @backoffice.route("/family-groups/<group_id>")
@@ -149,17 +146,15 @@ def family_group_page(group_id: str) -> Any:
     and applications with the family reference that match nobody listed."""
     group = object_or_404(FamilyGroup, group_id)
     progress = families.family_progress(group)
-    audit.record("family_group_viewed", subject_type="family_group", subject_id=group.id)
-    page = render_template("backoffice/family_group.html", progress=progress)
-    db.session.commit()
-    return page
+    audit.record_now("family_group_viewed", subject_type="family_group", subject_id=group.id)
+    return render_template("backoffice/family_group.html", progress=progress)
 
 
 @backoffice.route("/applications/<application_id>/release", methods=["POST"])
 @staff_required(*CASEWORK)
 def release(application_id: str) -> Any:
     application = _application_or_404(application_id)
-    if services.release(application, current_user):
+    if claims.release(application, current_user):
         flash(f"{application.reference} is back in the queue.")
     elif application.status_enum in lifecycle.FINAL:
         flash(str(lifecycle.Finished(application, "put it back in the queue")))
@@ -176,14 +171,14 @@ def record_check(application_id: str) -> Any:
     if not form.validate_on_submit():
         return _render_application(application, form, DecisionForm(formdata=None), status=400)
     try:
-        services.record_check(
+        decisions.record_check(
             application,
             current_user,
             CheckName(form.check.data),
             CheckOutcome(form.outcome.data),
             form.note.data or "",
         )
-    except services.NotHeld:
+    except claims.NotHeld:
         form.check.errors = ["Claim this application from the queue before recording checks."]
         return _render_application(application, form, DecisionForm(formdata=None), status=409)
     except lifecycle.NotNow as refused:
@@ -201,7 +196,7 @@ def decide(application_id: str) -> Any:
     if not form.validate_on_submit():
         return _render_application(application, CheckForm(formdata=None), form, status=400)
     try:
-        changed = services.decide(
+        changed = decisions.decide(
             application,
             current_user,
             Decision(form.decision.data),
@@ -209,10 +204,10 @@ def decide(application_id: str) -> Any:
             topics=form.topics.data or [],
             note=form.note.data or "",
         )
-    except (services.NotHeld, services.DecisionRefused) as refused:
+    except (claims.NotHeld, decisions.DecisionRefused) as refused:
         form.decision.errors = [str(refused)]
         return _render_application(application, CheckForm(formdata=None), form, status=409)
-    flash(services.decision_recorded(application, changed))
+    flash(decisions.decision_recorded(application, changed))
     return redirect(url_for("backoffice.dashboard_page"))
 
 
@@ -226,7 +221,7 @@ def final_decision(application_id: str) -> Any:
             application, CheckForm(formdata=None), DecisionForm(formdata=None), form, 400
         )
     try:
-        changed = services.final_decision(
+        changed = decisions.final_decision(
             application,
             current_user,
             FinalDecision(form.decision.data),
@@ -234,12 +229,12 @@ def final_decision(application_id: str) -> Any:
             rule=form.rule.data or "",
             note=form.note.data or "",
         )
-    except services.DecisionRefused as refused:
+    except decisions.DecisionRefused as refused:
         form.decision.errors = [str(refused)]
         return _render_application(
             application, CheckForm(formdata=None), DecisionForm(formdata=None), form, 409
         )
-    flash(services.decision_recorded(application, changed))
+    flash(decisions.decision_recorded(application, changed))
     return redirect(url_for("backoffice.dashboard_page"))
 
 
@@ -247,18 +242,16 @@ def final_decision(application_id: str) -> Any:
 @staff_required(*CASEWORK)
 def search() -> Any:
     form = SearchForm(request.args, meta={"csrf": False})
-    results = services.search(form.q.data or "") if form.validate() else []
-    audit.record("applications_searched", subject_type="application_list", count=len(results))
-    db.session.commit()
+    results = lookup.search(form.q.data or "") if form.validate() else []
+    audit.record_now("applications_searched", subject_type="application_list", count=len(results))
     return render_template("backoffice/search.html", form=form, results=results)
 
 
 @backoffice.route("/decisions.csv")
 @staff_required(*CASEWORK)
 def decisions_export() -> Any:
-    text = services.decisions_csv()
-    audit.record("decisions_exported", subject_type="decision_list")
-    db.session.commit()
+    text = export.decisions_csv()
+    audit.record_now("decisions_exported", subject_type="decision_list")
     return Response(
         text,
         mimetype="text/csv",
@@ -274,10 +267,8 @@ def decisions_export() -> Any:
 def dead_letters_page() -> Any:
     """Admins see the applications that failed too many times, which no caseworker can claim."""
     listing = dead_letters.dead_letters(utcnow())
-    audit.record("dead_letters_viewed", subject_type="queue", count=len(listing.applications))
-    page = render_template("backoffice/dead_letters.html", listing=listing)
-    db.session.commit()
-    return page
+    audit.record_now("dead_letters_viewed", subject_type="queue", count=len(listing.applications))
+    return render_template("backoffice/dead_letters.html", listing=listing)
 
 
 # Not a form_page: this POST has no form to refuse it, so after a refused CSRF token it must not
@@ -330,5 +321,5 @@ def returns_list() -> Any:
         form=form,
         result=result,
         returned=returns.returned_count(),
-        parity=services.parity_now(),
+        parity=decisions.parity_now(),
     )

@@ -24,6 +24,7 @@ from portal.documents.scanning import Scanner, ScannerUnavailable, Verdict
 from portal.documents.storage import Storage, StorageError
 from portal.extensions import db
 from portal.models import Document, ScanResult, utcnow
+from portal.transactions import transactional
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ def claim_next(
         # Another run took it between the two statements: look for the next one.
 
 
+@transactional
 def record(document: Document, verdict: Verdict) -> bool:
     """Write the verdict if the file is still unscanned and still there; True when written."""
     result = ScanResult.INFECTED if verdict.infected else ScanResult.CLEAN
@@ -94,7 +96,6 @@ def record(document: Document, verdict: Verdict) -> bool:
         .execution_options(synchronize_session=False)
     )
     if written.rowcount != 1:  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
-        db.session.rollback()
         return False
     if verdict.infected:
         audit.record(
@@ -105,10 +106,10 @@ def record(document: Document, verdict: Verdict) -> bool:
             kind=document.kind,
             signature=verdict.signature,
         )
-    db.session.commit()
     return True
 
 
+@transactional
 def _release(document_id: uuid.UUID) -> None:
     """Let the next run have the file at once (it stays "not scanned")."""
     db.session.rollback()
@@ -118,7 +119,6 @@ def _release(document_id: uuid.UUID) -> None:
         .values(scan_claimed_until=None)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
 
 
 def scan_waiting(

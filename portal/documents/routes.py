@@ -13,7 +13,6 @@ from flask_login import current_user
 
 from portal import audit
 from portal.documents import services, serving
-from portal.extensions import db
 from portal.models import Role, ScanResult
 
 logger = logging.getLogger(__name__)
@@ -43,12 +42,11 @@ def staff_file(document_id: str) -> Any:
             infected=document.scan_enum is ScanResult.INFECTED,
         )
         return page, 403
-    audit.record(
+    audit.record_now(
         "document_viewed",
         subject_type="application",
         subject_id=document.application_id,
         document_id=str(document.id),
         kind=document.kind,
     )
-    db.session.commit()
     return serving.send(document, attachment=bool(request.args.get("download")))

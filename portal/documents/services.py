@@ -43,6 +43,7 @@ from portal.models import (
     utcnow,
 )
 from portal.security import allow_uploads_to
+from portal.transactions import transactional
 
 # Files that one answer to a request for more information may carry.
 REQUEST_MAX_FILES = 6
@@ -208,14 +209,14 @@ def upload(
         logger.warning("virus scanner unavailable", extra={"error": str(exc)})
         raise Refused("scanner_unavailable") from exc
     if verdict.infected:
-        audit.record(
+        # Kept although the upload is refused: the log is where infected files are counted.
+        audit.record_now(
             "document_infected",
             subject_type="application",
             subject_id=application.id,
             signature=verdict.signature,
             kind=item.kind.value,
         )
-        db.session.commit()
         raise Refused("infected")
 
     try:
@@ -249,46 +250,60 @@ def upload(
     )
     stored = _store(document, cleaned)
     try:
-        if request is None:
-            _lock_draft(application)
-        else:
-            lock_open_request(application, request)
-        if (earlier := find_by_key(application, item.key)) is not None:
-            # The same file, sent again while this one was scanned: the first sending won.
-            db.session.rollback()
-            _delete_objects(stored)
-            return earlier
-        _check_room(application, item.kind, _kept(application, replace, request), request)
-        if replace is not None:
-            db.session.delete(replace)
-        db.session.add(document)
-        audit.record(
-            "document_uploaded",
-            subject_type="application",
-            subject_id=application.id,
-            document_id=str(document.id),
-            kind=document.kind,
-            sha256=document.sha256,
-            replaced=str(replace.id) if replace is not None else None,
-            information_request=str(request.id) if request is not None else None,
-        )
-        db.session.commit()
+        earlier = _record_upload(application, item, document, replace, request)
     except IntegrityError:
-        # Only the upload key is unique among what this commit writes; the lock above makes this
-        # a last resort, for a database that did not serialise the two sendings.
-        db.session.rollback()
+        # Only the upload key is unique among what this commit writes; the lock taken in
+        # _record_upload makes this a last resort, for a database that did not serialise the two
+        # sendings.
         _delete_objects(stored)
         earlier = find_by_key(application, item.key)
         if earlier is None:
             raise
         return earlier
     except BaseException:
-        db.session.rollback()
         _delete_objects(stored)
         raise
+    if earlier is not None:
+        _delete_objects(stored)
+        return earlier
     if replace is not None:
         _delete_objects(_keys_of(replace))
     return document
+
+
+@transactional
+def _record_upload(
+    application: Application,
+    item: Upload,
+    document: Document,
+    replace: Document | None,
+    request: InformationRequest | None,
+) -> Document | None:
+    """The upload's rows, one transaction committed before any stored object is deleted: the
+    file that came first with the same key (nothing written then), or None once it is kept."""
+    if request is None:
+        _lock_draft(application)
+    else:
+        lock_open_request(application, request)
+    if (earlier := find_by_key(application, item.key)) is not None:
+        # The same file, sent again while this one was scanned: the first sending won.
+        db.session.rollback()
+        return earlier
+    _check_room(application, item.kind, _kept(application, replace, request), request)
+    if replace is not None:
+        db.session.delete(replace)
+    db.session.add(document)
+    audit.record(
+        "document_uploaded",
+        subject_type="application",
+        subject_id=application.id,
+        document_id=str(document.id),
+        kind=document.kind,
+        sha256=document.sha256,
+        replaced=str(replace.id) if replace is not None else None,
+        information_request=str(request.id) if request is not None else None,
+    )
+    return None
 
 
 def _kept(
@@ -367,7 +382,15 @@ def find_in_request(request: InformationRequest, document_id: str) -> Document |
 def remove_from_request(
     application: Application, request: InformationRequest, document: Document
 ) -> None:
-    """Take a file back out of an answer that is not sent yet."""
+    """Take a file back out of an answer that is not sent yet; its stored objects go once the
+    row's deletion has committed."""
+    _delete_objects(_remove_from_request(application, request, document))
+
+
+@transactional
+def _remove_from_request(
+    application: Application, request: InformationRequest, document: Document
+) -> list[str]:
     lock_open_request(application, request)
     keys = _keys_of(document)
     audit.record(
@@ -379,8 +402,7 @@ def remove_from_request(
         information_request=str(request.id),
     )
     db.session.delete(document)
-    db.session.commit()
-    _delete_objects(keys)
+    return keys
 
 
 def _store(document: Document, cleaned: validation.Cleaned) -> list[str]:
@@ -416,6 +438,12 @@ def _lock_draft(application: Application) -> None:
 
 
 def remove(application: Application, document: Document) -> None:
+    """Remove a draft's file; its stored objects go once the row's deletion has committed."""
+    _delete_objects(_remove(application, document))
+
+
+@transactional
+def _remove(application: Application, document: Document) -> list[str]:
     _lock_draft(application)
     keys = _keys_of(document)
     audit.record(
@@ -426,8 +454,7 @@ def remove(application: Application, document: Document) -> None:
         kind=document.kind,
     )
     db.session.delete(document)
-    db.session.commit()
-    _delete_objects(keys)
+    return keys
 
 
 def delete_all(application: Application) -> list[str]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
-from portal.extensions import csrf, db
+from portal.extensions import csrf
 from portal.notify.providers.notify import delivery_status
 from portal.notify.status import record_delivery_status
 
@@ -47,7 +47,6 @@ def notify_delivery_status() -> Any:
         return jsonify(recorded=False)
     reason = notify_status if notify_status in FAILURES else None
     recorded = record_delivery_status(receipt["id"], status, reason)
-    db.session.commit()
     if not recorded:
         logger.info("Notify callback for an unknown notification", extra={"status": status})
     return jsonify(recorded=recorded)

@@ -14,6 +14,7 @@ from portal import audit
 from portal.apply.answers import answers_of
 from portal.extensions import db
 from portal.models import Application, MessageStatus, Notification, User, utcnow
+from portal.transactions import transactional
 
 MAX_LISTED = 200
 # A permanent failure of these leaves the applicant unable to act: the caseworker must see it.
@@ -73,6 +74,7 @@ def can_resend(message: Notification) -> bool:
     return not message.carries_secret
 
 
+@transactional
 def resend(application: Application, message_id: str) -> Notification | None:
     """Queue a copy of one of the application's messages (audited); None if it cannot be."""
     try:

@@ -105,7 +105,6 @@ def consume_batch(client: Any, queue_url: str, wait_seconds: int = 0) -> Consume
         try:
             if event is not None:
                 record_delivery_status(event.provider_id, event.status, event.reason)
-            db.session.commit()
         except Exception:
             db.session.rollback()
             result.failed += 1

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import MessageStatus, Notification, utcnow
+from portal.transactions import transactional
 
 # What a receipt may say, and how far along each state is.
 _PROGRESS = {
@@ -22,9 +23,10 @@ _PROGRESS = {
 }
 
 
+@transactional
 def record_delivery_status(provider_id: str, status: str, reason: str | None) -> bool:
-    """Record a provider's receipt; True if a message changed. Joins the caller's transaction
-    (no commit here): the receiver commits once it has checked the receipt is genuine."""
+    """Record a provider's receipt; True if a message changed. One transaction; call it only once
+    the receipt is known to be genuine."""
     try:
         reported = MessageStatus(status)
     except ValueError:

@@ -43,6 +43,7 @@ from portal.extensions import db
 from portal.models import MessageStatus, Notification, NotificationAttempt, utcnow
 from portal.notify import backend_for, outgoing
 from portal.notify.backends import DeliveryError, PermanentDeliveryError
+from portal.transactions import transactional
 
 log = logging.getLogger(__name__)
 
@@ -124,11 +125,13 @@ def claim(limit: int, now: datetime, claim_for: timedelta) -> list[Notification]
             select(Notification)
             .where(Notification.claimed_by == token)
             .order_by(Notification.priority, Notification.next_attempt_at)
+            # The claim's UPDATE bypassed the ORM: a row this session already holds is read anew.
+            .execution_options(populate_existing=True)
         )
     )
-    # Detached, as read at the claim: each outcome is committed on its own (below), and every
-    # commit would otherwise expire the rows still waiting, each then read again before its turn
-    # (a query per message, a quarter of a worker's time on loopback; bench/messages_throughput.py).
+    # Detached, as read at the claim: each outcome is committed on its own (below), and nothing
+    # should read the rows still waiting again before their turn (a query per message, a quarter
+    # of a worker's time on loopback; bench/messages_throughput.py).
     # Nothing else changes them while this worker holds the claim.
     for row in rows:
         db.session.expunge(row)
@@ -251,17 +254,13 @@ def _record_in_one_statement(connection: Connection, change: Any, attempt: dict[
     return bool(result.rowcount)
 
 
+@transactional
 def _record_in_session(change: Any, attempt: dict[str, Any]) -> bool:
-    try:
-        held = bool(
-            db.session.execute(change.execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
-        )
-        if held:
-            db.session.add(NotificationAttempt(**attempt))
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    held = bool(
+        db.session.execute(change.execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
+    )
+    if held:
+        db.session.add(NotificationAttempt(**attempt))
     return held
 
 

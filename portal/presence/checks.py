@@ -18,6 +18,7 @@ from portal import audit
 from portal.extensions import db
 from portal.models import Application, PresenceCheck, utcnow
 from portal.presence.territory import load_territory
+from portal.transactions import transactional
 
 PRESENCE_LINK_LIFETIME = timedelta(hours=24)
 
@@ -60,6 +61,7 @@ def judge_position(latitude: float, longitude: float) -> PresenceOutcome:
     return PresenceOutcome.INSIDE if inside else PresenceOutcome.OUTSIDE
 
 
+@transactional
 def record_outcome(
     check: PresenceCheck, outcome: PresenceOutcome, accuracy: float | None = None
 ) -> bool:
@@ -77,7 +79,6 @@ def record_outcome(
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
-        db.session.rollback()
         return False
     audit.record(
         "presence_checked",
@@ -86,5 +87,4 @@ def record_outcome(
         subject_id=check.application_id,
         outcome=outcome.value,
     )
-    db.session.commit()
     return True

@@ -17,6 +17,7 @@ from portal.extensions import db
 from portal.models import Application, PresenceCheck, Status, utcnow
 from portal.notify.applicants import locale_of, tell_applicant
 from portal.presence.checks import PresenceOutcome, issue_presence_check
+from portal.transactions import transactional
 from portal.urls import absolute_url
 
 MAX_PER_HOUR = 3
@@ -78,8 +79,9 @@ def replace_link(application: Application, now: datetime) -> None:
     )
 
 
+@transactional
 def send_new_link(application: Application, now: datetime | None = None) -> LinkAnswer:
-    """Make a new 24-hour link and queue it by email and SMS, in one transaction. Commits."""
+    """Make a new 24-hour link and queue it by email and SMS, in one transaction."""
     now = now or utcnow()
     if not can_ask(application):
         return LinkAnswer.NOT_NEEDED
@@ -90,5 +92,4 @@ def send_new_link(application: Application, now: datetime | None = None) -> Link
         return LinkAnswer.TOO_MANY
     replace_link(application, now)
     audit.record("presence_link_requested", subject_type="application", subject_id=application.id)
-    db.session.commit()
     return LinkAnswer.SENT

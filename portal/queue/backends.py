@@ -26,6 +26,7 @@ from portal import metrics
 from portal.extensions import db
 from portal.models import QueueItem, utcnow
 from portal.queue import messages, unreadable
+from portal.transactions import transactional
 
 log = logging.getLogger(__name__)
 
@@ -248,15 +249,15 @@ class DatabaseQueue(_Leases):
     def claim(self, worker_id: uuid.UUID, now: datetime | None = None) -> Claim | None:
         return self._claim_from_database(worker_id, now or utcnow())
 
+    @transactional
     def extend(self, item_id: uuid.UUID, worker_id: uuid.UUID) -> datetime | None:
         now = utcnow()
         extended = self._extend_row(item_id, worker_id, now)
-        db.session.commit()
         return now + self.lease if extended else None
 
+    @transactional
     def release(self, item_id: uuid.UUID, worker_id: uuid.UUID) -> bool:
         released = self._release_row(item_id, worker_id, utcnow())
-        db.session.commit()
         return released
 
     def acknowledge(self, item_id: uuid.UUID) -> None:
@@ -276,16 +277,12 @@ class DatabaseQueue(_Leases):
             or 0
         )
 
+    @transactional
     def return_dead_letters(self, now: datetime | None = None) -> int:
         """One conditional update: the dead rows are the dead letters, so a completed item (which
         `dead_condition` excludes) is never returned."""
         now = now or utcnow()
-        try:
-            returned = self._return_rows(dead_condition(now, self.max_receives), now)
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            raise
+        returned = self._return_rows(dead_condition(now, self.max_receives), now)
         log.warning("dead letters returned to the queue", extra={"count": returned})
         return returned
 

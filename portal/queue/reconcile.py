@@ -22,30 +22,27 @@ from sqlalchemy import update
 from portal.extensions import db
 from portal.models import QueueItem, utcnow
 from portal.queue.backends import CheckingQueue, SqsQueue, waiting_condition
+from portal.transactions import transactional
 
 log = logging.getLogger(__name__)
 
 
+@transactional
 def reconcile(queue: CheckingQueue, now: datetime | None = None) -> int:
     """Mark for the relay every waiting row not published within a visibility timeout; returns how
     many. Commits. With the database queue the row is the queue item: nothing to do."""
     if not isinstance(queue, SqsQueue):
         return 0
     now = now or utcnow()
-    try:
-        marked = db.session.execute(  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
-            update(QueueItem)
-            .where(
-                waiting_condition(now, queue.max_receives),
-                QueueItem.relayed_at <= now - queue.lease,
-            )
-            .values(relayed_at=None, receipt_handle=None)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    marked = db.session.execute(  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
+        update(QueueItem)
+        .where(
+            waiting_condition(now, queue.max_receives),
+            QueueItem.relayed_at <= now - queue.lease,
+        )
+        .values(relayed_at=None, receipt_handle=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if marked:
         log.warning("queue items to publish again", extra={"count": marked})
     return int(marked)

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from portal.extensions import db
 from portal.models import QueueItem, utcnow
 from portal.queue.backends import SqsQueue, message_attributes
+from portal.transactions import transactional
 
 log = logging.getLogger(__name__)
 
@@ -37,29 +38,25 @@ def pending(limit: int) -> list[QueueItem]:
     return list(db.session.scalars(query))
 
 
+@transactional
 def relay_once(queue: SqsQueue, limit: int = 100, now: datetime | None = None) -> int:
     """Send up to `limit` pending rows; returns how many SQS accepted. Commits."""
     now = now or utcnow()
-    try:
-        items = pending(limit)
-        by_url: dict[str, list[QueueItem]] = defaultdict(list)
-        for item in items:
-            by_url[queue.url_for(item.priority)].append(item)
-        sent: list[object] = []
-        for url, rows in by_url.items():
-            for start in range(0, len(rows), SQS_BATCH):
-                sent.extend(_send_batch(queue, url, rows[start : start + SQS_BATCH]))
-        if sent:
-            db.session.execute(
-                update(QueueItem)
-                .where(QueueItem.id.in_(sent))
-                .values(relayed_at=now)
-                .execution_options(synchronize_session=False)
-            )
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    items = pending(limit)
+    by_url: dict[str, list[QueueItem]] = defaultdict(list)
+    for item in items:
+        by_url[queue.url_for(item.priority)].append(item)
+    sent: list[object] = []
+    for url, rows in by_url.items():
+        for start in range(0, len(rows), SQS_BATCH):
+            sent.extend(_send_batch(queue, url, rows[start : start + SQS_BATCH]))
+    if sent:
+        db.session.execute(
+            update(QueueItem)
+            .where(QueueItem.id.in_(sent))
+            .values(relayed_at=now)
+            .execution_options(synchronize_session=False)
+        )
     return len(sent)
 
 

@@ -15,6 +15,7 @@ from portal.extensions import db
 from portal.models import Application, ReturnedPerson, Status
 from portal.returns.importing import ImportResult
 from portal.returns.matching import Match, Person, compare, normalise_document_number
+from portal.transactions import transactional
 
 INACTIVE = (Status.DRAFT, Status.WITHDRAWN, Status.INVALID, Status.INELIGIBLE, Status.REFUSED)
 
@@ -45,6 +46,7 @@ def _birth_dates(day: dt.date | None) -> list[dt.date]:
     return dates
 
 
+@transactional
 def import_rows(result: ImportResult, admin_id: uuid.UUID) -> int:
     """Store the file's valid rows in one transaction (all or nothing) and audit the import."""
     for row in result.rows:
@@ -65,7 +67,6 @@ def import_rows(result: ImportResult, admin_id: uuid.UUID) -> int:
         rows=len(result.rows),
         rejected=len(result.rejected),
     )
-    db.session.commit()
     return len(result.rows)
 
 

@@ -41,6 +41,7 @@ from portal.models import (
     User,
     utcnow,
 )
+from portal.transactions import transactional
 from portal.urls import absolute_url
 
 CLAIM_CODE_LIFETIME = timedelta(days=14)
@@ -63,6 +64,7 @@ def workers_of(organisation: Organisation) -> list[User]:
     )
 
 
+@transactional
 def start_assistance(
     worker: User,
     *,
@@ -105,7 +107,6 @@ def start_assistance(
         locale=locale,
         method=method.value,
     )
-    db.session.commit()
     return assistance
 
 
@@ -117,6 +118,7 @@ def active_assistance(applicant: User) -> Assistance | None:
     )
 
 
+@transactional
 def end_assistance(assistance: Assistance, by: User, reason: EndReason) -> None:
     """Ends the organisation's access at once; the application itself stays as it is."""
     if assistance.ended_at is not None:
@@ -132,7 +134,6 @@ def end_assistance(assistance: Assistance, by: User, reason: EndReason) -> None:
         subject_id=assistance.id,
         reason=reason.value,
     )
-    db.session.commit()
 
 
 def assisted_applications(
@@ -186,6 +187,7 @@ class ClaimCode:
     sent_to: str | None
 
 
+@transactional
 def issue_claim_code(assistance: Assistance, worker: User) -> ClaimCode:
     """A new single-use code for the applicant to take over (older codes stop working), also
     texted to the mobile number of their application if it has one."""
@@ -203,7 +205,6 @@ def issue_claim_code(assistance: Assistance, worker: User) -> ClaimCode:
     if mobile:
         locale = assistance.consent_locale
         notify.send_sms(mobile, "claim_code", locale, code=code, claim_url=claim_url(locale))
-    db.session.commit()
     return ClaimCode(code, mobile)
 
 
@@ -215,6 +216,7 @@ class NameTaken(Exception):
     """Another organisation has this name."""
 
 
+@transactional
 def create_organisation(
     admin: User, *, name: str, city: str, contact_email: str, contact_phone: str
 ) -> Organisation:
@@ -225,7 +227,6 @@ def create_organisation(
     try:
         db.session.flush()
     except IntegrityError:
-        db.session.rollback()
         raise NameTaken from None
     audit.record(
         "organisation.created",
@@ -233,7 +234,6 @@ def create_organisation(
         subject_type="organisation",
         subject_id=organisation.id,
     )
-    db.session.commit()
     return organisation
 
 
@@ -245,6 +245,7 @@ class EmailTaken(Exception):
     """Another account uses this email address."""
 
 
+@transactional
 def claim(code: str, email: str, password: str) -> User | None:
     """Give the applicant their own sign-in; the code is used up whatever happens next.
 
@@ -269,10 +270,10 @@ def claim(code: str, email: str, password: str) -> User | None:
         subject_id=applicant.id,
     )
     send_confirmation(applicant)
-    db.session.commit()
     return applicant
 
 
+@transactional
 def worker_added(organisation: Organisation, email: str, admin: User) -> User:
     """A support account in the organisation; a new one gets a link to choose its password."""
     user = find_user(email)
@@ -294,12 +295,12 @@ def worker_added(organisation: Organisation, email: str, admin: User) -> User:
         subject_id=user.id,
         organisation_id=str(organisation.id),
     )
-    db.session.commit()
     if user.password_hash is None:
         request_password_reset(user.email or "")
     return user
 
 
+@transactional
 def worker_removed(worker: User, admin: User) -> None:
     """The worker keeps their account but helps nobody until an organisation takes them again."""
     organisation_id = worker.organisation_id
@@ -311,4 +312,3 @@ def worker_removed(worker: User, admin: User) -> None:
         subject_id=worker.id,
         organisation_id=str(organisation_id),
     )
-    db.session.commit()

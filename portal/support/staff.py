@@ -11,7 +11,6 @@ from flask_login import current_user
 from portal import audit
 from portal.apply.access import NotAllowed
 from portal.auth.access import staff_required
-from portal.extensions import db
 from portal.forms import ConfirmForm
 from portal.models import Assistance, EndReason, Organisation, Role, User
 from portal.security import form_page
@@ -66,13 +65,12 @@ def organisation_page(organisation_id: str) -> Any:
                 url_for("organisations.organisation_page", organisation_id=organisation.id)
             )
     assisted = services.assisted_applications(organisation)
-    audit.record(
+    audit.record_now(
         "organisation.viewed",
         subject_type="organisation",
         subject_id=organisation.id,
         shown=len(assisted),
     )
-    db.session.commit()
     return render_template(
         "backoffice/organisation.html",
         organisation=organisation,

@@ -10,7 +10,6 @@ from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
-from portal.extensions import db
 from portal.i18n import current_locale
 from portal.models import WordingProblem
 from portal.ratelimit import limiter
@@ -57,7 +56,6 @@ def report() -> Any:
             form.details.data,
             form.suggestion.data,
         )
-        db.session.commit()
         return redirect(url_for("wording.sent", page=form.page.data or None))
     return render_template("wording/report.html", form=form, back=back_to(form.page.data))
 

@@ -8,15 +8,18 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
 
+from portal import audit
 from portal.config import LOCALES
 from portal.extensions import db
 from portal.models import WordingProblem, WordingReport, utcnow
+from portal.transactions import transactional
 from portal.wording.pages import ReportedPage
 
 # The admin page lists at most this many reports: the newest, which are the ones to act on.
 LISTED_REPORTS = 500
 
 
+@transactional
 def record_report(
     page: ReportedPage | None,
     form_locale: str,
@@ -75,6 +78,7 @@ def group(reports: Sequence[WordingReport]) -> list[LocaleReports]:
     ]
 
 
+@transactional
 def mark_dealt_with(report_id: uuid.UUID, staff_id: uuid.UUID) -> bool:
     """Mark a report dealt with, once (a conditional update: two admins cannot both do it).
 
@@ -87,4 +91,9 @@ def mark_dealt_with(report_id: uuid.UUID, staff_id: uuid.UUID) -> bool:
         .where(WordingReport.id == report_id, WordingReport.dealt_with_at.is_(None))
         .values(dealt_with_at=utcnow(), dealt_with_by_id=staff_id)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
+    marked = bool(result.rowcount)  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
+    if marked:
+        audit.record(
+            "marked_wording_report_dealt_with", subject_type="wording_report", subject_id=report_id
+        )
+    return marked

@@ -15,7 +15,6 @@ from flask_login import current_user
 
 from portal import audit
 from portal.auth.access import staff_required
-from portal.extensions import db
 from portal.models import Role, WordingProblem
 from portal.staff_access import english_only
 from portal.translation_status import review_of
@@ -41,13 +40,12 @@ wording_reports.before_request(english_only)
 def report_list() -> Any:
     include_dealt_with = request.args.get("show") == "all"
     grouped = services.grouped_reports(include_dealt_with)
-    audit.record(
+    audit.record_now(
         "viewed_wording_reports",
         subject_type="wording_report_list",
         count=sum(group.count for group in grouped),
         include_dealt_with=include_dealt_with,
     )
-    db.session.commit()
     return render_template(
         "admin/wording_reports.html",
         grouped=grouped,
@@ -67,11 +65,7 @@ def dealt_with(report_id: str) -> Any:
     except (ValueError, LookupError):
         abort(404)
     if marked:
-        audit.record(
-            "marked_wording_report_dealt_with", subject_type="wording_report", subject_id=identifier
-        )
         flash("The report is marked as dealt with.", "success")
     else:
         flash("That report was already dealt with.")
-    db.session.commit()
     return redirect(url_for("wording_reports.report_list", show=request.args.get("show")))

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from portal.apply import information, lifecycle, references
 from portal.apply.decisions import Decision, FinalDecision
 from portal.appointments import booking, centres
-from portal.backoffice import services
+from portal.backoffice import decisions
 from portal.extensions import db
 from portal.models import (
     Application,
@@ -120,23 +120,23 @@ def _scene(status: Status) -> Scene:
 
 
 ACTIONS: dict[str, Callable[[Scene], Any]] = {
-    "record a check": lambda s: services.record_check(
+    "record a check": lambda s: decisions.record_check(
         s.application, s.worker, CheckName.IDENTITY, CheckOutcome.PASSED, ""
     ),
-    "invite": lambda s: services.decide(s.application, s.worker, Decision.INVITE),
-    "ask for more information": lambda s: services.decide(
+    "invite": lambda s: decisions.decide(s.application, s.worker, Decision.INVITE),
+    "ask for more information": lambda s: decisions.decide(
         s.application, s.worker, Decision.MORE_INFORMATION, topics=["other"]
     ),
-    "reject as not valid": lambda s: services.decide(
+    "reject as not valid": lambda s: decisions.decide(
         s.application, s.worker, Decision.INVALID, rule="identity_not_confirmed"
     ),
-    "reject as not eligible": lambda s: services.decide(
+    "reject as not eligible": lambda s: decisions.decide(
         s.application, s.worker, Decision.INELIGIBLE, rule="not_in_france"
     ),
-    "approve": lambda s: services.final_decision(
+    "approve": lambda s: decisions.final_decision(
         s.application, s.worker, FinalDecision.APPROVE, security_outcome=CheckOutcome.PASSED
     ),
-    "refuse": lambda s: services.final_decision(
+    "refuse": lambda s: decisions.final_decision(
         s.application,
         s.worker,
         FinalDecision.REFUSE,

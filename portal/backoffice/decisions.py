@@ -1,4 +1,4 @@
-"""What caseworkers do, as plain functions: claim, check, decide, search, export.
+"""What caseworkers decide: checks, decisions, final decisions and the parity they respect.
 
 A decision is only accepted from the caseworker who holds the application's queue item under a
 live lease, so two caseworkers never decide the same application; the decision, its family
@@ -7,18 +7,14 @@ group's consequences and the item's completion commit in one transaction.
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from portal import audit
 from portal.apply import lifecycle
-from portal.apply.answers import ApplicationAnswers, column
 from portal.apply.decisions import (
     FAMILY_GROUP,
     INELIGIBLE_RULES,
@@ -29,7 +25,7 @@ from portal.apply.decisions import (
     FinalDecision,
     reason_code,
 )
-from portal.apply.references import InvalidReference, parse_reference
+from portal.backoffice.claims import NotHeld, held_item
 from portal.extensions import db
 from portal.models import (
     Application,
@@ -37,26 +33,15 @@ from portal.models import (
     CheckOutcome,
     CheckRecord,
     InformationRequest,
-    QueueItem,
     ReturnedPerson,
     Status,
-    StatusChange,
     User,
-    utcnow,
 )
 from portal.notify.applicants import tell_applicant
-from portal.queue.backends import Claim, checking_queue
-from portal.returns import services as returns
-from portal.returns.matching import normalise_document_number
+from portal.queue.backends import checking_queue
+from portal.transactions import transactional
 
 FINAL = lifecycle.FINAL
-
-
-class NotHeld(Exception):
-    """The caseworker does not hold this application's queue item (lease over, or never claimed)."""
-
-    def __init__(self) -> None:
-        super().__init__("You no longer hold this application. Claim it from the queue.")
 
 
 class DecisionRefused(Exception):
@@ -66,105 +51,30 @@ class DecisionRefused(Exception):
 CHANGED_MEANWHILE = "Nothing was changed: the application changed meanwhile. Open it again."
 
 
-def held_item(application: Application, worker: User) -> QueueItem | None:
-    """The queue item this worker holds for the application, if its lease is still running."""
-    return db.session.scalar(
-        select(QueueItem).where(
-            QueueItem.application_id == application.id,
-            QueueItem.claimed_by_id == worker.id,
-            QueueItem.completed_at.is_(None),
-            QueueItem.dead_lettered_at.is_(None),
-            QueueItem.available_at > utcnow(),
-        )
-    )
-
-
-def claim_next(worker: User) -> Application | None:
-    """Claim the next application to check. Items whose application moved on meanwhile (withdrawn,
-    already decided) are completed and skipped: a message delivered twice is processed once."""
-    queue = checking_queue()
-    while (claim := queue.claim(worker.id)) is not None:
-        application = db.session.get(Application, claim.application_id)
-        if application is not None and _start_checks(application, worker, claim):
-            return application
-        if queue.complete(claim.item_id, worker.id):
-            db.session.commit()
-            queue.acknowledge(claim.item_id)
-    return None
-
-
-def _start_checks(application: Application, worker: User, claim: Claim) -> bool:
-    status = application.status_enum
-    if status is Status.IN_CHECKS:
-        return True
-    if status is not Status.SUBMITTED:
-        return False
-    try:
-        lifecycle.transition(
-            application, Status.IN_CHECKS, actor_id=worker.id, reason="claimed from the queue"
-        )
-    except lifecycle.IllegalTransition:
-        db.session.rollback()
-        return False
-    audit.record(
-        "queue_item_claimed",
-        subject_type="application",
-        subject_id=application.id,
-        item=str(claim.item_id),
-    )
-    db.session.commit()
-    return True
-
-
-def keep_working(application: Application, worker: User) -> datetime | None:
-    """Extend the worker's lease while they work on the application."""
-    item = held_item(application, worker)
-    if item is None:
-        return None
-    return checking_queue().extend(item.id, worker.id)
-
-
-def release(application: Application, worker: User) -> bool:
-    """Give the application back to the queue, unchanged, for someone else to check."""
-    item = held_item(application, worker)
-    if item is None:
-        return False
-    if application.status_enum is Status.IN_CHECKS:
-        lifecycle.transition(
-            application, Status.SUBMITTED, actor_id=worker.id, reason="released to the queue"
-        )
-        db.session.commit()
-    return checking_queue().release(item.id, worker.id)
-
-
+@transactional
 def record_check(
     application: Application, worker: User, check: CheckName, outcome: CheckOutcome, note: str
 ) -> CheckRecord:
     """Record a finding, only while checking an application the worker holds (raises
     lifecycle.NotNow, or NotHeld; nothing is written then)."""
-    try:
-        lifecycle.permit(application, lifecycle.Action.RECORD_CHECK)
-        if held_item(application, worker) is None:
-            raise NotHeld
-        record = CheckRecord(
-            application_id=application.id,
-            check=check.value,
-            outcome=outcome.value,
-            note=note.strip(),
-            recorded_by_id=worker.id,
-        )
-        db.session.add(record)
-        audit.record(
-            "check_recorded",
-            subject_type="application",
-            subject_id=application.id,
-            check=check.value,
-            outcome=outcome.value,
-        )
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    lifecycle.permit(application, lifecycle.Action.RECORD_CHECK)
+    if held_item(application, worker) is None:
+        raise NotHeld
+    record = CheckRecord(
+        application_id=application.id,
+        check=check.value,
+        outcome=outcome.value,
+        note=note.strip(),
+        recorded_by_id=worker.id,
+    )
+    db.session.add(record)
+    audit.record(
+        "check_recorded",
+        subject_type="application",
+        subject_id=application.id,
+        check=check.value,
+        outcome=outcome.value,
+    )
     return record
 
 
@@ -196,8 +106,24 @@ def decide(
     """Record the caseworker's decision; returns the applications it changed.
 
     Not valid and not eligible take the whole family group with them, as the scheme decides a
-    family group together; the others in the group are told with the family-group rule.
+    family group together; the others in the group are told with the family-group rule. The
+    queue's message is acknowledged once the decision has committed.
     """
+    changed, item_id = _decide(application, worker, decision, rule=rule, topics=topics, note=note)
+    checking_queue().acknowledge(item_id)
+    return changed
+
+
+@transactional
+def _decide(
+    application: Application,
+    worker: User,
+    decision: Decision,
+    *,
+    rule: str,
+    topics: Iterable[str],
+    note: str,
+) -> tuple[list[Application], uuid.UUID]:
     action = (
         lifecycle.Action.REQUEST_INFORMATION
         if decision is Decision.MORE_INFORMATION
@@ -257,18 +183,11 @@ def decide(
         )
         for changed_application in changed:
             _tell_applicant(changed_application)
-        db.session.commit()
     except lifecycle.NotNow as exc:
-        db.session.rollback()
         raise DecisionRefused(str(exc)) from exc
     except lifecycle.IllegalTransition as exc:
-        db.session.rollback()
         raise DecisionRefused(CHANGED_MEANWHILE) from exc
-    except Exception:
-        db.session.rollback()
-        raise
-    checking_queue().acknowledge(item.id)
-    return changed
+    return changed, item.id
 
 
 def decision_recorded(application: Application, changed: list[Application]) -> str:
@@ -311,6 +230,7 @@ def _decide_group(
     return changed
 
 
+@transactional
 def final_decision(
     application: Application,
     worker: User,
@@ -376,16 +296,10 @@ def final_decision(
         )
         for member in changed:
             _tell_applicant(member)
-        db.session.commit()
     except lifecycle.NotNow as exc:
-        db.session.rollback()
         raise DecisionRefused(str(exc)) from exc
     except lifecycle.IllegalTransition as exc:
-        db.session.rollback()
         raise DecisionRefused(CHANGED_MEANWHILE) from exc
-    except Exception:
-        db.session.rollback()
-        raise
     return changed
 
 
@@ -423,88 +337,3 @@ def _tell_applicant(application: Application) -> None:
     """A short message in the applicant's language: there is news, sign in to read it. The news
     itself stays behind the sign-in, away from shared phones and inboxes."""
     tell_applicant(application, "application_updated")
-
-
-def search(text: str, limit: int = 50) -> list[Application]:
-    """Sent applications by reference, name, date of birth (YYYY-MM-DD) or document number."""
-    text = text.strip()
-    if not text:
-        return []
-    query = select(Application).where(Application.status != Status.DRAFT.value)
-    try:
-        reference = parse_reference(text)
-    except InvalidReference:
-        reference = None
-    document = normalise_document_number(text)
-    pattern = f"%{text.lower()}%"
-    given, family = column("given_names"), column("family_name")
-    conditions = [
-        func.lower(given).like(pattern),
-        func.lower(family).like(pattern),
-        func.lower(func.coalesce(given, "") + " " + func.coalesce(family, "")).like(pattern),
-        column("date_of_birth") == text,
-    ]
-    if reference:
-        conditions.append(Application.reference == reference)
-    if document:
-        conditions.append(returns.has_document_number(document))
-    query = query.where(or_(*conditions)).order_by(Application.submitted_at.desc()).limit(limit)
-    return list(db.session.scalars(query))
-
-
-DECIDED = (
-    Status.INVITED_TO_BIOMETRICS,
-    Status.MORE_INFORMATION,
-    Status.INVALID,
-    Status.INELIGIBLE,
-    Status.APPROVED,
-    Status.REFUSED,
-)
-
-
-def decisions_csv() -> str:
-    """Every decision for reporting: references, nationality, decision, rule, when, by whom.
-    No names, dates of birth or contact details."""
-    rows = db.session.execute(
-        select(
-            Application.reference,
-            Application.answers,
-            StatusChange.to_status,
-            StatusChange.reason,
-            StatusChange.occurred_at,
-            User.email,
-        )
-        .join(StatusChange, StatusChange.application_id == Application.id)
-        .outerjoin(User, User.id == StatusChange.actor_id)
-        .where(StatusChange.to_status.in_([s.value for s in DECIDED]))
-        .order_by(StatusChange.occurred_at)
-    )
-    output = io.StringIO()
-    writer = csv.writer(output)
-    writer.writerow(
-        ["reference", "nationality", "decision", "rule", "decided_at_utc", "decided_by"]
-    )
-    for reference, answers, status, reason, occurred_at, email in rows:
-        rule = reason.partition(":")[2] if reason and ":" in reason else ""
-        writer.writerow(
-            [
-                reference,
-                ApplicationAnswers(answers or {}).nationality or "",
-                status,
-                rule,
-                occurred_at.isoformat(timespec="seconds"),
-                email or "",
-            ]
-        )
-    return output.getvalue()
-
-
-def application_by_id(application_id: str) -> Application | None:
-    try:
-        key = uuid.UUID(application_id)
-    except ValueError:
-        return None
-    application = db.session.get(Application, key)
-    if application is None or application.status_enum is Status.DRAFT:
-        return None
-    return application
