@@ -9,6 +9,7 @@ from typing import Any, cast
 from flask import g, has_request_context
 from sqlalchemy import ColumnElement, ScalarSelect, Table, bindparam, case, select, update
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 from wtforms import Form
 
 from portal import audit
@@ -118,7 +119,9 @@ def answers_from_form(form: Form) -> dict[str, Any]:
 @transactional
 def save_step(application: Application, step_name: str, data: dict[str, Any]) -> dict[str, Any]:
     """Save one page's answers at once, and drop answers that no longer apply. Returns the
-    answers as saved: the statement below bypasses the ORM, so the loaded row keeps the old ones."""
+    answers as saved. The statement below bypasses the ORM; the loaded row is then given the saved
+    answers as its database state (no second UPDATE), because rows are not expired on commit and
+    whatever reads this row next in the same session must not see the old answers."""
     _require_draft(application)
     answers = dict(application.answers)
     answers[step_name] = data
@@ -132,6 +135,7 @@ def save_step(application: Application, step_name: str, data: dict[str, Any]) ->
         )
         if changed.rowcount != 1:  # type: ignore[attr-defined]  # a DML statement's result is a CursorResult
             raise lifecycle.IllegalTransition("only a draft can be changed")
+        set_committed_value(application, "answers", saved)
     return saved
 
 
