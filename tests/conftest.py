@@ -99,6 +99,28 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
+def _empty_postgres(url: str) -> None:
+    """Delete every row a test left, in one transaction, and restart the sequences.
+
+    DELETE rather than TRUNCATE: TRUNCATE gives each of the tables a new file on disk, which cost
+    0.6 to 1.3 s per test on this machine, while deleting the few rows a test writes costs a few
+    milliseconds. With `session_replication_role = replica` (the tests connect as a superuser)
+    no trigger fires for this transaction only: neither the audit log's append-only trigger,
+    which refuses DELETE, nor the foreign keys' checks, so the order of the tables is free.
+    """
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as connection:
+        connection.execute(text("SET LOCAL session_replication_role = replica"))
+        for table in Base.metadata.sorted_tables:
+            connection.execute(table.delete())
+        sequences = connection.scalars(
+            text("SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()")
+        )
+        for sequence in sequences.all():
+            connection.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART'))
+    engine.dispose()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def cheap_password_hashing() -> Iterator[None]:
     """Argon2id at its lowest cost for the whole run, in this process.
@@ -136,14 +158,7 @@ def database_url(migrated_database: str, tmp_path: Path) -> Iterator[str]:
     """A clean database for one test."""
     if POSTGRES_URL:
         yield migrated_database
-        engine = create_engine(
-            migrated_database.replace("postgresql://", "postgresql+psycopg://", 1)
-        )
-        tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
-        with engine.begin() as connection:
-            # TRUNCATE, unlike DELETE, is not refused by the audit log's append-only trigger.
-            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        engine.dispose()
+        _empty_postgres(migrated_database)
     else:
         source = Path(migrated_database.removeprefix("sqlite:///"))
         copy = tmp_path / "portal.sqlite3"
