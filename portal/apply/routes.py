@@ -51,9 +51,8 @@ from portal.apply.forms import (
     ShareLanguageForm,
 )
 from portal.apply.more_information import render_more_information
-from portal.auth import held_forms
+from portal.auth import services as auth_services
 from portal.auth.access import signed_in_required
-from portal.auth.held_forms import holds_answers
 from portal.documents import rules as document_rules
 from portal.documents import services as document_services
 from portal.eligibility import rules
@@ -106,7 +105,7 @@ def task_list(application: Application) -> Any:
 
 
 @apply.route("/application/questions/<name>", methods=["GET", "POST"])
-@holds_answers
+@auth_services.holds_answers
 @form_page
 @draft_view
 def question(application: Application, name: str) -> Any:
@@ -151,7 +150,7 @@ def _held_answers() -> MultiDict[str, str] | None:
     until they press the button again with a fresh token)."""
     if request.method != "GET":
         return None
-    held = held_forms.take_held_form(current_user.id)
+    held = auth_services.take_held_form(current_user.id)
     if held is None:
         return None
     flash(_("We put back what you typed before you were signed out. Check it, then save it."))
@@ -334,7 +333,7 @@ def share_family_reference(application: Application | None) -> Any:
 
 
 @apply.route("/application/more-information", methods=["GET", "POST"])
-@holds_answers
+@auth_services.holds_answers
 @form_page
 @applicant_view
 def more_information(application: Application | None) -> Any:
