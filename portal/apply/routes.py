@@ -55,11 +55,11 @@ from portal.auth import services as auth_services
 from portal.auth.access import signed_in_required
 from portal.documents import rules as document_rules
 from portal.documents import services as document_services
-from portal.eligibility import rules
+from portal.eligibility import services as eligibility_services
 from portal.forms import CONTROL_CHARACTERS, ConfirmForm
 from portal.models import Application, Role, Status, utcnow
-from portal.notify import history
-from portal.presence import links as presence_links
+from portal.notify import services as notify_services
+from portal.presence import services as presence_services
 from portal.security import form_page
 
 apply = Blueprint("apply", __name__)
@@ -73,7 +73,7 @@ def start(application: Application | None) -> Any:
     if application is not None and application.status_enum is not Status.WITHDRAWN:
         return redirect(url_for("apply.overview"))
     answers = dict(session.get("eligibility") or {})
-    if not rules.is_eligible(answers):
+    if not eligibility_services.is_eligible(answers):
         return redirect(url_for("eligibility.start"))
     services.start_draft(g.applicant, answers)
     session.pop("eligibility", None)
@@ -293,9 +293,9 @@ def status(application: Application | None) -> Any:
         if application.status_enum is Status.MORE_INFORMATION
         else None,
         topics=decisions.INFORMATION_TOPICS,
-        messages=history.messages_of(application),
-        masked=history.masked,
-        presence_form=ConfirmForm() if presence_links.can_ask(application) else None,
+        messages=notify_services.messages_of(application),
+        masked=notify_services.masked,
+        presence_form=ConfirmForm() if presence_services.can_ask(application) else None,
     )
 
 
@@ -307,10 +307,10 @@ def new_presence_link(application: Application | None) -> Any:
     if application is None:
         return redirect(url_for("apply.overview"))
     if ConfirmForm().validate_on_submit():
-        answer = presence_links.send_new_link(application)
-        if answer is presence_links.LinkAnswer.SENT:
+        answer = presence_services.send_new_link(application)
+        if answer is presence_services.LinkAnswer.SENT:
             flash(_("We are sending you a new link. It works for 24 hours."), "success")
-        elif answer is presence_links.LinkAnswer.TOO_MANY:
+        elif answer is presence_services.LinkAnswer.TOO_MANY:
             flash(_("You have asked for many new links. Please wait and try again later."))
     return redirect(url_for("apply.status"))
 

@@ -27,7 +27,7 @@ from flask_login import current_user
 
 from portal import audit
 from portal.apply import services as apply_services
-from portal.appointments.booking import MAX_NO_SHOWS, appointments_of, no_shows
+from portal.appointments import services as appointment_services
 from portal.auth.access import staff_required
 from portal.backoffice import claims, dashboard, dead_letters, decisions, export
 from portal.backoffice import search as lookup
@@ -42,7 +42,6 @@ from portal.backoffice.forms import (
 )
 from portal.documents import services as document_services
 from portal.models import CheckName, CheckOutcome, FamilyGroup, Role, utcnow
-from portal.returns import importing
 from portal.returns import services as returns
 from portal.security import form_page
 from portal.staff_access import CASEWORK, english_only, object_or_404
@@ -121,7 +120,7 @@ def _render_application(
         "duplicates": returns.duplicates_of(application, person),
         "presence": dashboard.presence_of(application),
         "history": application.status_changes,
-        "appointments": appointments_of(application),
+        "appointments": appointment_services.appointments_of(application),
         "helped_by": apply_services.latest_assistance(application.applicant_id),
         "lease_until": lease_until,
         "check_form": check_form,
@@ -133,7 +132,7 @@ def _render_application(
             application, apply_services.Action.FINAL_DECISION
         ),
         "finished": apply_services.is_finished(application),
-        "missed_appointments": no_shows(application) >= MAX_NO_SHOWS,
+        "missed_appointments": appointment_services.missed_too_many(application),
     }
     return render_template("backoffice/application.html", **context), status
 
@@ -307,7 +306,7 @@ def returns_list() -> Any:
         if len(data) > MAX_RETURNS_FILE_BYTES:
             form.file.errors = ["The file must be smaller than 5 MB: split it in parts"]
         else:
-            result = importing.parse_returns_csv(data, utcnow().date())
+            result = returns.parse_returns_csv(data, utcnow().date())
             if result.problem:
                 form.file.errors = [result.problem]
             else:
