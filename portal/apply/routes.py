@@ -53,7 +53,6 @@ from portal.apply.forms import (
 from portal.apply.more_information import render_more_information
 from portal.auth import services as auth_services
 from portal.auth.access import signed_in_required
-from portal.documents import rules as document_rules
 from portal.documents import services as document_services
 from portal.eligibility import services as eligibility_services
 from portal.forms import CONTROL_CHARACTERS, ConfirmForm
@@ -98,9 +97,9 @@ def task_list(application: Application) -> Any:
     return render_template(
         "apply/task_list.html",
         sections=steps.section_states(application.answers),
-        documents_state=document_rules.section_state(application.answers, counts),
+        documents_state=document_services.section_state(application.answers, counts),
         complete=steps.is_complete(application.answers)
-        and not document_rules.missing(application.answers, counts),
+        and not document_services.missing(application.answers, counts),
     )
 
 
@@ -229,7 +228,7 @@ def check_answers(application: Application | None) -> Any:
     if unfinished is not None:
         return redirect(url_for("apply.question", name=unfinished.name))
     files = document_services.documents_of(application)
-    if document_rules.missing(application.answers, document_services.counts(files)):
+    if document_services.missing(application.answers, document_services.counts(files)):
         return redirect(url_for("documents.overview", missing=1))
     form = ConfirmForm()
     now = utcnow()

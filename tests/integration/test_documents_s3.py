@@ -6,8 +6,8 @@ import boto3
 import pytest
 from sqlalchemy import select
 
-from portal import create_app
-from portal.documents import services as document_services
+from portal import audit, create_app
+from portal.documents.storage import StorageError
 from portal.extensions import db
 from portal.models import Document
 from tests.apply_helpers import (
@@ -77,7 +77,7 @@ def test_a_failure_between_object_and_row_leaves_no_object_in_the_bucket(s3_app,
     def broken(*args, **kwargs):
         raise RuntimeError("the database went away after the object was stored")
 
-    monkeypatch.setattr(document_services.audit, "record", broken)
+    monkeypatch.setattr(audit, "record", broken)
     assert upload(client, "photo", photo_bytes(), "face.jpg").status_code == 500
     assert bucket_keys(s3) == []
     with app.app_context():
@@ -92,7 +92,7 @@ def test_s3_down_refuses_the_upload_with_try_again(s3_app, monkeypatch):
     storage = app.extensions["portal.documents"]
 
     def unreachable(key, source):
-        raise document_services.StorageError("connection refused")
+        raise StorageError("connection refused")
 
     monkeypatch.setattr(storage, "put", unreachable)
     response = upload(client, "photo", photo_bytes(), "face.jpg")
