@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import boto3
 import pytest
 from sqlalchemy import select
 
-from portal import audit, create_app
+from portal import audit
 from portal.documents.storage import StorageError
 from portal.extensions import db
 from portal.models import Document
@@ -18,24 +17,16 @@ from tests.apply_helpers import (
     upload,
 )
 from tests.helpers import csrf_token
-from tests.moto_server import REGION, moto_server, reset_moto  # noqa: F401
+from tests.moto_server import moto_server  # noqa: F401
+from tests.s3_helpers import portal_on_s3
 
 BUCKET = "eoi-documents-test"
 
 
 @pytest.fixture
 def s3_app(config, moto_server):  # noqa: F811
-    reset_moto(moto_server)
-    client = boto3.client("s3", region_name=REGION, endpoint_url=moto_server)
-    client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    config.DOCUMENT_STORAGE = "s3"
-    config.S3_BUCKET = BUCKET
-    config.S3_ENDPOINT_URL = moto_server
-    config.S3_SSE = "AES256"
-    application = create_app(config)
-    yield application, client
-    with application.app_context():
-        db.engine.dispose()
+    with portal_on_s3(config, moto_server, BUCKET) as app_and_client:
+        yield app_and_client
 
 
 def bucket_keys(client) -> list[str]:
