@@ -21,7 +21,7 @@ from sqlalchemy import text
 
 from portal.documents import services as document_services
 from portal.extensions import db
-from portal.queue.backends import checking_queue
+from portal.queue import services as queue_services
 
 health = Blueprint("health", __name__)
 logger = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def readyz() -> Any:
     checks = {
         "database": _state(database_reachable, "database"),
         "storage": _state(lambda: document_services.storage().reachable(), "storage"),
-        "queue": _state(lambda: checking_queue().reachable(), "queue"),
+        "queue": _state(lambda: queue_services.checking_queue().reachable(), "queue"),
     }
     ready = all(state == "ok" for state in checks.values())
     response = jsonify(status="ok" if ready else "unavailable", checks=checks)

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from portal import audit
 from portal.admin.forms import WindowChangeForm, WindowForm, parse_time
-from portal.apply import windows
-from portal.auth import throttle
+from portal.apply import services as apply_services
+from portal.auth import services as auth_services
 from portal.auth.access import staff_required
 from portal.extensions import db
 from portal.forms import ConfirmForm
@@ -39,7 +39,7 @@ def staff_accounts() -> list[User]:
 def staff_list() -> Any:
     accounts = staff_accounts()
     # Accounts that reached the ceiling of consecutive wrong passwords: an admin looks into them.
-    under_attack = throttle.accounts_at_ceiling()
+    under_attack = auth_services.accounts_at_ceiling()
     audit.record_now(
         "viewed_staff_accounts",
         subject_type="user_list",
@@ -50,7 +50,7 @@ def staff_list() -> Any:
         "admin/staff.html",
         accounts=accounts,
         under_attack=under_attack,
-        ceiling=throttle.CEILING,
+        ceiling=auth_services.CEILING,
     )
 
 
@@ -72,8 +72,8 @@ def window_list() -> Any:
         if closes <= opens:
             form.closes_on.errors = [_("The window must close after it opens")]
         else:
-            windows.create_window(form.name.data, opens, closes, form.places.data)
-            told = windows.announce_open_windows(utcnow())
+            apply_services.create_window(form.name.data, opens, closes, form.places.data)
+            told = apply_services.announce_open_windows(utcnow())
             flash(
                 _("The window is saved.")
                 + (" " + _("People with a finished draft were told.") if told else ""),
@@ -81,7 +81,7 @@ def window_list() -> Any:
             )
             return redirect(url_for("admin.window_list"))
     return render_template(
-        "admin/windows.html", form=form, windows=windows.all_windows(), now=utcnow()
+        "admin/windows.html", form=form, windows=apply_services.all_windows(), now=utcnow()
     )
 
 
@@ -101,14 +101,14 @@ def window_page(window_id: str) -> Any:
     )
     if form.validate_on_submit():
         try:
-            windows.change_window(
+            apply_services.change_window(
                 window,
                 current_user,
                 paris_time(form.closes_on.data, form.closes_at.data),
                 form.places.data,
                 utcnow(),
             )
-        except windows.WindowChangeRefused as refused:
+        except apply_services.WindowChangeRefused as refused:
             form.form_errors.append(str(refused))
         else:
             _announce_and_flash(f"{window.name} is changed.")
@@ -133,7 +133,7 @@ def window_action(window_id: str, action: str) -> Any:
     if ConfirmForm().validate_on_submit():
         try:
             act[0](window, current_user, utcnow())
-        except windows.WindowChangeRefused as refused:
+        except apply_services.WindowChangeRefused as refused:
             flash(str(refused), "important")
         else:
             _announce_and_flash(f"{window.name} {act[1]}.")
@@ -141,13 +141,13 @@ def window_action(window_id: str, action: str) -> Any:
 
 
 _WINDOW_ACTIONS = {
-    "close": (windows.close_now, "is closed"),
-    "pause": (windows.pause, "is paused: it takes no applications until you resume it"),
-    "resume": (windows.resume, "is open again"),
+    "close": (apply_services.close_now, "is closed"),
+    "pause": (apply_services.pause, "is paused: it takes no applications until you resume it"),
+    "resume": (apply_services.resume, "is open again"),
 }
 
 
 def _announce_and_flash(message: str) -> None:
     """A window that a change opened (resumed, more places) is announced to finished drafts."""
-    told = windows.announce_open_windows(utcnow())
+    told = apply_services.announce_open_windows(utcnow())
     flash(message + (f" {told} people with a finished draft were told." if told else ""), "success")

@@ -24,6 +24,19 @@ from portal.extensions import db
 from portal.models import Application, Assistance, Organisation, Role, Status, User
 from portal.transactions import transactional
 
+__all__ = [
+    "ACTING_KEY",
+    "NotAllowed",
+    "acting_assistance",
+    "applicant_in_charge",
+    "applicant_view",
+    "assistance_for_worker",
+    "begin_acting",
+    "draft_view",
+    "stop_acting",
+    "worker_organisation",
+]
+
 ACTING_KEY = "acting_for"
 
 

@@ -18,6 +18,8 @@ from sqlalchemy import ColumnElement
 
 from portal.models import ApplicantType, Application
 
+__all__ = ["PATHS", "ApplicationAnswers", "Fact", "Queried", "answers_of", "column"]
+
 Fact = Literal[
     "applicant_type",
     "family_reference",

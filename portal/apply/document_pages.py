@@ -32,8 +32,8 @@ from portal.apply.access import applicant_view, draft_view
 from portal.apply.forms import InformationAnswerForm
 from portal.apply.information import open_request_of
 from portal.apply.more_information import render_more_information
-from portal.documents import content, incoming, rules, services, serving
-from portal.documents.forms import IdentityUploadForm, RequestFileForm, UploadForm
+from portal.documents import services
+from portal.documents.services import IdentityUploadForm, RequestFileForm, UploadForm
 from portal.forms import ConfirmForm
 from portal.i18n import isolate_text
 from portal.metrics import UPLOAD_REJECTIONS
@@ -47,20 +47,20 @@ documents = Blueprint("documents", __name__)
 
 @documents.app_template_global()
 def document_kind_title(kind: str) -> str:
-    return str(content.TITLES[DocumentKind(kind)])
+    return str(services.TITLES[DocumentKind(kind)])
 
 
 @documents.app_template_global()
 def document_upload_heading(kind: str) -> str:
-    return str(content.UPLOAD_HEADINGS[DocumentKind(kind)])
+    return str(services.UPLOAD_HEADINGS[DocumentKind(kind)])
 
 
 @documents.app_template_global()
 def document_part_name(part: str | None) -> str:
-    return str(content.PART_NAMES[part]) if part in content.PART_NAMES else ""
+    return str(services.PART_NAMES[part]) if part in services.PART_NAMES else ""
 
 
-documents.add_app_template_global(content.file_size, "file_size")
+documents.add_app_template_global(services.file_size, "file_size")
 
 
 @documents.route("/application/documents")
@@ -68,20 +68,20 @@ documents.add_app_template_global(content.file_size, "file_size")
 def overview(application: Application) -> Any:
     files = services.documents_of(application)
     counts = services.counts(files)
-    missing = rules.missing(application.answers, counts)
+    missing = services.missing(application.answers, counts)
     show_missing = bool(request.args.get("missing")) and bool(missing)
     return render_template(
         "documents/overview.html",
         kinds=[
             {
                 "kind": r.kind,
-                "title": content.TITLES[r.kind],
-                "hint": content.HINTS[r.kind],
+                "title": services.TITLES[r.kind],
+                "hint": services.HINTS[r.kind],
                 "required": r.required(application.answers),
                 "files": [f for f in files if f.kind_enum is r.kind],
-                "may_add": rules.may_add(application.answers, r.kind, counts),
+                "may_add": services.may_add(application.answers, r.kind, counts),
             }
-            for r in rules.shown_rules(application.answers)
+            for r in services.shown_rules(application.answers)
         ],
         missing=missing if show_missing else [],
         remove_form=ConfirmForm(),
@@ -107,7 +107,7 @@ def add(application: Application, kind: str) -> Any:
         replace = services.find(application, request.args["replace"])
         if replace is None or replace.kind_enum is not document_kind:
             abort(404)
-    elif not rules.may_add(
+    elif not services.may_add(
         application.answers, document_kind, services.counts(services.documents_of(application))
     ):
         return redirect(url_for("documents.overview"))
@@ -128,7 +128,7 @@ def add(application: Application, kind: str) -> Any:
             form.file.errors.append(_refusal(refused, name))
         else:
             return _uploaded(document, "documents.overview")
-    elif request.method == "GET" and incoming.enabled():
+    elif request.method == "GET" and services.direct_uploads_enabled():
         return _direct_upload_page(application, document_kind, replace, request.args.get("part"))
     return _upload_page(form, document_kind, replace)
 
@@ -139,20 +139,20 @@ def check(application: Application, kind: str) -> Any:
     """Where S3 sends the browser once it holds a file of the upload page: the file counts from
     here, after the same checks as a file posted to the portal (portal/documents/incoming.py).
     With local storage no form posts to a bucket, so there is nothing here."""
-    if not incoming.enabled():
+    if not services.direct_uploads_enabled():
         abort(404)
     document_kind = _shown_kind(application, kind)
     # Only the page's script knows the chosen file's name; without it the file is named by its kind.
-    name = request.args.get("name", "")[:255] or str(content.TITLES[document_kind])
+    name = request.args.get("name", "")[:255] or str(services.TITLES[document_kind])
     part = None
     try:
-        ticket = incoming.read(request.args.get("token"), document_kind)
+        ticket = services.read_ticket(request.args.get("token"), document_kind)
         part = ticket.part
-        document = incoming.receive(application, current_user, ticket, name)
-    except incoming.NotAccepted as refused:
+        document = services.receive_direct(application, current_user, ticket, name)
+    except services.NotAccepted as refused:
         UPLOAD_REJECTIONS.labels(f"incoming_{refused.reason}").inc()
         logger.warning("direct upload not accepted", extra={"reason": refused.reason})
-        error = content.not_accepted_message(refused.reason)
+        error = services.not_accepted_message(refused.reason)
     except services.Refused as refused:
         UPLOAD_REJECTIONS.labels(refused.reason).inc()
         if refused.reason == "not_a_draft":
@@ -171,7 +171,7 @@ def _shown_kind(application: Application, kind: str) -> DocumentKind:
         document_kind = DocumentKind(kind)
     except ValueError:
         abort(404)
-    if not rules.rule(document_kind).shown(application.answers):
+    if not services.rule(document_kind).shown(application.answers):
         abort(404)
     return document_kind
 
@@ -180,7 +180,7 @@ def _upload_page(
     form: UploadForm,
     kind: DocumentKind,
     replace: Document | None,
-    direct: incoming.DirectForm | None = None,
+    direct: services.DirectForm | None = None,
     *,
     choose_part: bool = False,
 ) -> Any:
@@ -188,8 +188,8 @@ def _upload_page(
         "documents/upload.html",
         form=form,
         kind=kind,
-        heading=content.UPLOAD_HEADINGS[kind],
-        hint=content.HINTS[kind],
+        heading=services.UPLOAD_HEADINGS[kind],
+        hint=services.HINTS[kind],
         replace=replace,
         direct=direct,
         choose_part=choose_part,
@@ -216,21 +216,21 @@ def _direct_upload_page(
     )
     if error is not None:
         form.file.errors = [error]
-    if isinstance(form, IdentityUploadForm) and part not in content.PART_NAMES:
+    if isinstance(form, IdentityUploadForm) and part not in services.PART_NAMES:
         if request.args.get("choose") and error is None:
             form.part.errors = [_("Select which part of the document this is")]
         return _upload_page(form, kind, replace, choose_part=True)
     if isinstance(form, IdentityUploadForm):
         form.part.data = part
-    ticket = incoming.new_ticket(application, kind, part, replace)
+    ticket = services.new_ticket(application, kind, part, replace)
     check_url = url_for(
         "documents.check",
         kind=kind.value,
-        token=incoming.sign(ticket),
+        token=services.sign_ticket(ticket),
         replace=replace.id if replace is not None else None,
         _external=True,
     )
-    return _upload_page(form, kind, replace, incoming.form(ticket, check_url))
+    return _upload_page(form, kind, replace, services.direct_form(ticket, check_url))
 
 
 @documents.route("/application/more-information/files", methods=["POST"])
@@ -277,7 +277,7 @@ def remove_request_file(application: Application | None, document_id: str) -> An
     request_ = open_request_of(application)
     document = services.find_in_request(request_, document_id) if request_ else None
     if application is None or request_ is None or document is None:
-        return serving.refuse(document_id)
+        return services.refuse(document_id)
     if ConfirmForm().validate_on_submit():
         name = document.original_name
         try:
@@ -305,7 +305,7 @@ def _uploaded(document: Document, endpoint: str, *, isolated: bool = True) -> An
 def _refusal(refused: services.Refused, name: str) -> str:
     settings = current_app.config["PORTAL"]
     shown = name.replace("\\", "/").rsplit("/", 1)[-1][:120] or _("The file")
-    return content.refusal_message(
+    return services.refusal_message(
         refused.reason,
         shown,
         refused.details,
@@ -319,7 +319,7 @@ def _refusal(refused: services.Refused, name: str) -> str:
 def remove(application: Application, document_id: str) -> Any:
     document = services.find(application, document_id)
     if document is None:
-        return serving.refuse(document_id)
+        return services.refuse(document_id)
     if ConfirmForm().validate_on_submit():
         name = document.original_name
         services.remove(application, document)
@@ -332,8 +332,8 @@ def remove(application: Application, document_id: str) -> Any:
 def file(application: Application | None, document_id: str) -> Any:
     document = services.find(application, document_id) if application else None
     if document is None or document.scan_enum is ScanResult.INFECTED:
-        return serving.refuse(document_id)
-    return serving.send(document, attachment=bool(request.args.get("download")))
+        return services.refuse(document_id)
+    return services.send(document, attachment=bool(request.args.get("download")))
 
 
 @documents.route("/application/documents/<document_id>/thumbnail")
@@ -345,5 +345,5 @@ def thumbnail(application: Application | None, document_id: str) -> Any:
         or document.thumbnail_key is None
         or document.scan_enum is ScanResult.INFECTED
     ):
-        return serving.refuse(document_id)
-    return serving.send(document, thumbnail=True)
+        return services.refuse(document_id)
+    return services.send(document, thumbnail=True)

@@ -137,6 +137,16 @@ def can_withdraw(current: S) -> bool:
     return can_move(current, S.WITHDRAWN)
 
 
+def allows(application: Application, action: Action) -> bool:
+    """Whether `action` makes sense in the application's state as loaded: for a page choosing
+    what to offer (`permit` decides, under a lock, when the action is taken)."""
+    return application.status_enum in WHEN[action]
+
+
+def is_finished(application: Application) -> bool:
+    return application.status_enum in FINAL
+
+
 def permit(application: Application, action: Action) -> None:
     """Refuse `action` (NotNow, or Finished for a finished application) unless the application
     is in a state where it makes sense.

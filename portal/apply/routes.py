@@ -51,16 +51,14 @@ from portal.apply.forms import (
     ShareLanguageForm,
 )
 from portal.apply.more_information import render_more_information
-from portal.auth import held_forms
+from portal.auth import services as auth_services
 from portal.auth.access import signed_in_required
-from portal.auth.held_forms import holds_answers
-from portal.documents import rules as document_rules
 from portal.documents import services as document_services
-from portal.eligibility import rules
+from portal.eligibility import services as eligibility_services
 from portal.forms import CONTROL_CHARACTERS, ConfirmForm
 from portal.models import Application, Role, Status, utcnow
-from portal.notify import history
-from portal.presence import links as presence_links
+from portal.notify import services as notify_services
+from portal.presence import services as presence_services
 from portal.security import form_page
 
 apply = Blueprint("apply", __name__)
@@ -74,7 +72,7 @@ def start(application: Application | None) -> Any:
     if application is not None and application.status_enum is not Status.WITHDRAWN:
         return redirect(url_for("apply.overview"))
     answers = dict(session.get("eligibility") or {})
-    if not rules.is_eligible(answers):
+    if not eligibility_services.is_eligible(answers):
         return redirect(url_for("eligibility.start"))
     services.start_draft(g.applicant, answers)
     session.pop("eligibility", None)
@@ -99,14 +97,14 @@ def task_list(application: Application) -> Any:
     return render_template(
         "apply/task_list.html",
         sections=steps.section_states(application.answers),
-        documents_state=document_rules.section_state(application.answers, counts),
+        documents_state=document_services.section_state(application.answers, counts),
         complete=steps.is_complete(application.answers)
-        and not document_rules.missing(application.answers, counts),
+        and not document_services.missing(application.answers, counts),
     )
 
 
 @apply.route("/application/questions/<name>", methods=["GET", "POST"])
-@holds_answers
+@auth_services.holds_answers
 @form_page
 @draft_view
 def question(application: Application, name: str) -> Any:
@@ -151,7 +149,7 @@ def _held_answers() -> MultiDict[str, str] | None:
     until they press the button again with a fresh token)."""
     if request.method != "GET":
         return None
-    held = held_forms.take_held_form(current_user.id)
+    held = auth_services.take_held_form(current_user.id)
     if held is None:
         return None
     flash(_("We put back what you typed before you were signed out. Check it, then save it."))
@@ -230,7 +228,7 @@ def check_answers(application: Application | None) -> Any:
     if unfinished is not None:
         return redirect(url_for("apply.question", name=unfinished.name))
     files = document_services.documents_of(application)
-    if document_rules.missing(application.answers, document_services.counts(files)):
+    if document_services.missing(application.answers, document_services.counts(files)):
         return redirect(url_for("documents.overview", missing=1))
     form = ConfirmForm()
     now = utcnow()
@@ -294,9 +292,9 @@ def status(application: Application | None) -> Any:
         if application.status_enum is Status.MORE_INFORMATION
         else None,
         topics=decisions.INFORMATION_TOPICS,
-        messages=history.messages_of(application),
-        masked=history.masked,
-        presence_form=ConfirmForm() if presence_links.can_ask(application) else None,
+        messages=notify_services.messages_of(application),
+        masked=notify_services.masked,
+        presence_form=ConfirmForm() if presence_services.can_ask(application) else None,
     )
 
 
@@ -308,10 +306,10 @@ def new_presence_link(application: Application | None) -> Any:
     if application is None:
         return redirect(url_for("apply.overview"))
     if ConfirmForm().validate_on_submit():
-        answer = presence_links.send_new_link(application)
-        if answer is presence_links.LinkAnswer.SENT:
+        answer = presence_services.send_new_link(application)
+        if answer is presence_services.LinkAnswer.SENT:
             flash(_("We are sending you a new link. It works for 24 hours."), "success")
-        elif answer is presence_links.LinkAnswer.TOO_MANY:
+        elif answer is presence_services.LinkAnswer.TOO_MANY:
             flash(_("You have asked for many new links. Please wait and try again later."))
     return redirect(url_for("apply.status"))
 
@@ -334,7 +332,7 @@ def share_family_reference(application: Application | None) -> Any:
 
 
 @apply.route("/application/more-information", methods=["GET", "POST"])
-@holds_answers
+@auth_services.holds_answers
 @form_page
 @applicant_view
 def more_information(application: Application | None) -> Any:

@@ -1,4 +1,12 @@
-"""Drafts and answers: start, save each page at once, delete, withdraw, export."""
+"""Drafts and answers: start, save each page at once, delete, withdraw, export.
+
+This module is also apply's door for the other capabilities' pages (back office, support,
+appointments, admin): what they may use of apply is in `__all__`, defined here or published
+from the module that holds it (the lifecycle's rules, the windows, the summary, a family's
+progress, the information requests, the decisions' names), so that those pages import nothing
+else of apply but its neutral access helpers (apply.access) and answers (apply.answers).
+tests/unit/test_published_interfaces.py keeps it so.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +22,63 @@ from wtforms import Form
 
 from portal import audit
 from portal.apply import lifecycle, steps
+from portal.apply.decisions import RULE_NAMES, Decision, FinalDecision
+from portal.apply.families import family_progress
+from portal.apply.information import requests_of
+from portal.apply.lifecycle import Action, Finished, NotNow, allows, is_finished
+from portal.apply.summary import status_name, summary_sections
+from portal.apply.windows import (
+    WindowChangeRefused,
+    all_windows,
+    announce_open_windows,
+    change_window,
+    close_now,
+    create_window,
+    pause,
+    resume,
+)
 from portal.auth import sessions
 from portal.documents import services as document_services
 from portal.extensions import db
 from portal.models import Application, Assistance, Status, User, utcnow
 from portal.transactions import transactional
+
+__all__ = [
+    "RULE_NAMES",
+    "Action",
+    "Decision",
+    "FinalDecision",
+    "Finished",
+    "NotNow",
+    "WindowChangeRefused",
+    "active_application",
+    "add_family_member",
+    "all_windows",
+    "allows",
+    "announce_open_windows",
+    "answers_from_form",
+    "change_window",
+    "close_now",
+    "complete_family_members",
+    "create_window",
+    "current_application",
+    "current_application_id",
+    "delete_draft",
+    "export",
+    "family_progress",
+    "is_finished",
+    "latest_assistance",
+    "loaded_with_session",
+    "pause",
+    "remove_family_member",
+    "requests_of",
+    "resume",
+    "save_step",
+    "start_draft",
+    "status_name",
+    "summary_sections",
+    "withdraw",
+]
 
 _NOT_ANSWERS = {"csrf_token", "submit", "save_and_exit"}
 

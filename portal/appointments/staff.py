@@ -14,7 +14,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from portal import audit
-from portal.apply import lifecycle
+from portal.apply import services as apply_services
 from portal.appointments import access, attendance, booking, centres
 from portal.appointments.staff_forms import CentreAdminForm, SlotPatternForm
 from portal.auth.access import staff_required
@@ -185,7 +185,7 @@ def _mark(appointment_id: str, mark: attendance.Mark) -> Any:
     if ConfirmForm().validate_on_submit():
         try:
             attendance.record(appointment, current_user, utcnow(), mark)
-        except (attendance.AttendanceRefused, lifecycle.NotNow) as refused:
+        except (attendance.AttendanceRefused, apply_services.NotNow) as refused:
             flash(f"{appointment.application.reference}: {refused}", "important")
         except booking.BookingRefused:
             db.session.rollback()

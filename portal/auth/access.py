@@ -12,6 +12,8 @@ from flask_login import current_user
 from portal.extensions import login_manager
 from portal.models import Role
 
+__all__ = ["View", "second_factor_redirect", "signed_in_required", "staff_required"]
+
 View = TypeVar("View", bound=Callable[..., Any])
 
 

@@ -2,6 +2,12 @@
 
 Handlers call these and render; nothing here reads the request. Responses for known and unknown
 email addresses are the same, so nobody can find out who has an account.
+
+This module is also auth's door for the other capabilities' pages: what they may use of auth is in
+`__all__`, defined here or published from the module that holds it (a page keeping a form posted
+across a sign-in, held_forms; the accounts the sign-in throttle has stopped, throttle). The
+signed-in and staff decorators have their own neutral home, auth.access.
+tests/unit/test_published_interfaces.py keeps it so.
 """
 
 from __future__ import annotations
@@ -15,10 +21,39 @@ from sqlalchemy import select
 
 from portal import audit, notify
 from portal.auth import passwords, sessions, throttle, tokens, totp
+from portal.auth.held_forms import holds_answers, take_held_form
+from portal.auth.throttle import CEILING, accounts_at_ceiling
 from portal.extensions import db
 from portal.models import Role, TokenPurpose, User, UserSession, utcnow
 from portal.transactions import transactional
 from portal.urls import absolute_url
+
+__all__ = [
+    "CEILING",
+    "RESET_EMAILS_PER_HOUR",
+    "SignInOutcome",
+    "SignInResult",
+    "accounts_at_ceiling",
+    "authenticate",
+    "begin_session",
+    "begin_totp_setup",
+    "confirm_email",
+    "confirm_totp_setup",
+    "create_user",
+    "find_user",
+    "holds_answers",
+    "keep_session_alive",
+    "normalise_email",
+    "register",
+    "remember_locale",
+    "request_password_reset",
+    "reset_password",
+    "send_confirmation",
+    "sign_out",
+    "take_held_form",
+    "time_out_session",
+    "verify_second_factor",
+]
 
 
 class SignInOutcome(enum.Enum):

@@ -10,7 +10,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from portal import audit
 from portal.auth.access import staff_required
 from portal.models import Application
-from portal.notify import history
+from portal.notify import services as notify_services
 from portal.staff_access import CASEWORK, english_only, object_or_404
 
 staff_messages = Blueprint("staff_messages", __name__)
@@ -20,14 +20,14 @@ staff_messages.before_request(english_only)
 @staff_messages.app_template_global()
 def undelivered_messages(application: Application) -> list[Any]:
     """For the application page: presence links and appointment messages that never arrived."""
-    return history.undelivered(application)
+    return notify_services.undelivered(application)
 
 
 @staff_messages.route("/applications/<application_id>/messages")
 @staff_required(*CASEWORK)
 def messages(application_id: str) -> Any:
     application = object_or_404(Application, application_id)
-    listed = history.messages_of(application)
+    listed = notify_services.messages_of(application)
     audit.record_now(
         "application_messages_viewed", subject_type="application", subject_id=application.id
     )
@@ -35,8 +35,8 @@ def messages(application_id: str) -> Any:
         "backoffice/messages.html",
         application=application,
         messages=listed,
-        masked=history.masked,
-        can_resend=history.can_resend,
+        masked=notify_services.masked,
+        can_resend=notify_services.can_resend,
     )
 
 
@@ -46,7 +46,7 @@ def messages(application_id: str) -> Any:
 @staff_required(*CASEWORK)
 def resend(application_id: str, message_id: str) -> Any:
     application = object_or_404(Application, application_id)
-    if history.resend(application, message_id) is None:
+    if notify_services.resend(application, message_id) is None:
         flash(
             "That message cannot be sent again. A link or code is never resent: the applicant asks for a new one."
         )

@@ -26,11 +26,8 @@ from flask_babel import format_timedelta
 from flask_login import current_user
 
 from portal import audit
-from portal.apply import families, information, lifecycle, summary
 from portal.apply import services as apply_services
-from portal.apply.decisions import RULE_NAMES, Decision, FinalDecision
-from portal.apply.lifecycle import Action
-from portal.appointments.booking import MAX_NO_SHOWS, appointments_of, no_shows
+from portal.appointments import services as appointment_services
 from portal.auth.access import staff_required
 from portal.backoffice import claims, dashboard, dead_letters, decisions, export
 from portal.backoffice import search as lookup
@@ -45,7 +42,6 @@ from portal.backoffice.forms import (
 )
 from portal.documents import services as document_services
 from portal.models import CheckName, CheckOutcome, FamilyGroup, Role, utcnow
-from portal.returns import importing
 from portal.returns import services as returns
 from portal.security import form_page
 from portal.staff_access import CASEWORK, english_only, object_or_404
@@ -58,7 +54,7 @@ backoffice.before_request(english_only)
 
 @backoffice.app_template_global()
 def rule_name(rule: str) -> str:
-    return RULE_NAMES.get(rule, rule.replace("_", " "))
+    return apply_services.RULE_NAMES.get(rule, rule.replace("_", " "))
 
 
 @backoffice.app_template_filter("duration")
@@ -115,16 +111,16 @@ def _render_application(
     audit.record_now("application_viewed", subject_type="application", subject_id=application.id)
     context = {
         "application": application,
-        "sections": summary.summary_sections(application.answers, with_links=False),
+        "sections": apply_services.summary_sections(application.answers, with_links=False),
         "documents": document_services.documents_of(application),
         "group": decisions.group_of(application),
         "checks": decisions.current_checks(application),
-        "requests": information.requests_of(application),
+        "requests": apply_services.requests_of(application),
         "returns_matches": returns.matches_for(person),
         "duplicates": returns.duplicates_of(application, person),
         "presence": dashboard.presence_of(application),
         "history": application.status_changes,
-        "appointments": appointments_of(application),
+        "appointments": appointment_services.appointments_of(application),
         "helped_by": apply_services.latest_assistance(application.applicant_id),
         "lease_until": lease_until,
         "check_form": check_form,
@@ -132,9 +128,11 @@ def _render_application(
         "final_form": final_form or FinalDecisionForm(formdata=None),
         "check_labels": CHECK_LABELS,
         "outcome_labels": {outcome.value: label for outcome, label in OUTCOME_LABELS.items()},
-        "can_decide_final": application.status_enum in lifecycle.WHEN[Action.FINAL_DECISION],
-        "finished": application.status_enum in lifecycle.FINAL,
-        "missed_appointments": no_shows(application) >= MAX_NO_SHOWS,
+        "can_decide_final": apply_services.allows(
+            application, apply_services.Action.FINAL_DECISION
+        ),
+        "finished": apply_services.is_finished(application),
+        "missed_appointments": appointment_services.missed_too_many(application),
     }
     return render_template("backoffice/application.html", **context), status
 
@@ -145,7 +143,7 @@ def family_group_page(group_id: str) -> Any:
     """The family group: every member the main applicant listed, the application matched to each,
     and applications with the family reference that match nobody listed."""
     group = object_or_404(FamilyGroup, group_id)
-    progress = families.family_progress(group)
+    progress = apply_services.family_progress(group)
     audit.record_now("family_group_viewed", subject_type="family_group", subject_id=group.id)
     return render_template("backoffice/family_group.html", progress=progress)
 
@@ -156,8 +154,8 @@ def release(application_id: str) -> Any:
     application = _application_or_404(application_id)
     if claims.release(application, current_user):
         flash(f"{application.reference} is back in the queue.")
-    elif application.status_enum in lifecycle.FINAL:
-        flash(str(lifecycle.Finished(application, "put it back in the queue")))
+    elif apply_services.is_finished(application):
+        flash(str(apply_services.Finished(application, "put it back in the queue")))
     else:
         flash("You were not holding this application.")
     return redirect(url_for("backoffice.dashboard_page"))
@@ -181,7 +179,7 @@ def record_check(application_id: str) -> Any:
     except claims.NotHeld:
         form.check.errors = ["Claim this application from the queue before recording checks."]
         return _render_application(application, form, DecisionForm(formdata=None), status=409)
-    except lifecycle.NotNow as refused:
+    except apply_services.NotNow as refused:
         form.check.errors = [str(refused)]
         return _render_application(application, form, DecisionForm(formdata=None), status=409)
     flash("Check recorded.")
@@ -199,7 +197,7 @@ def decide(application_id: str) -> Any:
         changed = decisions.decide(
             application,
             current_user,
-            Decision(form.decision.data),
+            apply_services.Decision(form.decision.data),
             rule=form.rule_for(form.decision.data),
             topics=form.topics.data or [],
             note=form.note.data or "",
@@ -224,7 +222,7 @@ def final_decision(application_id: str) -> Any:
         changed = decisions.final_decision(
             application,
             current_user,
-            FinalDecision(form.decision.data),
+            apply_services.FinalDecision(form.decision.data),
             security_outcome=CheckOutcome(form.security.data),
             rule=form.rule.data or "",
             note=form.note.data or "",
@@ -308,7 +306,7 @@ def returns_list() -> Any:
         if len(data) > MAX_RETURNS_FILE_BYTES:
             form.file.errors = ["The file must be smaller than 5 MB: split it in parts"]
         else:
-            result = importing.parse_returns_csv(data, utcnow().date())
+            result = returns.parse_returns_csv(data, utcnow().date())
             if result.problem:
                 form.file.errors = [result.problem]
             else:

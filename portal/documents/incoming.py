@@ -5,7 +5,7 @@ that may write one new key, `incoming/<application>/<random>`, and nothing else 
 "Uploads hold a worker thread"). S3 then redirects the browser to the portal's check URL with a
 signed ticket that names the application, the kind, the part, the key and when it expires. Only
 that check makes the file count: the object is read back, then goes through exactly the same
-scan, cleaning and encrypted storage as a file posted to the portal (`services.upload`), and the
+scan, cleaning and encrypted storage as a file posted to the portal (`store.upload`), and the
 incoming object is deleted whatever the outcome. The random part of the key is the document's
 upload key, so a second arrival of the same redirect (back, refresh) finds the document the first
 one made instead of making another.
@@ -26,7 +26,7 @@ from typing import Any, BinaryIO
 from flask import current_app
 from itsdangerous import BadData, URLSafeSerializer
 
-from portal.documents import services
+from portal.documents import store
 from portal.documents.storage import S3Storage, StorageError
 from portal.models import Application, Document, DocumentKind, User
 
@@ -86,7 +86,7 @@ class DirectForm:
 
 def enabled() -> bool:
     """Whether uploads go to the bucket (S3 storage); local storage keeps the form to the portal."""
-    return isinstance(services.storage(), S3Storage)
+    return isinstance(store.storage(), S3Storage)
 
 
 def new_ticket(
@@ -129,7 +129,7 @@ def read(token: str | None, kind: DocumentKind, now: float | None = None) -> Tic
 
 def form(ticket: Ticket, check_url: str) -> DirectForm:
     """The presigned POST for the ticket's key, redirecting to `check_url` once S3 has the file."""
-    storage = services.storage()
+    storage = store.storage()
     assert isinstance(storage, S3Storage), "direct uploads need S3 storage"
     url, fields = storage.presigned_post(
         ticket.key, redirect=check_url, max_bytes=POLICY_MAX_BYTES, expires_in=FORM_SECONDS
@@ -142,7 +142,7 @@ def form(ticket: Ticket, check_url: str) -> DirectForm:
 
 def receive(application: Application, uploader: User, ticket: Ticket, name: str) -> Document:
     """Keep the file S3 holds for this ticket, exactly as an upload to the portal would be kept,
-    or raise NotAccepted / services.Refused with nothing kept and the incoming object deleted.
+    or raise NotAccepted / store.Refused with nothing kept and the incoming object deleted.
 
     `application` is the one the signed-in person may change (the access check of the upload
     page): a ticket made for another application is refused before anything is read.
@@ -154,21 +154,21 @@ def receive(application: Application, uploader: User, ticket: Ticket, name: str)
         or match.group(1) != ticket.application
     ):
         raise NotAccepted("invalid")
-    if (earlier := services.find_by_key(application, ticket.upload_key)) is not None:
+    if (earlier := store.find_by_key(application, ticket.upload_key)) is not None:
         return earlier
-    replace = services.find(application, ticket.replace) if ticket.replace else None
+    replace = store.find(application, ticket.replace) if ticket.replace else None
     item_kind = DocumentKind(ticket.kind)
     try:
         with _fetched(ticket.key) as stream:
-            item = services.Upload(item_kind, ticket.part, name, stream, ticket.upload_key)
-            return services.upload(application, uploader, item, replace)
+            item = store.Upload(item_kind, ticket.part, name, stream, ticket.upload_key)
+            return store.upload(application, uploader, item, replace)
     except NotAccepted:
         # A repeated redirect that crossed the first one: that one kept the file and deleted it.
-        if (earlier := services.find_by_key(application, ticket.upload_key)) is not None:
+        if (earlier := store.find_by_key(application, ticket.upload_key)) is not None:
             return earlier
         raise
     finally:
-        services.delete_objects([ticket.key])
+        store.delete_objects([ticket.key])
 
 
 @contextmanager
@@ -177,11 +177,11 @@ def _fetched(key: str) -> Iterator[BinaryIO]:
     the validation says "too large" without the rest of a huge file ever being read)."""
     limit = current_app.config["PORTAL"].DOCUMENT_MAX_BYTES + 1
     try:
-        chunks = services.storage().open(key)
+        chunks = store.storage().open(key)
     except KeyError:
         raise NotAccepted("missing") from None
     except StorageError as exc:
-        raise services.Refused("storage_unavailable") from exc
+        raise store.Refused("storage_unavailable") from exc
     with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as spool:
         try:
             received = 0
@@ -191,7 +191,7 @@ def _fetched(key: str) -> Iterator[BinaryIO]:
                 if received >= limit:
                     break
         except StorageError as exc:
-            raise services.Refused("storage_unavailable") from exc
+            raise store.Refused("storage_unavailable") from exc
         finally:
             close = getattr(chunks, "close", None)
             if close is not None:

@@ -12,7 +12,7 @@ from flask import Blueprint, render_template, request
 from flask_login import current_user
 
 from portal import audit
-from portal.documents import services, serving
+from portal.documents import serving, store
 from portal.models import Role, ScanResult
 
 logger = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ def staff_file(document_id: str) -> Any:
         and current_user.role_enum is Role.CASEWORKER
         and not current_user.needs_second_factor
     )
-    document = services.find_any(document_id) if allowed else None
+    document = store.find_any(document_id) if allowed else None
     if document is None:
         return serving.refuse(document_id)
     if not document.staff_may_open:

@@ -15,7 +15,7 @@ from urllib.parse import quote
 from flask import Response, abort
 from flask_login import current_user
 
-from portal.documents import services
+from portal.documents import store
 from portal.models import Document
 
 logger = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ def refuse(document_id: str) -> Any:
 
 
 def send(document: Document, *, thumbnail: bool = False, attachment: bool = False) -> Response:
-    chunks = services.read(document, thumbnail=thumbnail)
+    chunks = store.read(document, thumbnail=thumbnail)
     first = next(chunks, b"")
 
     def body() -> Any:

@@ -1,6 +1,11 @@
 """The returns list in the database: importing an admin's file, and finding the people on it (and
 other applications) who may be the applicant. Candidates are narrowed in SQL by date of birth or
-document number, which every match needs; names are then compared in Python, tolerantly."""
+document number, which every match needs; names are then compared in Python, tolerantly.
+
+This module is also returns' door for the other capabilities' pages (the back office's returns
+and application pages): what they may use is in `__all__`, defined here or published from the
+module that holds it (reading the admin's file, importing). tests/unit/test_published_interfaces.py
+keeps it so."""
 
 from __future__ import annotations
 
@@ -13,9 +18,22 @@ from portal import audit
 from portal.apply.answers import answers_of, column
 from portal.extensions import db
 from portal.models import Application, ReturnedPerson, Status
-from portal.returns.importing import ImportResult
+from portal.returns.importing import ImportResult, parse_returns_csv
 from portal.returns.matching import Match, Person, compare, normalise_document_number
 from portal.transactions import transactional
+
+__all__ = [
+    "INACTIVE",
+    "date_of_birth_of",
+    "duplicates_of",
+    "has_document_number",
+    "import_rows",
+    "matches_for",
+    "parse_returns_csv",
+    "person_of",
+    "person_of_returned",
+    "returned_count",
+]
 
 INACTIVE = (Status.DRAFT, Status.WITHDRAWN, Status.INVALID, Status.INELIGIBLE, Status.REFUSED)
 

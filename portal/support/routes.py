@@ -28,7 +28,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from portal import ratelimit
-from portal.apply import access, summary
+from portal.apply import access
 from portal.apply import services as apply_services
 from portal.auth.access import signed_in_required, staff_required
 from portal.forms import ConfirmForm
@@ -96,7 +96,11 @@ def applications() -> Any:
         status=status,
         query=query,
         statuses=[("not_started", _("Not started"))]
-        + [(s.value, summary.status_name(s.value)) for s in Status if s is not Status.WITHDRAWN],
+        + [
+            (s.value, apply_services.status_name(s.value))
+            for s in Status
+            if s is not Status.WITHDRAWN
+        ],
     )
 
 
@@ -184,7 +188,7 @@ def printable(assistance_id: str) -> Any:
     columns = []
     for locale in dict.fromkeys((assistance.consent_locale, "en")):
         with force_locale(locale):
-            sections = summary.summary_sections(application.answers, with_links=False)
+            sections = apply_services.summary_sections(application.answers, with_links=False)
         columns.append(
             {
                 "locale": locale,

@@ -14,12 +14,10 @@ import re
 import time
 from urllib.parse import parse_qs, urlsplit
 
-import boto3
 import pytest
 import requests
 from sqlalchemy import select
 
-from portal import create_app
 from portal.documents import incoming
 from portal.documents.storage import S3Storage
 from portal.extensions import db
@@ -32,7 +30,8 @@ from tests.apply_helpers import (
     start_application,
 )
 from tests.helpers import sign_in
-from tests.moto_server import REGION, moto_server, reset_moto  # noqa: F401
+from tests.moto_server import moto_server  # noqa: F401
+from tests.s3_helpers import portal_on_s3
 
 BUCKET = "eoi-direct-uploads-test"
 _FORM = re.compile(
@@ -43,17 +42,8 @@ _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 
 @pytest.fixture
 def s3_app(config, moto_server):  # noqa: F811
-    reset_moto(moto_server)
-    client = boto3.client("s3", region_name=REGION, endpoint_url=moto_server)
-    client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    config.DOCUMENT_STORAGE = "s3"
-    config.S3_BUCKET = BUCKET
-    config.S3_ENDPOINT_URL = moto_server
-    config.S3_SSE = "AES256"
-    application = create_app(config)
-    yield application, client
-    with application.app_context():
-        db.engine.dispose()
+    with portal_on_s3(config, moto_server, BUCKET) as app_and_client:
+        yield app_and_client
 
 
 def keys(s3, prefix: str = "") -> list[str]:

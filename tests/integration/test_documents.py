@@ -13,7 +13,9 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select, update
 
+from portal import audit
 from portal.documents import services as document_services
+from portal.documents.storage import StorageError
 from portal.extensions import db
 from portal.models import Application, AuditEvent, Document, DocumentKind, Role, ScanResult, utcnow
 from tests.apply_helpers import (
@@ -348,7 +350,7 @@ def test_a_failure_between_object_and_row_leaves_neither(applicant, app, monkeyp
     def broken(*args, **kwargs):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(document_services.audit, "record", broken)
+    monkeypatch.setattr(audit, "record", broken)
     assert upload(applicant, "photo", photo_bytes(), "face.jpg").status_code == 500
     assert not document_rows(app)
     assert not stored_keys(app)
@@ -359,9 +361,9 @@ def test_the_clean_up_command_removes_objects_no_row_names(applicant, app, monke
         raise RuntimeError("the database went away")
 
     def cannot_delete(key):
-        raise document_services.StorageError("storage went away too")
+        raise StorageError("storage went away too")
 
-    monkeypatch.setattr(document_services.audit, "record", broken)
+    monkeypatch.setattr(audit, "record", broken)
     with app.app_context():
         storage = document_services.storage()
     monkeypatch.setattr(storage, "delete", cannot_delete)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import boto3
 import pytest
 from sqlalchemy import select
 
-from portal import create_app
-from portal.documents import services as document_services
+from portal import audit
+from portal.documents.storage import StorageError
 from portal.extensions import db
 from portal.models import Document
 from tests.apply_helpers import (
@@ -18,24 +17,16 @@ from tests.apply_helpers import (
     upload,
 )
 from tests.helpers import csrf_token
-from tests.moto_server import REGION, moto_server, reset_moto  # noqa: F401
+from tests.moto_server import moto_server  # noqa: F401
+from tests.s3_helpers import portal_on_s3
 
 BUCKET = "eoi-documents-test"
 
 
 @pytest.fixture
 def s3_app(config, moto_server):  # noqa: F811
-    reset_moto(moto_server)
-    client = boto3.client("s3", region_name=REGION, endpoint_url=moto_server)
-    client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    config.DOCUMENT_STORAGE = "s3"
-    config.S3_BUCKET = BUCKET
-    config.S3_ENDPOINT_URL = moto_server
-    config.S3_SSE = "AES256"
-    application = create_app(config)
-    yield application, client
-    with application.app_context():
-        db.engine.dispose()
+    with portal_on_s3(config, moto_server, BUCKET) as app_and_client:
+        yield app_and_client
 
 
 def bucket_keys(client) -> list[str]:
@@ -77,7 +68,7 @@ def test_a_failure_between_object_and_row_leaves_no_object_in_the_bucket(s3_app,
     def broken(*args, **kwargs):
         raise RuntimeError("the database went away after the object was stored")
 
-    monkeypatch.setattr(document_services.audit, "record", broken)
+    monkeypatch.setattr(audit, "record", broken)
     assert upload(client, "photo", photo_bytes(), "face.jpg").status_code == 500
     assert bucket_keys(s3) == []
     with app.app_context():
@@ -92,7 +83,7 @@ def test_s3_down_refuses_the_upload_with_try_again(s3_app, monkeypatch):
     storage = app.extensions["portal.documents"]
 
     def unreachable(key, source):
-        raise document_services.StorageError("connection refused")
+        raise StorageError("connection refused")
 
     monkeypatch.setattr(storage, "put", unreachable)
     response = upload(client, "photo", photo_bytes(), "face.jpg")

@@ -2,6 +2,11 @@
 
 The applicant's status page lists every one (a message not in the list is not from the service);
 the caseworker sees the same rows, with their states, and can send one again.
+
+This is notify's door for the other capabilities' pages (apply's status page, the back office's
+messages page): what they may use is in `__all__`. Sending is notify's package itself
+(`notify.send` and the backends, in __init__), used by the services that cause a message, not
+by pages. tests/unit/test_published_interfaces.py keeps it so.
 """
 
 from __future__ import annotations
@@ -15,6 +20,16 @@ from portal.apply.answers import answers_of
 from portal.extensions import db
 from portal.models import Application, MessageStatus, Notification, User, utcnow
 from portal.transactions import transactional
+
+__all__ = [
+    "MAX_LISTED",
+    "MUST_ARRIVE",
+    "can_resend",
+    "masked",
+    "messages_of",
+    "resend",
+    "undelivered",
+]
 
 MAX_LISTED = 200
 # A permanent failure of these leaves the applicant unable to act: the caseworker must see it.
