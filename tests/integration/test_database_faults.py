@@ -137,3 +137,82 @@ def test_the_pools_ping_is_one_empty_query_and_finds_a_killed_connection(app):
             assert engine.dialect.do_ping(connection) is False
         finally:
             raw.invalidate()
+
+
+class _CountingPgconn:
+    """The libpq connection, with its round trips counted (the ping's only way to the server)."""
+
+    def __init__(self, pgconn):
+        self._pgconn = pgconn
+        self.round_trips = 0
+
+    def exec_(self, command):
+        self.round_trips += 1
+        return self._pgconn.exec_(command)
+
+    def __getattr__(self, name):
+        return getattr(self._pgconn, name)
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="the pool's ping on PostgreSQL")
+def test_the_pools_ping_makes_a_round_trip_only_for_a_connection_that_may_be_gone(app, monkeypatch):
+    import portal
+
+    with app.app_context():
+        engine = db.engine
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        raw = engine.raw_connection()
+        try:
+            dbapi_connection = raw.dbapi_connection
+            counted = _CountingPgconn(dbapi_connection.pgconn)
+            dbapi_connection.pgconn = counted
+            # Just back in the pool, nothing waiting on its socket: no round trip.
+            assert engine.dialect.do_ping(dbapi_connection) is True
+            assert counted.round_trips == 0
+            # Back for longer than a middlebox may keep an idle flow: the round trip is made.
+            monkeypatch.setattr(portal, "QUIET_CHECK_SECONDS", 0.0)
+            assert engine.dialect.do_ping(dbapi_connection) is True
+            assert counted.round_trips == 1
+            monkeypatch.undo()
+            # Ended by the server: its FATAL message and end of file wait on the socket.
+            backend = dbapi_connection.info.backend_pid
+            with engine.connect() as killer:
+                killer.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": backend})
+            assert engine.dialect.do_ping(dbapi_connection) is False
+            assert counted.round_trips == 2
+        finally:
+            dbapi_connection.pgconn = counted._pgconn
+            raw.invalidate()
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="the server kills connections on PostgreSQL")
+def test_a_connection_killed_between_two_requests_does_not_fail_the_saving_one(app, client):
+    import psycopg
+
+    from tests.apply_helpers import start_application
+
+    start_application(client, app)
+    page = client.get("/en/application/questions/applicant_type")
+    assert page.status_code == 200
+    with app.app_context():
+        url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    # The pool holds the connection the page used. The server ends every session of this database
+    # but the killer's (a connection of its own, outside the pool), and waits until each is gone.
+    with psycopg.connect(url, autocommit=True) as killer:
+        ended = [
+            row[0]
+            for row in killer.execute(
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ]
+    assert ended and all(ended)
+    response = client.post(
+        "/en/application/questions/applicant_type",
+        data={"csrf_token": csrf_token(page.text), "applicant_type": "main"},
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        answers = db.session.scalar(select(Application.answers))
+    assert answers["applicant_type"] == {"applicant_type": "main"}
