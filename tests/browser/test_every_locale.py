@@ -4,8 +4,11 @@ Translations change the length of every line and, for Arabic, Persian, Dari, Pas
 direction of the whole page: a layout that holds in English can scroll sideways, cut words off or
 stay left-aligned in another language. Each page is checked for its language and direction, axe
 violations, accessible names and script texts outside the catalog (as the page is once its scripts
-ran), sideways scrolling, clipped text and (right to left) mirroring, and photographed into
-test-output/screenshots/<locale>/ so that people who read the language can look at it.
+ran), sideways scrolling, clipped text and (right to left) mirroring. With
+PORTAL_TOUR_SCREENSHOTS=1 (`make screenshots`) each page is also photographed into
+test-output/screenshots/<locale>/ so that people who read the language can look at it; the
+photographs are for those readers, not a check, and cost a fifth of the tour's time, so a plain
+test run takes none.
 
 Pages are reached by their paths, never by their translated labels: the answers are prepared
 through the test client, and opening /<locale>/... switches the language. Findings are collected
@@ -18,10 +21,12 @@ a new page that nobody added to the tour fails the test in every language.
 from __future__ import annotations
 
 import io
+import os
 import re
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -53,7 +58,6 @@ from tests.browser.conftest import (
     axe_violations,
     describe_violations,
     off_loop,
-    scrolls_horizontally,
     sign_in,
 )
 from tests.browser.test_accessibility import SMALL_SCREEN, overflowing_elements
@@ -74,6 +78,7 @@ pytestmark = pytest.mark.browser
 EMAIL = "amina@example.org"
 RIGHT_TO_LEFT = frozenset({"ar", "fa", "prs", "ps", "ckb"})
 SCREENSHOTS = PROJECT_ROOT / "test-output" / "screenshots"
+TAKE_SCREENSHOTS = os.environ.get("PORTAL_TOUR_SCREENSHOTS", "") not in ("", "0")
 QUESTIONS = "/application/questions"
 PUBLIC_PAGES = {
     "start": "/",
@@ -92,30 +97,43 @@ SISTER = {
     "add": "1",
 }
 
-# Text elements of the main content whose content is wider than their box, when the box does not
-# let it show (overflow other than visible): words cut off or hidden behind a scroll bar. Boxes
-# of a pixel or less are the visually hidden texts for screen readers, clipped on purpose.
-CLIPPED_TEXT = """() => {
-  const main = document.querySelector(".govuk-main-wrapper");
-  if (!main) return ["the page has no .govuk-main-wrapper"];
-  return [main, ...main.querySelectorAll("*")].filter((element) => {
-    if (!element.textContent.trim()) return false;
-    if (!element.checkVisibility({visibilityProperty: true, opacityProperty: true})) return false;
-    const box = element.getBoundingClientRect();
-    if (box.width <= 1 || box.height <= 1) return false;
-    if (getComputedStyle(element).overflowX === "visible") return false;
-    return element.scrollWidth > element.clientWidth + 1;
-  }).slice(0, 10).map((element) => {
-    const classes = [...element.classList].map((name) => "." + name).join("");
-    return `${element.tagName.toLowerCase()}${classes}`
-      + ` scrollWidth=${element.scrollWidth} clientWidth=${element.clientWidth}`
-      + ` "${element.textContent.trim().slice(0, 40)}"`;
-  });
-}"""
-
-ERROR_SUMMARY_ALIGNMENT = """(summary) => {
-  const style = getComputedStyle(summary);
-  return {direction: style.direction, textAlign: style.textAlign};
+# What the tour checks of a page's layout, read in one call rather than one call each: the
+# html element's lang and dir; whether the page scrolls sideways; the text elements of the main
+# content whose content is wider than their box, when the box does not let it show (overflow
+# other than visible): words cut off or hidden behind a scroll bar (boxes of a pixel or less are
+# the visually hidden texts for screen readers, clipped on purpose); where the back link sits;
+# and the direction and alignment of the error summary.
+PAGE_FACTS = """() => {
+  const root = document.documentElement;
+  const clipped = () => {
+    const main = document.querySelector(".govuk-main-wrapper");
+    if (!main) return ["the page has no .govuk-main-wrapper"];
+    return [main, ...main.querySelectorAll("*")].filter((element) => {
+      if (!element.textContent.trim()) return false;
+      if (!element.checkVisibility({visibilityProperty: true, opacityProperty: true})) return false;
+      const box = element.getBoundingClientRect();
+      if (box.width <= 1 || box.height <= 1) return false;
+      if (getComputedStyle(element).overflowX === "visible") return false;
+      return element.scrollWidth > element.clientWidth + 1;
+    }).slice(0, 10).map((element) => {
+      const classes = [...element.classList].map((name) => "." + name).join("");
+      return `${element.tagName.toLowerCase()}${classes}`
+        + ` scrollWidth=${element.scrollWidth} clientWidth=${element.clientWidth}`
+        + ` "${element.textContent.trim().slice(0, 40)}"`;
+    });
+  };
+  const backLink = document.querySelector(".govuk-back-link");
+  const box = backLink && backLink.getBoundingClientRect();
+  const summary = document.querySelector(".govuk-error-summary");
+  const style = summary && getComputedStyle(summary);
+  return {
+    lang: root.getAttribute("lang"),
+    dir: root.getAttribute("dir"),
+    scrolls: root.scrollWidth > root.clientWidth,
+    clipped: clipped(),
+    back_link: box && {x: box.x, width: box.width},
+    error_summary: style && {direction: style.direction, textAlign: style.textAlign},
+  };
 }"""
 
 
@@ -166,7 +184,8 @@ class LocaleTour:
         self.findings: dict[str, list[str]] = defaultdict(list)
         self.pages = 0
         self.folder = SCREENSHOTS / locale
-        self.folder.mkdir(parents=True, exist_ok=True)
+        if TAKE_SCREENSHOTS:
+            self.folder.mkdir(parents=True, exist_ok=True)
 
     def open(self, page: Page, name: str, path: str, status: int = 200) -> None:
         """Open /<locale><path> (which also switches the language) and check it."""
@@ -200,32 +219,30 @@ class LocaleTour:
         self.pages += 1
         label = f"{self.pages:02d}-{name}"
         page.wait_for_load_state("load")
-        page.screenshot(path=self.folder / f"{label}.png", full_page=True)
+        if TAKE_SCREENSHOTS:
+            page.screenshot(path=self.folder / f"{label}.png", full_page=True)
 
-        html = page.locator("html")
-        language, direction = html.get_attribute("lang"), html.get_attribute("dir")
-        if (language, direction) != (self.locale, self.direction):
-            self.findings["lang and dir"].append(f"{label}: lang={language} dir={direction}")
+        facts = page.evaluate(PAGE_FACTS)
+        if (facts["lang"], facts["dir"]) != (self.locale, self.direction):
+            self.findings["lang and dir"].append(
+                f"{label}: lang={facts['lang']} dir={facts['dir']}"
+            )
         spoken = untranslated(page.content(), self.locale)
         if spoken:
             self.findings["English that people hear or see"].append(f"{label}: {spoken}")
         violations = axe_violations(page)
         if violations:
             self.findings["axe"].append(f"{label}:\n{describe_violations(violations)}")
-        if scrolls_horizontally(page):
+        if facts["scrolls"]:
             self.findings["sideways scrolling"].append(f"{label}: {overflowing_elements(page)}")
-        clipped = page.evaluate(CLIPPED_TEXT)
-        if clipped:
-            self.findings["clipped text"].append(f"{label}: {clipped}")
-        self._check_mirroring(page, label)
+        if facts["clipped"]:
+            self.findings["clipped text"].append(f"{label}: {facts['clipped']}")
+        self._check_mirroring(facts, label)
 
-    def _check_mirroring(self, page: Page, label: str) -> None:
+    def _check_mirroring(self, facts: dict[str, Any], label: str) -> None:
         """The back link starts on the reading side; the error summary reads in that direction."""
         middle = SMALL_SCREEN["width"] / 2
-        back_link = page.locator(".govuk-back-link")
-        if back_link.count():
-            box = back_link.first.bounding_box()
-            assert box is not None, label
+        if box := facts["back_link"]:
             right = box["x"] + box["width"]
             if self.direction == "rtl":
                 mirrored = right > middle and box["x"] > 40
@@ -235,9 +252,7 @@ class LocaleTour:
                 self.findings["back link side"].append(
                     f"{label}: x={box['x']:.0f} width={box['width']:.0f} in {self.direction}"
                 )
-        summary = page.locator(".govuk-error-summary")
-        if summary.count():
-            style = summary.first.evaluate(ERROR_SUMMARY_ALIGNMENT)
+        if style := facts["error_summary"]:
             side = "right" if self.direction == "rtl" else "left"
             if style["direction"] != self.direction or style["textAlign"] not in (side, "start"):
                 self.findings["error summary alignment"].append(f"{label}: {style}")
@@ -676,7 +691,8 @@ def visit_after_sending(
             f"/{tour.locale}/sign-out",
         )
     assert refused.value.status == 400, refused.value.status
-    public.wait_for_load_state("load")
+    # The old page counts as loaded until the new one commits: wait for the new one's URL.
+    public.wait_for_url(re.compile(rf"/{tour.locale}/sign-out$"))
     tour.check(public, "refused-security-token-page")
 
 
