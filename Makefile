@@ -23,7 +23,7 @@ LOCALES := en fr ar fa prs ps ckb ku ti am vi so
 CHECKOV_VERSION := 3.3.30
 CHECKOV := .venv-checkov/bin/checkov
 
-.PHONY: help run test lint format assets translations translations-extract translations-update install \
+.PHONY: help run test screenshots lint format assets translations translations-extract translations-update install \
 	page-weight lighthouse bench
 
 help: ## List the targets
@@ -37,6 +37,9 @@ run: install assets translations ## Install, build, migrate SQLite, load demo da
 test: install assets translations lint $(CHECKOV) ## Lint, then the whole test suite on SQLite and on PostgreSQL
 	PORTAL_CHECKOV=$(CHECKOV) PORTAL_TEST_DATABASE_URL= $(PYTEST)
 	PORTAL_CHECKOV=$(CHECKOV) PORTAL_TEST_DATABASE_URL=$(PG_TEST_URL) $(PYTEST)
+
+screenshots: install assets translations ## Photograph every page of the language tour, for readers of each language: test-output/screenshots/<locale>/
+	PORTAL_TOUR_SCREENSHOTS=1 $(BIN)/pytest tests/browser/test_every_locale.py
 
 $(CHECKOV):
 	$(PYTHON) -m venv .venv-checkov
