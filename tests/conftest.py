@@ -22,6 +22,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from werkzeug.routing.rules import Rule
 
 from portal import create_app, migrate
 from portal.auth import passwords
@@ -119,6 +120,32 @@ def _empty_postgres(url: str) -> None:
         for sequence in sequences.all():
             connection.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART'))
     engine.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def url_builders_compiled_once() -> Iterator[None]:
+    """Each URL builder compiled once per run, not once per app.
+
+    Werkzeug (3.1.9, pinned) compiles two Python functions for every URL rule, through the `ast`
+    module and `compile`: 54 of the 64 ms that `create_app` takes, and the suite makes an app for
+    nearly every test. The functions depend only on the rule's text, its parsed parts and
+    defaults, and whether unknown values are appended; they read the rule's converters from
+    `self` when called. So a builder made for one app's rule serves the same rule of every other
+    app. Servers started as subprocesses compile their own.
+    """
+    compile_builder = Rule._compile_builder
+    builders: dict[tuple[object, ...], object] = {}
+
+    def compiled_once(rule: Rule, append_unknown: bool = True) -> object:
+        defaults = tuple(sorted((rule.defaults or {}).items(), key=repr))
+        key = (rule.rule, rule.subdomain, rule.host, tuple(rule._trace), defaults, append_unknown)
+        if key not in builders:
+            builders[key] = compile_builder(rule, append_unknown)
+        return builders[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Rule, "_compile_builder", compiled_once)
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)
