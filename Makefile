@@ -11,13 +11,14 @@ PORT ?= 5000
 # `make test`'s PostgreSQL half; each xdist worker tests in a database of its own beside it
 # (`test_gw0`, ...). A worktree points it at its own: make test PG_TEST_URL=.../wt_name
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
-# pytest-xdist workers per half; 0 runs each half in one process. On this 2-core machine the two
-# halves at once with 2 workers each timed out in the browser tests' set-up (Chromium, gunicorn and
-# clamd starting for four workers at once), so `make test` runs the halves one after the other, in
-# one process each, unless told otherwise. PYTEST_ARGS go to both halves.
-TEST_WORKERS ?= 0
+# pytest-xdist workers per half; 0 runs each half in one process. Two, one per core of this
+# machine, with the halves one after the other: both halves at once with two workers each timed out
+# in the browser tests' set-up (Chromium and the servers starting for four workers at once).
+# `worksteal` lets a worker that runs out take tests queued for the other, so the slow browser
+# tests do not leave one worker running alone at the end. PYTEST_ARGS go to both halves.
+TEST_WORKERS ?= 2
 PYTEST_ARGS ?=
-PYTEST := $(BIN)/pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS)) $(PYTEST_ARGS)
+PYTEST := $(BIN)/pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist worksteal) $(PYTEST_ARGS)
 LOCALES := en fr ar fa prs ps ckb ku ti am vi so
 # checkov in a virtualenv of its own: it pins boto3 1.35 and would replace the portal's pinned boto3.
 CHECKOV_VERSION := 3.3.30
