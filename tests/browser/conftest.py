@@ -29,6 +29,7 @@ from portal.config import PortalConfig
 from portal.extensions import db
 from portal.models import Role, User
 from tests import helpers
+from tests.conftest import POSTGRES_URL
 from tests.helpers import PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
@@ -46,6 +47,23 @@ AXE_SOURCE = (Path(__file__).resolve().parents[2] / "node_modules/axe-core/axe.m
 )
 DEFAULT_VIEWPORT = {"width": 1280, "height": 800}
 TIMEOUT_MS = 10_000
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The browser tests run once, on PostgreSQL (the production database), except the language
+    tour, whose languages are shared between the two databases (test_every_locale.py).
+
+    What a browser test checks is what the browser shows and does: the pages, their scripts, the
+    keyboard, axe, small screens and right to left. The database under the pages is the one the
+    integration tests check on both databases, and the tour still drives the whole journey
+    through a browser on SQLite. Running every browser test twice cost a quarter of `make test`.
+    """
+    if POSTGRES_URL is not None:
+        return
+    once = pytest.mark.skip(reason="browser tests run on PostgreSQL; on SQLite, the tour")
+    for item in items:
+        if item.path.parent == Path(__file__).parent and item.path.name != "test_every_locale.py":
+            item.add_marker(once)
 
 
 def off_loop(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
