@@ -18,10 +18,10 @@ from portal.extensions import db
 from tests.moto_server import REGION, reset_moto
 
 
-@contextmanager
-def portal_on_s3(config: PortalConfig, endpoint: str, bucket: str) -> Iterator[tuple[Flask, Any]]:
-    """A portal whose documents go to `bucket` (made afresh, after a moto reset) on the server at
-    `endpoint`, encrypted at rest by S3 as in production, and an S3 client to look in the bucket."""
+def store_on_s3(config: PortalConfig, endpoint: str, bucket: str) -> Any:
+    """Point `config` at `bucket` (made afresh, after a moto reset) on the server at `endpoint`,
+    encrypted at rest by S3 as in production; return an S3 client to look in the bucket. Needs no
+    app context, so the browser tests call it in Playwright's thread."""
     reset_moto(endpoint)
     client = boto3.client("s3", region_name=REGION, endpoint_url=endpoint)
     client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
@@ -29,6 +29,13 @@ def portal_on_s3(config: PortalConfig, endpoint: str, bucket: str) -> Iterator[t
     config.S3_BUCKET = bucket
     config.S3_ENDPOINT_URL = endpoint
     config.S3_SSE = "AES256"
+    return client
+
+
+@contextmanager
+def portal_on_s3(config: PortalConfig, endpoint: str, bucket: str) -> Iterator[tuple[Flask, Any]]:
+    """A portal storing its documents as `store_on_s3` sets, and the S3 client."""
+    client = store_on_s3(config, endpoint, bucket)
     application = create_app(config)
     yield application, client
     with application.app_context():

@@ -27,7 +27,7 @@ from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import ColumnElement, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal import audit
@@ -176,15 +176,18 @@ def upload_key_from(raw: str | None) -> uuid.UUID | None:
         return None
 
 
-def find(application: Application, document_id: str) -> Document | None:
-    """A document of this application, or None: an id from the URL never reaches another's file."""
+def _one_document(document_id: str, owner: ColumnElement[bool]) -> Document | None:
+    """The document of that id if `owner` holds for it, or None (a malformed id included)."""
     try:
         wanted = uuid.UUID(document_id)
     except ValueError:
         return None
-    return db.session.scalar(
-        select(Document).where(Document.id == wanted, Document.application_id == application.id)
-    )
+    return db.session.scalar(select(Document).where(Document.id == wanted, owner))
+
+
+def find(application: Application, document_id: str) -> Document | None:
+    """A document of this application, or None: an id from the URL never reaches another's file."""
+    return _one_document(document_id, Document.application_id == application.id)
 
 
 def upload(
@@ -374,13 +377,7 @@ def lock_open_request(application: Application, request: InformationRequest) -> 
 
 def find_in_request(request: InformationRequest, document_id: str) -> Document | None:
     """A file of this request, or None: an id from the URL never reaches another's file."""
-    try:
-        wanted = uuid.UUID(document_id)
-    except ValueError:
-        return None
-    return db.session.scalar(
-        select(Document).where(Document.id == wanted, Document.information_request_id == request.id)
-    )
+    return _one_document(document_id, Document.information_request_id == request.id)
 
 
 def remove_from_request(

@@ -32,7 +32,8 @@ from tests.browser.test_documents_upload import (
     upload_page,
     uploaded,
 )
-from tests.moto_server import REGION, moto_server, reset_moto  # noqa: F401
+from tests.moto_server import REGION, moto_server  # noqa: F401
+from tests.s3_helpers import store_on_s3
 
 pytestmark = pytest.mark.browser
 
@@ -42,13 +43,7 @@ BUCKET = "eoi-browser-direct-uploads"
 @pytest.fixture
 def app(config: PortalConfig, moto_server: str) -> Iterator[Flask]:  # noqa: F811
     """The browser tests' app, keeping documents in a bucket of the moto server."""
-    reset_moto(moto_server)
-    s3 = boto3.client("s3", region_name=REGION, endpoint_url=moto_server)
-    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    config.DOCUMENT_STORAGE = "s3"
-    config.S3_BUCKET = BUCKET
-    config.S3_ENDPOINT_URL = moto_server
-    config.S3_SSE = "AES256"
+    store_on_s3(config, moto_server, BUCKET)
     application = off_loop(create_app, config)
     yield application
 
